@@ -1,0 +1,15 @@
+# coven_own_target(<target>): warnings as errors and the chosen sanitizer, for coven's own
+# targets only. Consumers of the installed library never inherit these flags.
+function(coven_own_target target)
+    target_compile_options(${target} PRIVATE
+        $<BUILD_INTERFACE:-Wall -Wextra -Wpedantic -Werror -Wno-unused-parameter>)
+    if(COVEN_SANITIZE STREQUAL "address")
+        target_compile_options(${target} PRIVATE -fsanitize=address,undefined -fno-omit-frame-pointer
+            -fno-sanitize-recover=undefined)
+        target_link_options(${target} PRIVATE -fsanitize=address,undefined)
+        target_compile_definitions(${target} PRIVATE COVEN_NO_FRAME_POOL=1)
+    elseif(COVEN_SANITIZE STREQUAL "thread")
+        target_compile_options(${target} PRIVATE -fsanitize=thread -fno-omit-frame-pointer)
+        target_link_options(${target} PRIVATE -fsanitize=thread)
+    endif()
+endfunction()

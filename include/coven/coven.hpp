@@ -1,0 +1,10 @@
+#pragma once
+// Everything coven offers, in one include.
+
+#include <coven/error.hpp>
+#include <coven/event_loop.hpp>
+#include <coven/future.hpp>
+#include <coven/run.hpp>
+#include <coven/sleep.hpp>
+#include <coven/task.hpp>
+#include <coven/yield.hpp>

@@ -1,0 +1,128 @@
+#pragma once
+// The part of every task's promise that the loop works with.
+//
+// A task<T> frame plays one of two roles:
+//  - child: awaited directly by another coroutine (`co_await some_task()`); it runs inside the
+//    awaiting task's turn and transfers back to its continuation when it ends;
+//  - root: spawned by event_loop::create_task; the loop schedules it, and it is the unit that
+//    is cancelled, named and waited for through future<T>.
+//
+// Root state (who touches what): only the loop's thread touches these fields.
+//
+//   m_next         link in the loop's ready queue (while f_scheduled)
+//   m_resume       root: the innermost suspended coroutine of this task, what the loop resumes;
+//                  child: the continuation to transfer to at the end
+//   m_waiter       the awaiter the task is parked in, or null while it runs or is queued;
+//                  cancel() calls its on_cancel hook, which unlinks it and wakes the task
+//   m_completions  circular list of awaiting tasks and done-callbacks, fired once at the end
+//   m_refs         one per future handle, plus one held by the loop until the task ends;
+//                  the frame is destroyed when the task has ended and the count is zero
+//
+// Cancellation (ARCHITECTURE §3): cancel() sets f_cancel_requested. A parked task is woken by its
+// waiter's hook and the awaiter throws cancelled_error from await_resume; a running task sees
+// the request at its next suspension. Delivering the error consumes the request, so a task that
+// catches it can await again during its cleanup.
+
+#include <coven/detail/accounting.hpp>
+#include <coven/detail/frame_pool.hpp>
+
+#include <coroutine>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+
+namespace coven::detail {
+
+struct promise_base;
+struct loop_state;
+
+/// A suspension point that cancel() can reach.
+struct waiter {
+    /// Called on the loop thread when the parked task is cancelled. Must unlink the waiter from
+    /// whatever it waits on and wake the task (wake()), or leave it linked when completion of the
+    /// awaited thing is what will wake it.
+    void (*m_on_cancel)(waiter* self, promise_base* task) noexcept = nullptr;
+};
+
+/// Node in a root task's list of things to notify when it ends.
+struct completion_node {
+    completion_node* m_prev = nullptr;
+    completion_node* m_next = nullptr;
+    void (*m_fire)(completion_node* self, promise_base* finished) noexcept = nullptr;
+    [[nodiscard]] auto linked() const noexcept -> bool { return m_next != nullptr; }
+};
+
+struct promise_base {
+    enum flag : std::uint16_t {
+        f_root = 1 << 0,
+        f_done = 1 << 1,
+        f_cancel_requested = 1 << 2,
+        f_cancelled = 1 << 3, // outcome: ended by cancelled_error
+        f_scheduled = 1 << 4,
+        f_observed = 1 << 5, // its exception was retrieved by someone
+        f_named = 1 << 6,
+        f_shutdown_cancelled = 1 << 7,
+        f_awaited = 1 << 8, // a child task<T> that has been started
+    };
+
+    promise_base* m_next = nullptr;
+    std::coroutine_handle<> m_resume;
+    waiter* m_waiter = nullptr;
+    completion_node* m_completions = nullptr;
+    loop_state* m_loop = nullptr;
+    promise_base* m_reg_prev = nullptr;
+    promise_base* m_reg_next = nullptr;
+    std::exception_ptr m_exception;
+    void (*m_destroy)(promise_base*) noexcept = nullptr;
+    std::uint32_t m_refs = 0;
+    std::uint16_t m_flags = 0;
+
+    [[nodiscard]] auto has(flag f) const noexcept -> bool { return (m_flags & f) != 0; }
+    void set(flag f) noexcept { m_flags = static_cast<std::uint16_t>(m_flags | f); }
+    void clear(flag f) noexcept { m_flags = static_cast<std::uint16_t>(m_flags & ~f); }
+
+    /// Consumes a pending cancel request; true if there was one.
+    auto take_cancel() noexcept -> bool {
+        if (!has(f_cancel_requested)) {
+            return false;
+        }
+        clear(f_cancel_requested);
+        return true;
+    }
+
+    static auto operator new(std::size_t n) -> void* { return allocate_frame(n); }
+    static void operator delete(void* p, std::size_t n) noexcept { deallocate_frame(p, n); }
+};
+
+/// Parks a root task in `w`: the loop will resume `h` when the task is woken.
+inline void park(promise_base* task, waiter* w, std::coroutine_handle<> h) noexcept {
+    task->m_resume = h;
+    task->m_waiter = w;
+    count_add(g_live.waiters, 1);
+}
+
+// --- kernel entry points (src/event_loop.cpp); loop thread only ---
+
+/// The root task whose turn is running on this thread, or null outside any task.
+auto current_task() noexcept -> promise_base*;
+/// current_task(), or a usage_error naming `what` when called outside a coven task.
+auto require_current_task(const char* what) -> promise_base*;
+/// Makes a parked root task runnable: clears its waiter and appends it to the ready queue.
+void wake(promise_base* task) noexcept;
+/// Requests cancellation of a root task; false if it had already ended.
+auto cancel_root(promise_base* task) noexcept -> bool;
+/// Called from a root's final suspend: records the end, fires completions, drops the loop's
+/// reference (which may destroy the frame).
+void root_finished(promise_base* task) noexcept;
+/// Drops one reference held by a future handle.
+void release_root(promise_base* task) noexcept;
+/// Links a completion node at the tail of a root's list.
+void add_completion(promise_base* task, completion_node* node) noexcept;
+/// Unlinks a completion node that is still linked.
+void remove_completion(promise_base* task, completion_node* node) noexcept;
+/// Hands an exception thrown by a done-callback to the loop's exception handler.
+void report_callback_error(std::exception_ptr e) noexcept;
+/// Throws usage_error unless the calling thread is driving the task's loop.
+void require_loop_thread(const promise_base* task, const char* what);
+
+} // namespace coven::detail

@@ -1,0 +1,35 @@
+#pragma once
+// coven's exception hierarchy. Everything coven throws derives from coven::error.
+
+#include <stdexcept>
+#include <string>
+
+namespace coven {
+
+/// Base of every exception coven throws.
+class error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+/// A coven API was used in a way it does not support. The message names the mistake and what to
+/// do instead.
+class usage_error : public error {
+public:
+    using error::error;
+};
+
+/// Thrown at a suspension point of a task that was cancelled (future::cancel()), and by
+/// future::result() of a task that ended cancelled. A task may catch it to clean up (and may
+/// await during the cleanup); rethrowing it marks the task cancelled.
+class cancelled_error : public error {
+public:
+    cancelled_error() : error("coven: the task was cancelled") {}
+    using error::error;
+};
+
+namespace detail {
+[[noreturn]] void throw_usage(const char* what);
+} // namespace detail
+
+} // namespace coven

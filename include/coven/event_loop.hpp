@@ -1,0 +1,253 @@
+#pragma once
+// coven::event_loop: one loop, driven by one thread at a time (S3, S4, S5).
+
+#include <coven/error.hpp>
+#include <coven/future.hpp>
+#include <coven/task.hpp>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+namespace coven {
+
+/// Where a loop reads time from.
+enum class clock_kind {
+    real,         ///< std::chrono::steady_clock
+    virtual_time, ///< starts at 0 and moves only by autojump or event_loop::advance() (B3)
+};
+
+/// Options of an event_loop; use designated initializers:
+/// `coven::event_loop loop({.clock = coven::clock_kind::virtual_time});`
+struct loop_options {
+    clock_kind clock = clock_kind::real;
+    /// With the virtual clock: when every task waits, jump to the next timer's deadline at
+    /// once. Off: time moves only through event_loop::advance().
+    bool autojump = true;
+    /// Starvation guard: while tasks keep each other ready (for example by yielding forever), the
+    /// loop still polls I/O after this many task runs, so a server stays responsive. 0 turns the
+    /// guard off: the ready queue then always drains completely before I/O is polled.
+    std::uint32_t io_poll_interval = 4096;
+};
+
+/// Counters of one loop; event_loop::statistics().
+struct loop_statistics {
+    std::uint64_t tasks_spawned = 0; ///< create_task() calls
+    std::uint64_t live_tasks = 0;    ///< root tasks not yet ended
+    std::uint64_t task_runs = 0;     ///< turns given to tasks
+    std::uint64_t polls = 0;         ///< I/O polls (epoll_wait)
+    std::uint64_t forced_polls = 0;  ///< polls made by the starvation guard
+    std::uint64_t timers = 0;        ///< timers armed now
+};
+
+namespace detail {
+
+struct loop_state;
+
+/// A unit of work posted to a loop from any thread (the MPSC queue of ARCHITECTURE §1).
+struct remote_item {
+    remote_item* m_next = nullptr;
+    virtual void run() = 0;
+    virtual ~remote_item() = default;
+};
+
+template <class F>
+struct remote_fn final : remote_item {
+    explicit remote_fn(F&& f) : m_fn(std::move(f)) {}
+    void run() override { m_fn(); }
+    F m_fn;
+};
+
+/// Pushes an item; false (and the item is left to the caller) when the loop is stopped.
+auto post(loop_state& loop, remote_item* item) noexcept -> bool;
+void spawn_root(loop_state& loop, promise_base* root, std::string name);
+void drive_until_done(loop_state& loop, promise_base* root);
+auto has_background_thread(const loop_state& loop) noexcept -> bool;
+
+/// Scope in which the calling thread drives a loop (run_until_complete).
+class drive_guard {
+public:
+    explicit drive_guard(loop_state& loop);
+    ~drive_guard();
+    drive_guard(const drive_guard&) = delete;
+    auto operator=(const drive_guard&) -> drive_guard& = delete;
+
+private:
+    loop_state& m_loop;
+    loop_state* m_previous;
+};
+
+/// Where a thread blocked in event_loop::run() receives the task's outcome.
+template <class T>
+class blocking_slot {
+public:
+    void fill(future<T>& f) noexcept {
+        {
+            std::lock_guard lock(m_mutex);
+            try {
+                if constexpr (std::is_void_v<T>) {
+                    f.result();
+                } else if constexpr (std::is_reference_v<T>) {
+                    m_value = &f.result();
+                } else {
+                    m_value.emplace(std::move(f.result()));
+                }
+            } catch (...) {
+                m_error = std::current_exception();
+            }
+            m_done = true;
+        }
+        m_cv.notify_one();
+    }
+    auto wait() -> T {
+        std::unique_lock lock(m_mutex);
+        m_cv.wait(lock, [&] { return m_done; });
+        if (m_error) {
+            std::rethrow_exception(m_error);
+        }
+        if constexpr (std::is_reference_v<T>) {
+            return *m_value;
+        } else if constexpr (!std::is_void_v<T>) {
+            return std::move(*m_value);
+        }
+    }
+
+private:
+    using stored = std::conditional_t<std::is_reference_v<T>, std::remove_reference_t<T>*,
+                                      std::conditional_t<std::is_void_v<T>, bool, T>>;
+    std::mutex m_mutex;
+    std::condition_variable m_cv;
+    bool m_done = false;
+    std::optional<stored> m_value;
+    std::exception_ptr m_error;
+};
+
+} // namespace detail
+
+/// An event loop: a ready queue of tasks, a timing wheel, an epoll poller and a cross-thread
+/// submission queue. Exactly one thread drives it at a time: its own background thread (start(),
+/// as get_or_create_event_loop() does), or a caller of run_until_complete().
+///
+/// **Thread safety:** run(), stop(), call_soon_threadsafe(), now(), time(), advance() and
+/// statistics() may be called from any thread; create_task() and everything tasks do belongs to
+/// the loop's thread.
+class event_loop {
+public:
+    using clock = std::chrono::steady_clock;
+    using duration = std::chrono::nanoseconds;
+    using time_point = clock::time_point;
+
+    explicit event_loop(loop_options options = {});
+    /// Stops the loop (see stop()).
+    ~event_loop();
+    event_loop(const event_loop&) = delete;
+    auto operator=(const event_loop&) -> event_loop& = delete;
+
+    /// Schedules `t` as a root task (S5): it gets its first turn after the tasks already ready.
+    /// **Throws:** usage_error off the loop's thread (post with call_soon_threadsafe instead).
+    template <class T>
+    auto create_task(task<T> t, std::string name = {}) -> future<T> {
+        if (!t.valid()) {
+            detail::throw_usage("create_task() got an empty task (moved from or already spawned)");
+        }
+        auto h = t.release();
+        h.promise().m_resume = h;
+        detail::spawn_root(*m_state, &h.promise(), std::move(name)); // destroys h if it throws
+        return future<T>(&h.promise());
+    }
+
+    /// Runs `t` to completion and returns its value or rethrows its exception; the loop stays
+    /// alive afterwards (S3). With a background thread (start()), blocks the caller until the
+    /// task ends; otherwise drives the loop on the calling thread, like run_until_complete().
+    /// **Throws:** usage_error when called from the loop's own thread (co_await the task
+    /// instead), or when the loop is stopping; cancelled_error when stop() cancelled the task.
+    template <class T>
+    auto run(task<T> t) -> T {
+        check_not_loop_thread("event_loop::run()");
+        if (!detail::has_background_thread(*m_state)) {
+            return run_until_complete(std::move(t));
+        }
+        detail::blocking_slot<T> slot;
+        auto* item = new detail::remote_fn([this, &slot, t = std::move(t)]() mutable {
+            auto f = create_task(std::move(t));
+            f.add_done_callback([&slot](future<T>& done) { slot.fill(done); });
+        });
+        if (!detail::post(*m_state, item)) {
+            delete item;
+            detail::throw_usage("event_loop::run() on a loop that is stopping; call "
+                                "get_or_create_event_loop() (or start()) again first");
+        }
+        return slot.wait();
+    }
+
+    /// Drives the loop on the calling thread until `t` ends; other tasks stay scheduled.
+    /// **Throws:** usage_error if another thread drives the loop, or from a task.
+    template <class T>
+    auto run_until_complete(task<T> t) -> T {
+        detail::drive_guard guard(*m_state);
+        auto f = create_task(std::move(t));
+        detail::drive_until_done(*m_state, &f.promise());
+        if constexpr (std::is_void_v<T>) {
+            f.result();
+        } else if constexpr (std::is_reference_v<T>) {
+            return f.result();
+        } else {
+            return std::move(f.result());
+        }
+    }
+
+    /// Starts a background thread that drives the loop until stop() (S4). No-op if running.
+    void start();
+    /// Cancels every task that is left, lets them unwind (they may await during cleanup), runs
+    /// what other threads posted, and ends the background thread. From another thread it returns
+    /// once all that is done; from the loop's own thread it only requests it. A stopped loop can
+    /// be started or driven again.
+    void stop();
+
+    /// Runs `fn()` on the loop's thread, soon (S15's building block).
+    /// **Throws:** usage_error if the loop is stopping.
+    template <class F>
+    void call_soon_threadsafe(F fn) {
+        auto* item = new detail::remote_fn<F>(std::move(fn));
+        if (!detail::post(*m_state, item)) {
+            delete item;
+            detail::throw_usage("call_soon_threadsafe() on a loop that is stopping");
+        }
+    }
+
+    /// True while some thread drives the loop.
+    [[nodiscard]] auto is_running() const noexcept -> bool;
+    /// True when called from the thread driving the loop.
+    [[nodiscard]] auto in_loop_thread() const noexcept -> bool;
+    /// The loop's current time (virtual clocks start at time_point{}).
+    [[nodiscard]] auto now() const noexcept -> time_point;
+    /// Seconds since the loop's clock origin, like scarletio's `loop.time()`.
+    [[nodiscard]] auto time() const noexcept -> double;
+    /// Moves a virtual clock forward by `d` and fires what is due.
+    /// **Throws:** usage_error on a real clock.
+    void advance(duration d);
+    /// Counters of this loop. **Thread safety:** the loop's thread, or while no thread drives it.
+    [[nodiscard]] auto statistics() const -> loop_statistics;
+    [[nodiscard]] auto options() const noexcept -> const loop_options&;
+    /// Receives exceptions that escape done-callbacks. Default: print to stderr.
+    void set_exception_handler(std::function<void(std::exception_ptr)> handler);
+
+    [[nodiscard]] auto state() noexcept -> detail::loop_state& { return *m_state; }
+
+private:
+    void check_not_loop_thread(const char* what) const;
+    std::unique_ptr<detail::loop_state> m_state;
+};
+
+/// The loop driving the calling thread, or null.
+[[nodiscard]] auto current_loop() noexcept -> event_loop*;
+
+} // namespace coven

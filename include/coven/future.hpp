@@ -1,0 +1,229 @@
+#pragma once
+// coven::future<T>: a handle to a task spawned with event_loop::create_task (S5, S8).
+
+#include <coven/detail/accounting.hpp>
+#include <coven/detail/promise_base.hpp>
+#include <coven/error.hpp>
+#include <coven/task.hpp>
+
+#include <functional>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+namespace coven {
+
+class event_loop;
+
+/// Installs a process-wide handler for exceptions of tasks that ended with an exception nobody
+/// retrieved (through co_await, result() or exception()) before the last handle went away.
+/// Null restores the default, which prints one line to stderr.
+void set_unobserved_exception_handler(void (*handler)(std::exception_ptr, const std::string&));
+
+namespace detail {
+auto root_name(const promise_base* task) -> std::string;
+void set_root_name(promise_base* task, std::string name);
+} // namespace detail
+
+/// A handle to a root task: running, or ended with a value, an exception or cancellation. Copies
+/// share the task; the task keeps running when every handle is gone (as in asyncio).
+///
+/// **Cancellation:** `co_await f` parks the awaiting task until `f`'s task ends. Cancelling the
+/// awaiting task cancels `f`'s task too (asyncio semantics) and the awaiter throws
+/// cancelled_error once that task has ended; the ended task's result stays in `f`.
+/// **Throws:** `co_await f` and `result()` rethrow the task's exception, or cancelled_error if it
+/// was cancelled.
+/// **Thread safety:** loop thread only: a future is used by the tasks and callbacks of the loop
+/// that runs its task. Other threads reach a loop through event_loop::run() and
+/// event_loop::call_soon_threadsafe().
+template <class T = void>
+class future {
+public:
+    using value_type = T;
+
+    future() noexcept = default;
+    explicit future(detail::task_promise<T>* p) noexcept : m_p(p) {
+        if (m_p) {
+            ++m_p->m_refs;
+        }
+    }
+    future(const future& o) noexcept : future(o.m_p) {}
+    future(future&& o) noexcept : m_p(std::exchange(o.m_p, nullptr)) {}
+    auto operator=(future o) noexcept -> future& {
+        std::swap(m_p, o.m_p);
+        return *this;
+    }
+    ~future() {
+        if (m_p) {
+            detail::release_root(m_p);
+        }
+    }
+
+    [[nodiscard]] auto valid() const noexcept -> bool { return m_p != nullptr; }
+    /// True once the task has ended, whatever the outcome.
+    [[nodiscard]] auto done() const -> bool { return promise().has(detail::promise_base::f_done); }
+    /// True if the task ended by cancellation.
+    [[nodiscard]] auto cancelled() const -> bool {
+        return promise().has(detail::promise_base::f_cancelled);
+    }
+    /// Requests cancellation: cancelled_error is raised in the task at its current or next
+    /// suspension point. Returns false if the task had already ended.
+    auto cancel() -> bool {
+        auto& p = promise();
+        detail::require_loop_thread(&p, "future::cancel()");
+        return detail::cancel_root(&p);
+    }
+
+    /// The task's value; rethrows its exception; cancelled_error if it was cancelled.
+    /// **Throws:** usage_error if the task has not ended yet (co_await the future instead).
+    auto result() const -> std::add_lvalue_reference_t<T> {
+        auto& p = ended("future::result()");
+        rethrow_if_failed(p);
+        if constexpr (!std::is_void_v<T>) {
+            return p.value();
+        }
+    }
+
+    /// The exception the task ended with (null if it returned a value).
+    /// **Throws:** usage_error if the task has not ended; cancelled_error if it was cancelled.
+    [[nodiscard]] auto exception() const -> std::exception_ptr {
+        auto& p = ended("future::exception()");
+        if (p.has(detail::promise_base::f_cancelled)) {
+            throw cancelled_error();
+        }
+        p.set(detail::promise_base::f_observed);
+        return p.m_exception;
+    }
+
+    /// Calls `fn(future)` on the loop thread when the task ends (at once if it has ended).
+    void add_done_callback(std::function<void(future&)> fn) {
+        auto& p = promise();
+        struct node : detail::completion_node {
+            std::function<void(future&)> fn;
+            future self;
+        };
+        if (p.has(detail::promise_base::f_done)) {
+            future self(*this);
+            fn(self);
+            return;
+        }
+        auto* n = new node{};
+        n->fn = std::move(fn);
+        n->self = *this;
+        n->m_fire = [](detail::completion_node* c, detail::promise_base*) noexcept {
+            auto* me = static_cast<node*>(c);
+            try {
+                me->fn(me->self);
+            } catch (...) {
+                // A callback has no caller to report to: the loop's exception handler gets it.
+                detail::report_callback_error(std::current_exception());
+            }
+            delete me;
+        };
+        detail::add_completion(&p, n);
+    }
+
+    /// The task's name: the one given to create_task(), or "task@<address>".
+    [[nodiscard]] auto name() const -> std::string { return detail::root_name(&promise()); }
+    void set_name(std::string name) { detail::set_root_name(&promise(), std::move(name)); }
+
+    struct awaiter : detail::waiter, detail::completion_node {
+        detail::task_promise<T>* m_target;
+        detail::promise_base* m_task = nullptr;
+        bool m_cancel_seen = false;
+        bool m_move = false;
+
+        awaiter(detail::task_promise<T>* t, bool move) noexcept : m_target(t), m_move(move) {}
+        awaiter(const awaiter&) = delete;
+        auto operator=(const awaiter&) -> awaiter& = delete;
+        ~awaiter() {
+            if (linked()) { // only when a suspended frame is destroyed at loop teardown
+                detail::remove_completion(m_target, this);
+            }
+        }
+
+        [[nodiscard]] auto await_ready() const noexcept -> bool {
+            return m_target->has(detail::promise_base::f_done);
+        }
+        auto await_suspend(std::coroutine_handle<> h) -> bool {
+            m_task = detail::require_current_task("co_await future");
+            if (m_task == m_target) {
+                detail::throw_usage("a task awaited its own future; it would wait forever");
+            }
+            detail::require_loop_thread(m_target, "co_await future (from another loop)");
+            if (m_task->has(detail::promise_base::f_cancel_requested)) {
+                m_cancel_seen = true;
+                return false;
+            }
+            m_on_cancel = [](detail::waiter* w, detail::promise_base*) noexcept {
+                auto* self = static_cast<awaiter*>(w);
+                self->m_cancel_seen = true;
+                // Cancelling the awaiter cancels what it awaits; it wakes when that ends.
+                detail::cancel_root(self->m_target);
+            };
+            m_fire = [](detail::completion_node* c, detail::promise_base*) noexcept {
+                detail::wake(static_cast<awaiter*>(c)->m_task);
+            };
+            detail::park(m_task, this, h);
+            detail::add_completion(m_target, this);
+            return true;
+        }
+        auto await_resume() -> T {
+            if (m_cancel_seen) {
+                m_task->take_cancel();
+                throw cancelled_error();
+            }
+            rethrow_if_failed(*m_target);
+            if constexpr (std::is_void_v<T>) {
+                return;
+            } else if constexpr (std::is_reference_v<T>) {
+                return m_target->value();
+            } else if constexpr (std::is_copy_constructible_v<T>) {
+                if (m_move && m_target->m_refs == 1) {
+                    return std::move(m_target->value());
+                }
+                return m_target->value();
+            } else {
+                return std::move(m_target->value());
+            }
+        }
+    };
+
+    /// Waits for the task to end; returns its value (a copy; moved out when this is the last
+    /// handle or T cannot be copied).
+    auto operator co_await() const& -> awaiter { return awaiter(&promise(), false); }
+    auto operator co_await() && -> awaiter { return awaiter(&promise(), true); }
+
+    /// The underlying promise (for coven's own facades).
+    [[nodiscard]] auto promise() const -> detail::task_promise<T>& {
+        if (!m_p) {
+            detail::throw_usage("use of an empty future (default-constructed or moved from)");
+        }
+        return *m_p;
+    }
+
+private:
+    auto ended(const char* what) const -> detail::task_promise<T>& {
+        auto& p = promise();
+        if (!p.has(detail::promise_base::f_done)) {
+            throw usage_error(std::string("coven: ") + what +
+                              " called before the task ended; co_await the future, or check "
+                              "done() first");
+        }
+        return p;
+    }
+    static void rethrow_if_failed(detail::task_promise<T>& p) {
+        if (p.has(detail::promise_base::f_cancelled)) {
+            p.set(detail::promise_base::f_observed);
+            throw cancelled_error();
+        }
+        if (p.m_exception) {
+            p.set(detail::promise_base::f_observed);
+            std::rethrow_exception(p.m_exception);
+        }
+    }
+
+    detail::task_promise<T>* m_p = nullptr;
+};
+
+} // namespace coven

@@ -1,0 +1,46 @@
+#pragma once
+// coven::run() and the default loop (S2, S3, S4).
+
+#include <coven/event_loop.hpp>
+#include <coven/task.hpp>
+
+#include <type_traits>
+#include <utility>
+
+namespace coven {
+
+/// The default loop, started on its own background thread if it is not running (S3, S4): the
+/// caller keeps its thread and talks to the loop through run(), stop() and
+/// call_soon_threadsafe(). After `stop()`, the next call starts it again. Its options come from
+/// set_default_loop_options(), or from the environment: `COVEN_CLOCK=virtual` selects the
+/// virtual clock.
+/// **Thread safety:** any thread.
+auto get_or_create_event_loop() -> event_loop&;
+
+/// Options for the default loop from its next (re)start on.
+void set_default_loop_options(loop_options options);
+
+namespace detail {
+auto default_loop_running() -> bool;
+}
+
+/// Runs `t` to completion on the default loop and returns its value or rethrows (S2). If the
+/// default loop was not running, it is started for this call and stopped afterwards.
+/// **Throws:** usage_error from the loop's own thread (co_await instead).
+/// **Example:** `int main() { coven::run(amain()); }`
+template <class T>
+auto run(task<T> t) -> T {
+    const bool created = !detail::default_loop_running();
+    event_loop& loop = get_or_create_event_loop();
+    struct stopper {
+        event_loop* loop;
+        ~stopper() {
+            if (loop) {
+                loop->stop();
+            }
+        }
+    } stop_after{created ? &loop : nullptr};
+    return loop.run(std::move(t));
+}
+
+} // namespace coven

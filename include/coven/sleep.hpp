@@ -1,0 +1,116 @@
+#pragma once
+// coven::sleep(): suspend the calling task for a while (S9).
+
+#include <coven/detail/promise_base.hpp>
+#include <coven/detail/timer_node.hpp>
+#include <coven/error.hpp>
+#include <coven/event_loop.hpp>
+#include <coven/future.hpp>
+#include <coven/task.hpp>
+
+#include <chrono>
+#include <coroutine>
+
+namespace coven {
+
+namespace detail {
+/// Arms `node` on the current loop for `deadline` (loop clock); returns the loop.
+auto arm_timer(timer_node* node, event_loop::time_point deadline) -> loop_state*;
+void disarm_timer(loop_state* loop, timer_node* node) noexcept;
+/// The current loop's time; usage_error outside a loop thread.
+auto loop_now(const char* what) -> event_loop::time_point;
+} // namespace detail
+
+/// Awaiter of sleep() and sleep_until(): the timer node lives in the awaiting frame, so sleeping
+/// allocates nothing.
+class [[nodiscard]] sleep_awaiter : private detail::waiter, private detail::timer_node {
+public:
+    using duration = event_loop::duration;
+    using time_point = event_loop::time_point;
+
+    explicit sleep_awaiter(duration d) noexcept : m_delay(d), m_relative(true) {}
+    explicit sleep_awaiter(time_point t) noexcept : m_deadline(t), m_relative(false) {}
+    sleep_awaiter(const sleep_awaiter&) = delete;
+    auto operator=(const sleep_awaiter&) -> sleep_awaiter& = delete;
+    ~sleep_awaiter() {
+        if (armed()) { // a suspended frame destroyed at loop teardown
+            detail::disarm_timer(m_loop, this);
+        }
+    }
+
+    [[nodiscard]] auto await_ready() const noexcept -> bool { return false; }
+    auto await_suspend(std::coroutine_handle<> h) -> bool {
+        m_task = detail::require_current_task("sleep()");
+        if (m_task->has(detail::promise_base::f_cancel_requested)) {
+            m_cancel_seen = true;
+            return false;
+        }
+        if (m_relative) {
+            m_deadline = detail::loop_now("sleep()") + m_delay;
+        }
+        m_on_cancel = [](detail::waiter* w, detail::promise_base* t) noexcept {
+            auto* self = static_cast<sleep_awaiter*>(w);
+            self->m_cancel_seen = true;
+            detail::disarm_timer(self->m_loop, self);
+            detail::wake(t);
+        };
+        m_fire = [](detail::timer_node* n) noexcept {
+            detail::wake(static_cast<sleep_awaiter*>(n)->m_task);
+        };
+        detail::park(m_task, this, h);
+        m_loop = detail::arm_timer(this, m_deadline);
+        return true;
+    }
+    void await_resume() {
+        if (m_cancel_seen) {
+            m_task->take_cancel();
+            throw cancelled_error();
+        }
+    }
+
+    /// Turns the sleep into a task of the current loop (scarletio's sleep returns a future): it
+    /// can be cancelled, awaited by many, or added to a group. The deadline counts from now.
+    [[nodiscard]] auto as_future() const -> future<void>;
+    // NOLINTNEXTLINE(google-explicit-constructor): `future<void> f = sleep(1s);` reads as the seed
+    operator future<void>() const { return as_future(); }
+
+private:
+    duration m_delay{};
+    time_point m_deadline{};
+    detail::promise_base* m_task = nullptr;
+    detail::loop_state* m_loop = nullptr;
+    bool m_relative;
+    bool m_cancel_seen = false;
+};
+
+/// Suspends the calling task for `d` (S9). The timer fires no earlier than `d` after the call,
+/// rounded up to the wheel's microsecond; equal deadlines resume in the order they were armed.
+/// **Cancellation:** cancelling disarms the timer and resumes the task at once with
+/// cancelled_error.
+/// **Throws:** usage_error outside a coven task.
+/// **Example:** `co_await coven::sleep(1.5); co_await coven::sleep(250ms);`
+template <class Rep, class Period>
+[[nodiscard]] auto sleep(std::chrono::duration<Rep, Period> d) noexcept -> sleep_awaiter {
+    return sleep_awaiter(std::chrono::duration_cast<event_loop::duration>(d));
+}
+/// sleep() in seconds, as scarletio spells it: `co_await coven::sleep(1.0);`
+[[nodiscard]] inline auto sleep(double seconds) noexcept -> sleep_awaiter {
+    return sleep_awaiter(std::chrono::duration_cast<event_loop::duration>(
+        std::chrono::duration<double>(seconds < 0 ? 0.0 : seconds)));
+}
+/// Suspends the calling task until the loop's clock reaches `t`.
+[[nodiscard]] inline auto sleep_until(event_loop::time_point t) noexcept -> sleep_awaiter {
+    return sleep_awaiter(t);
+}
+
+inline auto sleep_awaiter::as_future() const -> future<void> {
+    auto* loop = current_loop();
+    if (!loop) {
+        detail::throw_usage("sleep(...) used as a future outside a loop thread; call it from a "
+                            "task, or co_await it directly");
+    }
+    auto deadline = m_relative ? loop->now() + m_delay : m_deadline;
+    return loop->create_task([](time_point t) -> task<void> { co_await sleep_until(t); }(deadline));
+}
+
+} // namespace coven

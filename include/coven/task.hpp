@@ -1,0 +1,208 @@
+#pragma once
+// coven::task<T>: the lazy coroutine type users write (S1).
+
+#include <coven/detail/promise_base.hpp>
+#include <coven/error.hpp>
+
+#include <coroutine>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+namespace coven {
+
+template <class T = void>
+class task;
+
+namespace detail {
+
+template <class T>
+class task_promise;
+
+/// Runs at the start of every task body. For a root task that was cancelled before it got its
+/// first turn, it throws cancelled_error so that the body never runs.
+struct initial_awaiter {
+    promise_base* m_promise;
+    [[nodiscard]] auto await_ready() const noexcept -> bool { return false; }
+    void await_suspend(std::coroutine_handle<>) const noexcept {}
+    void await_resume() const {
+        if (m_promise->has(promise_base::f_root) && m_promise->take_cancel()) {
+            throw cancelled_error();
+        }
+    }
+};
+
+/// At the end of a child, transfer to its continuation (symmetric transfer: no stack growth);
+/// at the end of a root, notify the loop.
+struct final_awaiter {
+    [[nodiscard]] auto await_ready() const noexcept -> bool { return false; }
+    template <class P>
+    auto await_suspend(std::coroutine_handle<P> h) const noexcept -> std::coroutine_handle<> {
+        promise_base& p = h.promise();
+        if (!p.has(promise_base::f_root)) {
+            return p.m_resume ? p.m_resume : std::noop_coroutine();
+        }
+        root_finished(&p); // may destroy the frame: touch nothing after this
+        return std::noop_coroutine();
+    }
+    void await_resume() const noexcept {}
+};
+
+template <class T>
+class task_promise_storage : public promise_base {
+public:
+    template <class U>
+        requires std::is_convertible_v<U&&, T>
+    void return_value(U&& v) {
+        m_value.emplace(std::forward<U>(v));
+    }
+    auto value() -> T& { return *m_value; }
+    auto take() -> T { return std::move(*m_value); }
+
+private:
+    std::optional<T> m_value;
+};
+
+template <class T>
+class task_promise_storage<T&> : public promise_base {
+public:
+    void return_value(T& v) noexcept { m_value = std::addressof(v); }
+    auto value() -> T& { return *m_value; }
+    auto take() -> T& { return *m_value; }
+
+private:
+    T* m_value = nullptr;
+};
+
+template <>
+class task_promise_storage<void> : public promise_base {
+public:
+    void return_void() noexcept {}
+    void value() noexcept {}
+    void take() noexcept {}
+};
+
+template <class T>
+class task_promise final : public task_promise_storage<T> {
+public:
+    task_promise() noexcept {
+        this->m_destroy = [](promise_base* p) noexcept {
+            std::coroutine_handle<task_promise>::from_promise(*static_cast<task_promise*>(p))
+                .destroy();
+        };
+    }
+    auto get_return_object() noexcept -> task<T>;
+    auto initial_suspend() noexcept -> initial_awaiter { return {this}; }
+    auto final_suspend() noexcept -> final_awaiter { return {}; }
+    void unhandled_exception() noexcept {
+        this->m_exception = std::current_exception();
+        if (this->has(promise_base::f_root)) {
+            try {
+                throw;
+            } catch (const cancelled_error&) {
+                this->set(promise_base::f_cancelled);
+            } catch (...) {
+            }
+        }
+    }
+
+    /// The result, or rethrows the exception the body ended with.
+    auto result() -> decltype(auto) {
+        if (this->m_exception) {
+            std::rethrow_exception(this->m_exception);
+        }
+        if constexpr (std::is_void_v<T>) {
+            return;
+        } else {
+            return this->take();
+        }
+    }
+};
+
+} // namespace detail
+
+/// A lazy coroutine: calling a `task<T>` function runs nothing; `co_await`ing the task runs it
+/// inside the awaiting task's turn, transferring control symmetrically, so a chain of tasks that
+/// complete synchronously never grows the stack. Pass it to event_loop::create_task() to run it
+/// concurrently (it then becomes a root task reached through coven::future<T>).
+///
+/// `T` may be void, a value type (move-only is fine) or a reference.
+///
+/// **Cancellation:** a task has no cancel state of its own while it is awaited: it runs as part of
+/// the root task that awaits it, so cancelling that root reaches the innermost awaiter.
+/// **Throws:** `co_await` rethrows whatever the body threw.
+/// **Thread safety:** a task object is moved between threads freely until it starts; after that
+/// it belongs to the loop that runs it.
+template <class T>
+class [[nodiscard]] task {
+public:
+    using promise_type = detail::task_promise<T>;
+    using value_type = T;
+    using handle_type = std::coroutine_handle<promise_type>;
+
+    task() noexcept = default;
+    explicit task(handle_type h) noexcept : m_handle(h) {}
+    task(task&& other) noexcept : m_handle(std::exchange(other.m_handle, {})) {}
+    auto operator=(task&& other) noexcept -> task& {
+        if (this != &other) {
+            reset();
+            m_handle = std::exchange(other.m_handle, {});
+        }
+        return *this;
+    }
+    task(const task&) = delete;
+    auto operator=(const task&) -> task& = delete;
+    ~task() { reset(); }
+
+    /// True while this object owns a coroutine that has not been handed to a loop.
+    [[nodiscard]] auto valid() const noexcept -> bool { return static_cast<bool>(m_handle); }
+
+    struct awaiter {
+        handle_type m_handle;
+        [[nodiscard]] auto await_ready() const noexcept -> bool { return false; }
+        auto await_suspend(std::coroutine_handle<> caller) noexcept -> std::coroutine_handle<> {
+            m_handle.promise().m_resume = caller;
+            return m_handle;
+        }
+        auto await_resume() -> decltype(auto) { return m_handle.promise().result(); }
+    };
+
+    /// Starts the task and resumes the caller with its result.
+    auto operator co_await() && -> awaiter { return awaiter{start_child()}; }
+    auto operator co_await() & -> awaiter { return awaiter{start_child()}; }
+
+    /// Gives up ownership of the coroutine (used by the loop when it spawns the task).
+    auto release() noexcept -> handle_type { return std::exchange(m_handle, {}); }
+
+private:
+    auto start_child() -> handle_type {
+        if (!m_handle) {
+            detail::throw_usage("co_await on an empty task (moved from, or already spawned); "
+                                "a task can be awaited once");
+        }
+        auto& p = m_handle.promise();
+        if (p.has(detail::promise_base::f_awaited)) {
+            detail::throw_usage("co_await on a task that was already awaited; a task<T> runs "
+                                "once: spawn it with create_task() to await its result many times");
+        }
+        p.set(detail::promise_base::f_awaited);
+        return m_handle;
+    }
+    void reset() noexcept {
+        if (m_handle) {
+            m_handle.destroy();
+            m_handle = {};
+        }
+    }
+
+    handle_type m_handle;
+};
+
+template <class T>
+auto detail::task_promise<T>::get_return_object() noexcept -> task<T> {
+    return task<T>(std::coroutine_handle<task_promise>::from_promise(*this));
+}
+
+} // namespace coven

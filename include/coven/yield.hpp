@@ -1,0 +1,131 @@
+#pragma once
+// skip_ready_cycle() and skip_poll_cycle(): give other tasks a turn (S10, S11).
+
+#include <coven/detail/promise_base.hpp>
+#include <coven/error.hpp>
+
+#include <coroutine>
+
+namespace coven {
+
+namespace detail {
+
+/// Link of an intrusive circular list with a sentinel.
+struct wait_link {
+    wait_link* m_prev = nullptr;
+    wait_link* m_next = nullptr;
+    [[nodiscard]] auto linked() const noexcept -> bool { return m_next != nullptr; }
+    void unlink() noexcept {
+        m_prev->m_next = m_next;
+        m_next->m_prev = m_prev;
+        m_prev = m_next = nullptr;
+    }
+};
+
+/// Appends a parked task to the ready queue while it stays parked (so cancel() still reaches its
+/// waiter).
+void requeue_parked(promise_base* task) noexcept;
+/// Links `link` into the task's loop's list of tasks that wait for the next I/O poll.
+void wait_for_poll(promise_base* task, wait_link* link) noexcept;
+
+} // namespace detail
+
+/// Awaiter of skip_ready_cycle().
+class [[nodiscard]] ready_cycle_awaiter : private detail::waiter {
+public:
+    ready_cycle_awaiter() noexcept = default;
+    ready_cycle_awaiter(const ready_cycle_awaiter&) = delete;
+    auto operator=(const ready_cycle_awaiter&) -> ready_cycle_awaiter& = delete;
+
+    [[nodiscard]] auto await_ready() const noexcept -> bool { return false; }
+    auto await_suspend(std::coroutine_handle<> h) -> bool {
+        m_task = detail::require_current_task("skip_ready_cycle()");
+        if (m_task->has(detail::promise_base::f_cancel_requested)) {
+            m_cancel_seen = true;
+            return false;
+        }
+        m_on_cancel = [](detail::waiter* w, detail::promise_base*) noexcept {
+            // Already queued: it wakes on its own, and then throws.
+            static_cast<ready_cycle_awaiter*>(w)->m_cancel_seen = true;
+        };
+        detail::park(m_task, this, h);
+        detail::requeue_parked(m_task);
+        return true;
+    }
+    void await_resume() {
+        if (m_cancel_seen) {
+            m_task->take_cancel();
+            throw cancelled_error();
+        }
+    }
+
+private:
+    detail::promise_base* m_task = nullptr;
+    bool m_cancel_seen = false;
+};
+
+/// Awaiter of skip_poll_cycle().
+class [[nodiscard]] poll_cycle_awaiter : private detail::waiter, private detail::wait_link {
+public:
+    poll_cycle_awaiter() noexcept = default;
+    poll_cycle_awaiter(const poll_cycle_awaiter&) = delete;
+    auto operator=(const poll_cycle_awaiter&) -> poll_cycle_awaiter& = delete;
+    ~poll_cycle_awaiter() {
+        if (linked()) { // a suspended frame destroyed at loop teardown
+            unlink();
+        }
+    }
+
+    [[nodiscard]] auto await_ready() const noexcept -> bool { return false; }
+    auto await_suspend(std::coroutine_handle<> h) -> bool {
+        m_task = detail::require_current_task("skip_poll_cycle()");
+        if (m_task->has(detail::promise_base::f_cancel_requested)) {
+            m_cancel_seen = true;
+            return false;
+        }
+        m_on_cancel = [](detail::waiter* w, detail::promise_base* t) noexcept {
+            auto* self = static_cast<poll_cycle_awaiter*>(w);
+            self->m_cancel_seen = true;
+            self->unlink();
+            detail::wake(t);
+        };
+        detail::park(m_task, this, h);
+        detail::wait_for_poll(m_task, this);
+        return true;
+    }
+    void await_resume() {
+        if (m_cancel_seen) {
+            m_task->take_cancel();
+            throw cancelled_error();
+        }
+    }
+
+private:
+    detail::promise_base* m_task = nullptr;
+    bool m_cancel_seen = false;
+
+public:
+    /// The loop wakes the task whose link this is (internal).
+    static void wake_from_link(detail::wait_link* link) noexcept {
+        auto* self = static_cast<poll_cycle_awaiter*>(link);
+        self->unlink();
+        detail::wake(self->m_task);
+    }
+};
+
+/// Suspends the calling task until every task that is ready now has had its turn (S10). No I/O
+/// poll happens in between: the ready queue drains first.
+/// **Cancellation:** a cancel while parked makes it throw cancelled_error when it resumes.
+/// **Throws:** usage_error outside a coven task.
+/// **Example:** `co_await coven::skip_ready_cycle();`
+[[nodiscard]] inline auto skip_ready_cycle() noexcept -> ready_cycle_awaiter { return {}; }
+
+/// Suspends the calling task until after the loop's next I/O poll (S11). The loop polls only
+/// when no task is ready (or when the starvation guard, loop_options::io_poll_interval, forces
+/// a poll), so every task that is ready keeps running before this one resumes.
+/// **Cancellation:** cancelling unlinks the waiter and resumes the task at once with
+/// cancelled_error.
+/// **Throws:** usage_error outside a coven task.
+[[nodiscard]] inline auto skip_poll_cycle() noexcept -> poll_cycle_awaiter { return {}; }
+
+} // namespace coven

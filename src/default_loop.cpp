@@ -1,0 +1,65 @@
+#include <coven/run.hpp>
+
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <mutex>
+
+namespace coven {
+namespace {
+
+struct default_loop_holder {
+    std::mutex mutex;
+    std::unique_ptr<event_loop> loop;
+    bool options_set = false;
+    loop_options options;
+};
+
+auto holder() -> default_loop_holder& {
+    static default_loop_holder h;
+    return h;
+}
+
+auto env_options() -> loop_options {
+    loop_options o;
+    if (const char* c = std::getenv("COVEN_CLOCK"); c && std::strcmp(c, "virtual") == 0) {
+        o.clock = clock_kind::virtual_time;
+    }
+    return o;
+}
+
+} // namespace
+
+auto get_or_create_event_loop() -> event_loop& {
+    auto& h = holder();
+    std::lock_guard lock(h.mutex);
+    if (h.loop && h.loop->is_running()) {
+        return *h.loop;
+    }
+    if (h.loop && h.loop->in_loop_thread()) {
+        return *h.loop; // stopping from inside: hand back the same loop
+    }
+    loop_options wanted = h.options_set ? h.options : env_options();
+    if (!h.loop || h.loop->options().clock != wanted.clock ||
+        h.loop->options().autojump != wanted.autojump ||
+        h.loop->options().io_poll_interval != wanted.io_poll_interval) {
+        h.loop = std::make_unique<event_loop>(wanted);
+    }
+    h.loop->start();
+    return *h.loop;
+}
+
+void set_default_loop_options(loop_options options) {
+    auto& h = holder();
+    std::lock_guard lock(h.mutex);
+    h.options = options;
+    h.options_set = true;
+}
+
+auto detail::default_loop_running() -> bool {
+    auto& h = holder();
+    std::lock_guard lock(h.mutex);
+    return h.loop && h.loop->is_running();
+}
+
+} // namespace coven

@@ -1,0 +1,690 @@
+// The loop's kernel: ready queue, run/poll cycle, root task bookkeeping, cancellation entry
+// points, the cross-thread queue and shutdown.
+//
+// One iteration (run_once):
+//   1. run ready tasks in FIFO order until the queue is empty, or until the starvation guard
+//      (io_poll_interval runs) forces a poll;
+//   2. poll epoll: without waiting if anything is still ready or waits for a poll, otherwise
+//      until the next timer (virtual clock: jump to it instead) or a wake-up;
+//   3. run what other threads posted;
+//   4. wake the tasks parked in skip_poll_cycle();
+//   5. fire the timers that are due.
+// Hence S11: tasks that are ready always drain before I/O is polled.
+
+#include "loop_state.hpp"
+
+#include <coven/detail/accounting.hpp>
+#include <coven/sleep.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <limits>
+#include <string>
+#include <unordered_map>
+
+namespace coven {
+namespace detail {
+namespace {
+
+thread_local promise_base* t_task = nullptr;
+thread_local loop_state* t_loop = nullptr;
+
+struct closed_item final : remote_item {
+    void run() override {}
+};
+closed_item g_closed;
+
+// Names of named root tasks; only named tasks pay for this.
+struct name_table {
+    std::mutex mutex;
+    std::unordered_map<const promise_base*, std::string> names;
+};
+auto names() -> name_table& {
+    static name_table* t = new name_table; // outlives every frame, even those freed at exit
+    return *t;
+}
+
+std::atomic<void (*)(std::exception_ptr, const std::string&)> g_unobserved{nullptr};
+
+auto describe(std::exception_ptr e) -> std::string {
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+        return ex.what();
+    } catch (...) {
+        return "unknown exception";
+    }
+}
+
+void report_unobserved(promise_base* t) noexcept {
+    std::string name = root_name(t);
+    if (auto hook = g_unobserved.load()) {
+        hook(t->m_exception, name);
+        return;
+    }
+    std::fprintf(stderr, "coven: exception in %s was never retrieved: %s\n", name.c_str(),
+                 describe(t->m_exception).c_str());
+}
+
+} // namespace
+
+// ---------------------------------------------------------------- task entry points
+
+auto current_task() noexcept -> promise_base* { return t_task; }
+
+auto require_current_task(const char* what) -> promise_base* {
+    if (!t_task) {
+        throw usage_error(std::string("coven: ") + what +
+                          " awaited outside a coven task; run the coroutine with "
+                          "coven::run(), event_loop::run() or create_task()");
+    }
+    return t_task;
+}
+
+void wake(promise_base* t) noexcept {
+    if (t->m_waiter) {
+        t->m_waiter = nullptr;
+        count_add(g_live.waiters, -1);
+    }
+    t->m_loop->push_ready(t);
+}
+
+void requeue_parked(promise_base* t) noexcept { t->m_loop->push_ready(t); }
+
+void wait_for_poll(promise_base* t, wait_link* link) noexcept {
+    wait_link& head = t->m_loop->m_after_poll;
+    link->m_next = &head;
+    link->m_prev = head.m_prev;
+    head.m_prev->m_next = link;
+    head.m_prev = link;
+}
+
+auto cancel_root(promise_base* t) noexcept -> bool {
+    if (t->has(promise_base::f_done)) {
+        return false;
+    }
+    t->set(promise_base::f_cancel_requested);
+    if (waiter* w = t->m_waiter) {
+        w->m_on_cancel(w, t);
+    }
+    return true;
+}
+
+void add_completion(promise_base* t, completion_node* n) noexcept {
+    if (completion_node* head = t->m_completions) {
+        n->m_next = head;
+        n->m_prev = head->m_prev;
+        head->m_prev->m_next = n;
+        head->m_prev = n;
+    } else {
+        n->m_next = n->m_prev = n;
+        t->m_completions = n;
+    }
+}
+
+void remove_completion(promise_base* t, completion_node* n) noexcept {
+    if (n->m_next == n) {
+        t->m_completions = nullptr;
+    } else {
+        n->m_prev->m_next = n->m_next;
+        n->m_next->m_prev = n->m_prev;
+        if (t->m_completions == n) {
+            t->m_completions = n->m_next;
+        }
+    }
+    n->m_next = n->m_prev = nullptr;
+}
+
+void root_finished(promise_base* t) noexcept {
+    t->set(promise_base::f_done);
+    t->clear(promise_base::f_cancel_requested);
+    while (completion_node* n = t->m_completions) {
+        remove_completion(t, n);
+        n->m_fire(n, t);
+    }
+    t->m_loop->unregister_root(t);
+    release_root(t); // the loop's reference
+}
+
+void release_root(promise_base* t) noexcept {
+    if (--t->m_refs != 0) {
+        return;
+    }
+    if (t->m_exception && !t->has(promise_base::f_observed) &&
+        !t->has(promise_base::f_cancelled)) {
+        report_unobserved(t);
+    }
+    if (t->has(promise_base::f_named)) {
+        auto& n = names();
+        std::lock_guard lock(n.mutex);
+        n.names.erase(t);
+    }
+    t->m_destroy(t);
+}
+
+void require_loop_thread(const promise_base* t, const char* what) {
+    loop_state* loop = t->m_loop;
+    if (!loop) {
+        throw usage_error(std::string("coven: ") + what + " on a task that was never spawned");
+    }
+    auto driver = loop->m_driver.load(std::memory_order_relaxed);
+    auto me = std::this_thread::get_id();
+    if (driver == me || (driver == std::thread::id{} && t_loop == nullptr &&
+                         !loop->m_background.load(std::memory_order_relaxed))) {
+        return;
+    }
+    throw usage_error(std::string("coven: ") + what +
+                      " called from a thread that does not drive the task's loop; use "
+                      "event_loop::call_soon_threadsafe() to run it there");
+}
+
+void report_callback_error(std::exception_ptr e) noexcept {
+    if (t_loop && t_loop->m_exception_handler) {
+        t_loop->m_exception_handler(e);
+        return;
+    }
+    std::fprintf(stderr, "coven: exception in a done-callback: %s\n", describe(e).c_str());
+}
+
+auto root_name(const promise_base* t) -> std::string {
+    if (t->has(promise_base::f_named)) {
+        auto& n = names();
+        std::lock_guard lock(n.mutex);
+        auto it = n.names.find(t);
+        if (it != n.names.end()) {
+            return it->second;
+        }
+    }
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "task@%p", static_cast<const void*>(t));
+    return buf;
+}
+
+void set_root_name(promise_base* t, std::string name) {
+    auto& n = names();
+    std::lock_guard lock(n.mutex);
+    n.names[t] = std::move(name);
+    t->set(promise_base::f_named);
+}
+
+// ---------------------------------------------------------------- timers
+
+auto loop_now(const char* what) -> event_loop::time_point {
+    if (!t_loop) {
+        throw usage_error(std::string("coven: ") + what + " used outside a loop thread");
+    }
+    return t_loop->m_self->now();
+}
+
+auto arm_timer(timer_node* node, event_loop::time_point deadline) -> loop_state* {
+    loop_state* loop = t_loop;
+    auto ns = (deadline - loop->m_origin).count();
+    std::uint64_t tick = ns <= 0 ? 0 : static_cast<std::uint64_t>((ns + 999) / 1000);
+    loop->m_wheel.arm(node, tick);
+    count_add(g_live.timers, 1);
+    return loop;
+}
+
+void disarm_timer(loop_state* loop, timer_node* node) noexcept {
+    if (node->armed()) {
+        loop->m_wheel.disarm(node);
+        count_add(g_live.timers, -1);
+    }
+}
+
+// ---------------------------------------------------------------- cross-thread queue
+
+auto post(loop_state& loop, remote_item* item) noexcept -> bool {
+    remote_item* old = loop.m_remote.load(std::memory_order_relaxed);
+    do {
+        if (old == &g_closed) {
+            return false;
+        }
+        item->m_next = old;
+    } while (!loop.m_remote.compare_exchange_weak(old, item, std::memory_order_release,
+                                                  std::memory_order_relaxed));
+    // Only the push that makes the stack non-empty writes the eventfd: every later push finds
+    // it non-empty until the driver takes it, and the driver always looks after a wake-up.
+    if (old == nullptr) {
+        loop.m_poller.wake();
+    }
+    return true;
+}
+
+namespace {
+
+void run_items(remote_item* head) noexcept {
+    remote_item* fifo = nullptr; // the stack is LIFO: reverse it
+    while (head) {
+        remote_item* next = head->m_next;
+        head->m_next = fifo;
+        fifo = head;
+        head = next;
+    }
+    while (fifo) {
+        remote_item* next = fifo->m_next;
+        try {
+            fifo->run();
+        } catch (...) {
+            report_callback_error(std::current_exception());
+        }
+        delete fifo;
+        fifo = next;
+    }
+}
+
+} // namespace
+
+void loop_state::drain_remote() noexcept {
+    remote_item* head = m_remote.load(std::memory_order_relaxed);
+    if (head == nullptr || head == &g_closed) {
+        return;
+    }
+    head = m_remote.exchange(nullptr, std::memory_order_acquire);
+    if (head == &g_closed) { // cannot happen while driven, but never run the marker
+        m_remote.store(&g_closed, std::memory_order_relaxed);
+        return;
+    }
+    run_items(head);
+}
+
+auto loop_state::closed_marker() const noexcept -> remote_item* { return &g_closed; }
+
+auto has_background_thread(const loop_state& loop) noexcept -> bool {
+    return loop.m_background.load(std::memory_order_acquire);
+}
+
+// ---------------------------------------------------------------- loop state
+
+loop_state::loop_state(event_loop* self, loop_options options)
+    : m_self(self), m_options(options),
+      m_origin(options.clock == clock_kind::real ? event_loop::clock::now()
+                                                 : event_loop::time_point{}) {
+    m_after_poll.m_next = m_after_poll.m_prev = &m_after_poll;
+    m_wheel = timer_wheel(now_tick());
+}
+
+auto loop_state::now_ns() const noexcept -> std::int64_t {
+    if (m_options.clock == clock_kind::virtual_time) {
+        return m_virtual_ns.load(std::memory_order_acquire);
+    }
+    return (event_loop::clock::now() - m_origin).count();
+}
+
+auto loop_state::now_tick() const noexcept -> std::uint64_t {
+    auto ns = now_ns();
+    return ns <= 0 ? 0 : static_cast<std::uint64_t>(ns / 1000);
+}
+
+void loop_state::push_ready(promise_base* t) noexcept {
+    if (t->has(promise_base::f_scheduled)) {
+        return;
+    }
+    t->set(promise_base::f_scheduled);
+    t->m_next = nullptr;
+    if (m_ready_tail) {
+        m_ready_tail->m_next = t;
+    } else {
+        m_ready_head = t;
+    }
+    m_ready_tail = t;
+}
+
+void loop_state::run_ready() noexcept {
+    const std::uint32_t guard = m_options.io_poll_interval;
+    std::uint64_t runs = 0;
+    promise_base* const outer = t_task;
+    while (promise_base* t = m_ready_head) {
+        m_ready_head = t->m_next;
+        if (!m_ready_head) {
+            m_ready_tail = nullptr;
+        }
+        t->clear(promise_base::f_scheduled);
+        if (t->m_waiter) {
+            t->m_waiter = nullptr;
+            count_add(g_live.waiters, -1);
+        }
+        ++runs;
+        t_task = t;
+        t->m_resume.resume();
+        if (guard != 0 && ++m_runs_since_poll >= guard) {
+            break;
+        }
+    }
+    t_task = outer;
+    m_runs.fetch_add(runs, std::memory_order_relaxed);
+}
+
+void loop_state::run_once(bool may_block) {
+    run_ready();
+    const bool forced = m_ready_head != nullptr;
+    const bool poll_waiters = m_after_poll.m_next != &m_after_poll;
+    int timeout = -1;
+    if (forced || poll_waiters || !may_block ||
+        m_remote.load(std::memory_order_relaxed) != nullptr) {
+        timeout = 0;
+    } else if (auto next = m_wheel.next_expiration()) {
+        if (m_options.clock == clock_kind::virtual_time) {
+            if (m_options.autojump) {
+                auto target = static_cast<std::int64_t>(*next * 1000);
+                if (target > m_virtual_ns.load(std::memory_order_relaxed)) {
+                    m_virtual_ns.store(target, std::memory_order_release);
+                }
+                timeout = 0;
+            }
+        } else {
+            auto diff = static_cast<std::int64_t>(*next * 1000) - now_ns();
+            if (diff <= 0) {
+                timeout = 0;
+            } else {
+                auto ms = (diff + 999'999) / 1'000'000; // round up: never wake early
+                timeout = ms > std::numeric_limits<int>::max() ? std::numeric_limits<int>::max()
+                                                                : static_cast<int>(ms);
+            }
+        }
+    }
+    m_poller.wait(timeout);
+    m_runs_since_poll = 0;
+    m_polls.fetch_add(1, std::memory_order_relaxed);
+    if (forced) {
+        m_forced_polls.fetch_add(1, std::memory_order_relaxed);
+    }
+    drain_remote();
+    if (poll_waiters) {
+        // Only those parked before this poll: a task woken here that parks again waits for the
+        // next one (it links itself after the sentinel we stop at).
+        wait_link* end = m_after_poll.m_prev;
+        for (;;) {
+            wait_link* link = m_after_poll.m_next;
+            const bool last = link == end;
+            poll_cycle_awaiter::wake_from_link(link);
+            if (last || m_after_poll.m_next == &m_after_poll) {
+                break;
+            }
+        }
+    }
+    if (m_wheel.size() != 0) {
+        auto fired = m_wheel.advance(now_tick());
+        count_add(g_live.timers, -static_cast<std::int64_t>(fired));
+    }
+}
+
+void loop_state::register_root(promise_base* t) noexcept {
+    t->m_reg_prev = nullptr;
+    t->m_reg_next = m_registry;
+    if (m_registry) {
+        m_registry->m_reg_prev = t;
+    }
+    m_registry = t;
+    ++m_live;
+}
+
+void loop_state::unregister_root(promise_base* t) noexcept {
+    (t->m_reg_prev ? t->m_reg_prev->m_reg_next : m_registry) = t->m_reg_next;
+    if (t->m_reg_next) {
+        t->m_reg_next->m_reg_prev = t->m_reg_prev;
+    }
+    t->m_reg_prev = t->m_reg_next = nullptr;
+    --m_live;
+}
+
+void loop_state::shutdown() {
+    auto cancel_new = [this] {
+        // Cancel each live task once; a task that catches it may await during its cleanup.
+        for (promise_base* t = m_registry; t;) {
+            promise_base* next = t->m_reg_next;
+            if (!t->has(promise_base::f_shutdown_cancelled)) {
+                t->set(promise_base::f_shutdown_cancelled);
+                cancel_root(t);
+            }
+            t = next;
+        }
+    };
+    int stuck_rounds = 0;
+    for (;;) {
+        cancel_new();
+        while (m_live > 0) {
+            const bool work = m_ready_head || m_after_poll.m_next != &m_after_poll ||
+                              m_wheel.size() != 0 ||
+                              m_remote.load(std::memory_order_relaxed) != nullptr;
+            if (!work) {
+                break;
+            }
+            run_once(/*may_block=*/true);
+            cancel_new();
+        }
+        if (m_live == 0) {
+            remote_item* rest = m_remote.exchange(&g_closed, std::memory_order_acq_rel);
+            if (rest == nullptr || rest == &g_closed) {
+                break;
+            }
+            run_items(rest); // may spawn tasks: they are cancelled on the next round
+            continue;
+        }
+        // Nothing can make progress: the remaining tasks wait on something no one will finish.
+        if (++stuck_rounds < 2) {
+            for (promise_base* t = m_registry; t; t = t->m_reg_next) {
+                t->clear(promise_base::f_shutdown_cancelled);
+            }
+            continue;
+        }
+        for (promise_base* t = m_registry; t; t = t->m_reg_next) {
+            // Detach whoever waits on a stuck task, so destroying either side touches nothing
+            // freed; done-callbacks on it are dropped with it.
+            while (completion_node* n = t->m_completions) {
+                remove_completion(t, n);
+            }
+        }
+        while (promise_base* t = m_registry) {
+            unregister_root(t);
+            if (t->m_waiter) {
+                t->m_waiter = nullptr;
+                count_add(g_live.waiters, -1);
+            }
+            if (t->m_refs == 1) {
+                t->m_destroy(t); // destroys its frames; their awaiters unlink themselves
+            } else {
+                std::string name = root_name(t);
+                std::fprintf(stderr,
+                             "coven: %s ignored cancellation at loop stop and is still "
+                             "referenced; its frame is leaked\n",
+                             name.c_str());
+            }
+        }
+        stuck_rounds = 0;
+    }
+    m_stop_requested.store(false, std::memory_order_relaxed);
+}
+
+void spawn_root(loop_state& loop, promise_base* root, std::string name) {
+    auto driver = loop.m_driver.load(std::memory_order_relaxed);
+    if (driver != std::this_thread::get_id() &&
+        (driver != std::thread::id{} || loop.m_background.load(std::memory_order_relaxed))) {
+        root->m_destroy(root);
+        throw usage_error("coven: create_task() called from a thread that does not drive the "
+                          "loop; use event_loop::run() or call_soon_threadsafe()");
+    }
+    root->set(promise_base::f_root);
+    root->m_loop = &loop;
+    ++root->m_refs; // the loop's reference, dropped when the task ends
+    if (!name.empty()) {
+        set_root_name(root, std::move(name));
+    }
+    loop.register_root(root);
+    loop.m_spawned.fetch_add(1, std::memory_order_relaxed);
+    loop.push_ready(root);
+}
+
+void drive_until_done(loop_state& loop, promise_base* root) {
+    while (!root->has(promise_base::f_done)) {
+        if (loop.m_stop_requested.load(std::memory_order_relaxed)) {
+            loop.shutdown();
+            break;
+        }
+        loop.run_once(true);
+    }
+}
+
+drive_guard::drive_guard(loop_state& loop) : m_loop(loop), m_previous(t_loop) {
+    auto me = std::this_thread::get_id();
+    if (loop.m_driver.load() == me) {
+        throw usage_error("coven: run_until_complete() called from the loop's own thread; "
+                          "co_await the task instead");
+    }
+    if (loop.m_background.load()) {
+        throw usage_error("coven: run_until_complete() on a loop driven by its own thread; use "
+                          "event_loop::run(), which blocks until the task ends");
+    }
+    std::thread::id none{};
+    if (!loop.m_driver.compare_exchange_strong(none, me)) {
+        throw usage_error("coven: run_until_complete() while another thread drives the loop");
+    }
+    remote_item* closed = &g_closed;
+    loop.m_remote.compare_exchange_strong(closed, nullptr);
+    t_loop = &loop;
+}
+
+drive_guard::~drive_guard() {
+    t_loop = m_previous;
+    m_loop.m_driver.store(std::thread::id{});
+}
+
+} // namespace detail
+
+// ---------------------------------------------------------------- event_loop
+
+event_loop::event_loop(loop_options options)
+    : m_state(std::make_unique<detail::loop_state>(this, options)) {
+    detail::count_add(detail::g_live.loops, 1);
+}
+
+event_loop::~event_loop() {
+    try {
+        stop();
+    } catch (...) {
+        std::fprintf(stderr, "coven: event_loop destroyed while another thread drives it\n");
+        std::abort();
+    }
+    if (m_state->m_thread.joinable()) {
+        m_state->m_thread.join();
+    }
+    detail::count_add(detail::g_live.loops, -1);
+}
+
+void event_loop::start() {
+    auto& s = *m_state;
+    std::lock_guard lock(s.m_lifecycle);
+    if (s.m_background.load()) {
+        return;
+    }
+    if (s.m_thread.joinable()) {
+        s.m_thread.join(); // a previous thread that stopped itself
+    }
+    if (s.m_driver.load() != std::thread::id{}) {
+        detail::throw_usage("start() on a loop that another thread drives");
+    }
+    detail::remote_item* closed = s.closed_marker();
+    s.m_remote.compare_exchange_strong(closed, nullptr);
+    s.m_stop_requested.store(false);
+    s.m_background.store(true, std::memory_order_release);
+    s.m_thread = std::thread([&s] {
+        s.m_driver.store(std::this_thread::get_id());
+        detail::t_loop = &s;
+        while (!s.m_stop_requested.load(std::memory_order_relaxed)) {
+            s.run_once(true);
+        }
+        s.shutdown();
+        detail::t_loop = nullptr;
+        s.m_driver.store(std::thread::id{});
+        s.m_background.store(false, std::memory_order_release);
+    });
+}
+
+void event_loop::stop() {
+    auto& s = *m_state;
+    if (in_loop_thread()) {
+        s.m_stop_requested.store(true);
+        s.m_poller.wake();
+        return;
+    }
+    std::lock_guard lock(s.m_lifecycle);
+    if (s.m_thread.joinable()) {
+        s.m_stop_requested.store(true);
+        s.m_poller.wake();
+        s.m_thread.join();
+        return;
+    }
+    if (s.m_driver.load() != std::thread::id{}) {
+        // run_until_complete() on another thread: it shuts down at its next iteration.
+        s.m_stop_requested.store(true);
+        s.m_poller.wake();
+        return;
+    }
+    detail::drive_guard guard(s);
+    s.shutdown();
+}
+
+auto event_loop::is_running() const noexcept -> bool {
+    return m_state->m_driver.load() != std::thread::id{} || m_state->m_background.load();
+}
+
+auto event_loop::in_loop_thread() const noexcept -> bool {
+    return m_state->m_driver.load(std::memory_order_relaxed) == std::this_thread::get_id();
+}
+
+auto event_loop::now() const noexcept -> time_point {
+    return m_state->m_origin + duration(m_state->now_ns());
+}
+
+auto event_loop::time() const noexcept -> double {
+    return std::chrono::duration<double>(now().time_since_epoch()).count();
+}
+
+void event_loop::advance(duration d) {
+    auto& s = *m_state;
+    if (s.m_options.clock != clock_kind::virtual_time) {
+        detail::throw_usage("advance() on a loop with a real clock; construct it with "
+                            "loop_options{.clock = clock_kind::virtual_time}");
+    }
+    if (d.count() < 0) {
+        detail::throw_usage("advance() with a negative duration; time only moves forward");
+    }
+    s.m_virtual_ns.fetch_add(d.count(), std::memory_order_acq_rel);
+    s.m_poller.wake();
+}
+
+auto event_loop::statistics() const -> loop_statistics {
+    auto& s = *m_state;
+    loop_statistics st;
+    st.tasks_spawned = s.m_spawned.load(std::memory_order_relaxed);
+    st.live_tasks = s.m_live;
+    st.task_runs = s.m_runs.load(std::memory_order_relaxed);
+    st.polls = s.m_polls.load(std::memory_order_relaxed);
+    st.forced_polls = s.m_forced_polls.load(std::memory_order_relaxed);
+    st.timers = s.m_wheel.size();
+    return st;
+}
+
+auto event_loop::options() const noexcept -> const loop_options& { return m_state->m_options; }
+
+void event_loop::set_exception_handler(std::function<void(std::exception_ptr)> handler) {
+    m_state->m_exception_handler = std::move(handler);
+}
+
+void event_loop::check_not_loop_thread(const char* what) const {
+    if (in_loop_thread()) {
+        throw usage_error(std::string("coven: ") + what +
+                          " called from the loop's own thread, which would deadlock; co_await "
+                          "the task instead");
+    }
+}
+
+auto current_loop() noexcept -> event_loop* {
+    return detail::t_loop ? detail::t_loop->m_self : nullptr;
+}
+
+void set_unobserved_exception_handler(void (*handler)(std::exception_ptr, const std::string&)) {
+    detail::g_unobserved.store(handler);
+}
+
+} // namespace coven

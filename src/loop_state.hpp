@@ -1,0 +1,69 @@
+#pragma once
+// The private state of an event_loop. Everything here is touched only by the thread driving the
+// loop, except the fields marked "any thread".
+
+#include "epoll_poller.hpp"
+#include "timer_wheel.hpp"
+
+#include <coven/event_loop.hpp>
+#include <coven/yield.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+namespace coven::detail {
+
+struct loop_state {
+    explicit loop_state(event_loop* self, loop_options options);
+
+    event_loop* m_self;
+    loop_options m_options;
+
+    // Ready queue: FIFO of root tasks, linked through promise_base::m_next.
+    promise_base* m_ready_head = nullptr;
+    promise_base* m_ready_tail = nullptr;
+
+    // Tasks parked in skip_poll_cycle(), woken after the next poll (sentinel of a circular list).
+    wait_link m_after_poll;
+
+    // Registry of live root tasks (doubly linked through m_reg_prev / m_reg_next).
+    promise_base* m_registry = nullptr;
+    std::uint64_t m_live = 0;
+
+    timer_wheel m_wheel;
+    epoll_poller m_poller;
+
+    // Clock. m_virtual_ns: any thread reads it; the driver (or advance()) writes it.
+    event_loop::time_point m_origin;
+    std::atomic<std::int64_t> m_virtual_ns{0};
+
+    // Cross-thread submissions: a Treiber stack that the driver takes whole (any thread).
+    std::atomic<remote_item*> m_remote{nullptr};
+
+    std::atomic<std::thread::id> m_driver{};    // any thread
+    std::atomic<bool> m_stop_requested{false};  // any thread
+    std::atomic<bool> m_background{false};      // any thread: driven by m_thread
+    std::mutex m_lifecycle;                     // serialises start() / stop()
+    std::thread m_thread;
+
+    std::uint32_t m_runs_since_poll = 0;
+    std::atomic<std::uint64_t> m_spawned{0}, m_runs{0}, m_polls{0}, m_forced_polls{0};
+    std::function<void(std::exception_ptr)> m_exception_handler;
+
+    // --- driver-side operations ---
+    [[nodiscard]] auto now_ns() const noexcept -> std::int64_t;
+    [[nodiscard]] auto now_tick() const noexcept -> std::uint64_t;
+    void push_ready(promise_base* t) noexcept;
+    void run_ready() noexcept;
+    void run_once(bool may_block);
+    void drain_remote() noexcept;
+    void shutdown();
+    void register_root(promise_base* t) noexcept;
+    void unregister_root(promise_base* t) noexcept;
+    [[nodiscard]] auto closed_marker() const noexcept -> remote_item*;
+};
+
+} // namespace coven::detail

@@ -1,0 +1,147 @@
+#include "timer_wheel.hpp"
+
+#include <bit>
+
+namespace coven::detail {
+namespace {
+
+constexpr std::uint64_t max_span = std::uint64_t{1} << (timer_wheel::levels * 6 - 1);
+
+auto level_for(std::uint64_t elapsed, std::uint64_t tick) noexcept -> int {
+    std::uint64_t masked = (elapsed ^ tick) | (timer_wheel::slots - 1);
+    int significant = 63 - std::countl_zero(masked);
+    return significant / timer_wheel::slot_bits;
+}
+
+} // namespace
+
+void timer_wheel::push(list& l, timer_node* n) noexcept {
+    n->m_next = nullptr;
+    n->m_prev = l.tail;
+    if (l.tail) {
+        l.tail->m_next = n;
+    } else {
+        l.head = n;
+    }
+    l.tail = n;
+}
+
+void timer_wheel::unlink(list& l, timer_node* n) noexcept {
+    (n->m_prev ? n->m_prev->m_next : l.head) = n->m_next;
+    (n->m_next ? n->m_next->m_prev : l.tail) = n->m_prev;
+    n->m_prev = n->m_next = nullptr;
+}
+
+auto timer_wheel::list_of(const timer_node* n) noexcept -> list& {
+    if (n->m_level == timer_node::due_list) {
+        return m_due;
+    }
+    unsigned slot = (n->m_tick >> (n->m_level * slot_bits)) & (slots - 1);
+    return m_slots[n->m_level][slot];
+}
+
+void timer_wheel::insert(timer_node* n) noexcept {
+    if (n->m_tick <= m_elapsed) {
+        n->m_level = timer_node::due_list;
+        push(m_due, n);
+        return;
+    }
+    int level = level_for(m_elapsed, n->m_tick);
+    unsigned slot = (n->m_tick >> (level * slot_bits)) & (slots - 1);
+    n->m_level = static_cast<std::uint8_t>(level);
+    push(m_slots[level][slot], n);
+    m_occupied[level] |= std::uint64_t{1} << slot;
+}
+
+void timer_wheel::arm(timer_node* n, std::uint64_t tick) noexcept {
+    if (tick > m_elapsed && tick - m_elapsed >= max_span) {
+        tick = m_elapsed + max_span - 1;
+    }
+    n->m_tick = tick;
+    insert(n);
+    ++m_count;
+}
+
+void timer_wheel::disarm(timer_node* n) noexcept {
+    if (!n->armed()) {
+        return;
+    }
+    list& l = list_of(n);
+    unlink(l, n);
+    if (n->m_level != timer_node::due_list && !l.head) {
+        unsigned slot = (n->m_tick >> (n->m_level * slot_bits)) & (slots - 1);
+        m_occupied[n->m_level] &= ~(std::uint64_t{1} << slot);
+    }
+    n->m_level = timer_node::unarmed;
+    --m_count;
+}
+
+auto timer_wheel::next_position() const noexcept -> std::optional<position> {
+    for (int level = 0; level < levels; ++level) {
+        std::uint64_t occupied = m_occupied[level];
+        if (!occupied) {
+            continue;
+        }
+        unsigned shift = static_cast<unsigned>(level * slot_bits);
+        unsigned pos = (m_elapsed >> shift) & (slots - 1);
+        std::uint64_t ahead = occupied & (~std::uint64_t{0} << pos);
+        // Slots behind `pos` are never occupied (they are in the past); take any bit anyway.
+        unsigned slot = static_cast<unsigned>(std::countr_zero(ahead ? ahead : occupied));
+        std::uint64_t block_mask = (shift + slot_bits >= 64)
+                                       ? ~std::uint64_t{0}
+                                       : ((std::uint64_t{1} << (shift + slot_bits)) - 1);
+        std::uint64_t start = (m_elapsed & ~block_mask) + (std::uint64_t{slot} << shift);
+        return position{level, slot, start};
+    }
+    return std::nullopt;
+}
+
+auto timer_wheel::next_expiration() const noexcept -> std::optional<std::uint64_t> {
+    if (m_due.head) {
+        return m_elapsed;
+    }
+    if (auto p = next_position()) {
+        return p->start < m_elapsed ? m_elapsed : p->start;
+    }
+    return std::nullopt;
+}
+
+auto timer_wheel::advance(std::uint64_t now) noexcept -> std::size_t {
+    std::size_t fired = 0;
+    auto fire_list = [&](list& l) {
+        while (timer_node* n = l.head) {
+            unlink(l, n);
+            n->m_level = timer_node::unarmed;
+            --m_count;
+            ++fired;
+            n->m_fire(n);
+        }
+    };
+    fire_list(m_due);
+    while (auto p = next_position()) {
+        if (p->start > now) {
+            break;
+        }
+        if (p->start > m_elapsed) {
+            m_elapsed = p->start;
+        }
+        list taken = m_slots[p->level][p->slot];
+        m_slots[p->level][p->slot] = list{};
+        m_occupied[p->level] &= ~(std::uint64_t{1} << p->slot);
+        if (p->level == 0) {
+            fire_list(taken);
+        } else {
+            while (timer_node* n = taken.head) {
+                unlink(taken, n);
+                insert(n); // lands in a lower level, or the due list, keeping the order
+            }
+            fire_list(m_due);
+        }
+    }
+    if (now > m_elapsed) {
+        m_elapsed = now;
+    }
+    return fired;
+}
+
+} // namespace coven::detail
