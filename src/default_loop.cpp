@@ -1,4 +1,5 @@
 #include <coven/run.hpp>
+#include <coven/testing.hpp>
 
 #include <cstdlib>
 #include <cstring>
@@ -54,6 +55,16 @@ void set_default_loop_options(loop_options options) {
     std::lock_guard lock(h.mutex);
     h.options = options;
     h.options_set = true;
+}
+
+void testing::reset_default_loop() {
+    auto& h = holder();
+    std::lock_guard lock(h.mutex);
+    if (h.loop && h.loop->is_running()) {
+        detail::throw_usage("testing::reset_default_loop() while the default loop runs; stop() it "
+                            "first");
+    }
+    h.loop.reset();
 }
 
 auto detail::default_loop_running() -> bool {

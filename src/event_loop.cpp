@@ -347,6 +347,10 @@ void loop_state::run_ready() noexcept {
         ++runs;
         t_task = t;
         t->m_resume.resume();
+        while (std::coroutine_handle<> next = t_transfer) { // see t_transfer
+            t_transfer = nullptr;
+            next.resume();
+        }
         if (guard != 0 && ++m_runs_since_poll >= guard) {
             break;
         }
@@ -355,12 +359,15 @@ void loop_state::run_ready() noexcept {
     m_runs.fetch_add(runs, std::memory_order_relaxed);
 }
 
-void loop_state::run_once(bool may_block) {
+void loop_state::run_once(wait_mode mode, const promise_base* until) {
     run_ready();
+    if (until && until->has(promise_base::f_done)) {
+        return; // run_until_complete: its task just ended, do not block in a poll
+    }
     const bool forced = m_ready_head != nullptr;
     const bool poll_waiters = m_after_poll.m_next != &m_after_poll;
     int timeout = -1;
-    if (forced || poll_waiters || !may_block ||
+    if (forced || poll_waiters || mode == wait_mode::no_wait ||
         m_remote.load(std::memory_order_relaxed) != nullptr) {
         timeout = 0;
     } else if (auto next = m_wheel.next_expiration()) {
@@ -382,6 +389,8 @@ void loop_state::run_once(bool may_block) {
                                                                 : static_cast<int>(ms);
             }
         }
+    } else if (mode == wait_mode::until_timer) {
+        timeout = 0;
     }
     m_poller.wait(timeout);
     m_runs_since_poll = 0;
@@ -410,20 +419,17 @@ void loop_state::run_once(bool may_block) {
 }
 
 void loop_state::register_root(promise_base* t) noexcept {
-    t->m_reg_prev = nullptr;
-    t->m_reg_next = m_registry;
-    if (m_registry) {
-        m_registry->m_reg_prev = t;
-    }
-    m_registry = t;
+    // Appended, so that stop() cancels tasks in the order they were created.
+    t->m_reg_next = nullptr;
+    t->m_reg_prev = m_registry_tail;
+    (m_registry_tail ? m_registry_tail->m_reg_next : m_registry) = t;
+    m_registry_tail = t;
     ++m_live;
 }
 
 void loop_state::unregister_root(promise_base* t) noexcept {
     (t->m_reg_prev ? t->m_reg_prev->m_reg_next : m_registry) = t->m_reg_next;
-    if (t->m_reg_next) {
-        t->m_reg_next->m_reg_prev = t->m_reg_prev;
-    }
+    (t->m_reg_next ? t->m_reg_next->m_reg_prev : m_registry_tail) = t->m_reg_prev;
     t->m_reg_prev = t->m_reg_next = nullptr;
     --m_live;
 }
@@ -450,7 +456,7 @@ void loop_state::shutdown() {
             if (!work) {
                 break;
             }
-            run_once(/*may_block=*/true);
+            run_once(wait_mode::until_timer); // cleanup may sleep
             cancel_new();
         }
         if (m_live == 0) {
@@ -521,7 +527,7 @@ void drive_until_done(loop_state& loop, promise_base* root) {
             loop.shutdown();
             break;
         }
-        loop.run_once(true);
+        loop.run_once(wait_mode::forever, root);
     }
 }
 
@@ -591,7 +597,7 @@ void event_loop::start() {
         s.m_driver.store(std::this_thread::get_id());
         detail::t_loop = &s;
         while (!s.m_stop_requested.load(std::memory_order_relaxed)) {
-            s.run_once(true);
+            s.run_once(detail::wait_mode::forever);
         }
         s.shutdown();
         detail::t_loop = nullptr;
@@ -612,6 +618,7 @@ void event_loop::stop() {
         s.m_stop_requested.store(true);
         s.m_poller.wake();
         s.m_thread.join();
+        s.m_stop_requested.store(false);
         return;
     }
     if (s.m_driver.load() != std::thread::id{}) {

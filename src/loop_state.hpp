@@ -16,6 +16,13 @@
 
 namespace coven::detail {
 
+/// How long one iteration may wait in its poll when nothing is ready.
+enum class wait_mode {
+    no_wait,     ///< poll without waiting
+    until_timer, ///< wait for the next timer, if any, never for I/O alone
+    forever,     ///< wait for the next timer or a wake-up
+};
+
 struct loop_state {
     explicit loop_state(event_loop* self, loop_options options);
 
@@ -31,6 +38,7 @@ struct loop_state {
 
     // Registry of live root tasks (doubly linked through m_reg_prev / m_reg_next).
     promise_base* m_registry = nullptr;
+    promise_base* m_registry_tail = nullptr;
     std::uint64_t m_live = 0;
 
     timer_wheel m_wheel;
@@ -58,7 +66,8 @@ struct loop_state {
     [[nodiscard]] auto now_tick() const noexcept -> std::uint64_t;
     void push_ready(promise_base* t) noexcept;
     void run_ready() noexcept;
-    void run_once(bool may_block);
+    /// One iteration; `until`: stop before polling once that task has ended.
+    void run_once(wait_mode mode, const promise_base* until = nullptr);
     void drain_remote() noexcept;
     void shutdown();
     void register_root(promise_base* t) noexcept;

@@ -34,18 +34,18 @@ struct initial_awaiter {
     }
 };
 
-/// At the end of a child, transfer to its continuation (symmetric transfer: no stack growth);
-/// at the end of a root, notify the loop.
+/// At the end of a child, hand control to its continuation (through the loop's trampoline, see
+/// t_transfer: no stack growth); at the end of a root, notify the loop.
 struct final_awaiter {
     [[nodiscard]] auto await_ready() const noexcept -> bool { return false; }
     template <class P>
-    auto await_suspend(std::coroutine_handle<P> h) const noexcept -> std::coroutine_handle<> {
+    void await_suspend(std::coroutine_handle<P> h) const noexcept {
         promise_base& p = h.promise();
         if (!p.has(promise_base::f_root)) {
-            return p.m_resume ? p.m_resume : std::noop_coroutine();
+            t_transfer = p.m_resume;
+            return;
         }
         root_finished(&p); // may destroy the frame: touch nothing after this
-        return std::noop_coroutine();
     }
     void await_resume() const noexcept {}
 };
@@ -124,8 +124,8 @@ public:
 } // namespace detail
 
 /// A lazy coroutine: calling a `task<T>` function runs nothing; `co_await`ing the task runs it
-/// inside the awaiting task's turn, transferring control symmetrically, so a chain of tasks that
-/// complete synchronously never grows the stack. Pass it to event_loop::create_task() to run it
+/// inside the awaiting task's turn; control passes through the loop's trampoline, so a chain of
+/// tasks that complete synchronously never grows the stack, at any optimisation level. Pass it to event_loop::create_task() to run it
 /// concurrently (it then becomes a root task reached through coven::future<T>).
 ///
 /// `T` may be void, a value type (move-only is fine) or a reference.
@@ -162,9 +162,9 @@ public:
     struct awaiter {
         handle_type m_handle;
         [[nodiscard]] auto await_ready() const noexcept -> bool { return false; }
-        auto await_suspend(std::coroutine_handle<> caller) noexcept -> std::coroutine_handle<> {
+        void await_suspend(std::coroutine_handle<> caller) noexcept {
             m_handle.promise().m_resume = caller;
-            return m_handle;
+            detail::t_transfer = m_handle; // the loop's trampoline resumes it next
         }
         auto await_resume() -> decltype(auto) { return m_handle.promise().result(); }
     };

@@ -94,6 +94,13 @@ struct promise_base {
     static void operator delete(void* p, std::size_t n) noexcept { deallocate_frame(p, n); }
 };
 
+/// The coroutine to resume next on this thread. Awaiting a task and ending one hand control over
+/// through this slot and a trampoline in the loop, instead of returning the handle from
+/// await_suspend: g++ 12 does not turn symmetric transfer into a tail call at -O0, and a chain
+/// of a million synchronously completing tasks would overflow the stack. The trampoline costs
+/// one return and one indirect call per transfer and keeps the stack flat at every -O level.
+inline thread_local std::coroutine_handle<> t_transfer;
+
 /// Parks a root task in `w`: the loop will resume `h` when the task is woken.
 inline void park(promise_base* task, waiter* w, std::coroutine_handle<> h) noexcept {
     task->m_resume = h;

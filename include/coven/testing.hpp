@@ -1,0 +1,32 @@
+#pragma once
+// Test seams (TESTING.md): counters of live runtime objects, read by coven's test suite after
+// every test and available to users' tests too.
+
+#include <coven/detail/accounting.hpp>
+
+#include <cstdint>
+
+namespace coven::testing {
+
+/// Runtime objects alive right now, process-wide.
+struct live_objects {
+    std::int64_t frames = 0;  ///< task frames (task<T> coroutines not yet destroyed)
+    std::int64_t timers = 0;  ///< timers armed in a wheel
+    std::int64_t waiters = 0; ///< tasks parked in a coven awaiter
+    std::int64_t loops = 0;   ///< event_loop objects
+
+    friend auto operator==(const live_objects&, const live_objects&) -> bool = default;
+};
+
+/// Destroys the default loop object if it is stopped, so that a test ends with no loop and no
+/// loop fds alive. Any reference to it obtained earlier dangles afterwards: tests only.
+/// **Throws:** usage_error if the default loop is running.
+void reset_default_loop();
+
+/// A snapshot of the counters.
+inline auto live() noexcept -> live_objects {
+    auto& c = detail::counters();
+    return {c.frames.load(), c.timers.load(), c.waiters.load(), c.loops.load()};
+}
+
+} // namespace coven::testing

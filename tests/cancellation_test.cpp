@@ -1,0 +1,382 @@
+// Cancellation (ARCHITECTURE §3, S8) and TESTING.md's lifecycle matrix.
+#include <coven/future.hpp>
+
+#include "test_util.hpp"
+
+#include <gtest/gtest.h>
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+using namespace coven_test;
+using coven::future;
+using coven::task;
+
+namespace {
+
+enum class body_kind { returns, throws, cancelled };
+enum class cancel_at { never, before_start, while_suspended, after_finish };
+enum class handle_use { awaited, dropped_early, dropped_late };
+
+struct record {
+    bool started = false;
+    bool reached_end = false;
+};
+
+auto body(body_kind kind, record& r) -> task<int> {
+    r.started = true;
+    co_await coven::sleep(1.0);
+    r.reached_end = true;
+    if (kind == body_kind::throws) {
+        throw std::runtime_error("body threw");
+    }
+    if (kind == body_kind::cancelled) {
+        throw coven::cancelled_error();
+    }
+    co_return 7;
+}
+
+int g_unobserved = 0;
+
+} // namespace
+
+TEST(Cancellation, LifecycleMatrixHasExactlyOneOutcomeAndLeaksNothing) {
+    coven::set_unobserved_exception_handler([](std::exception_ptr, const std::string&) {
+        ++g_unobserved;
+    });
+    for (auto kind : {body_kind::returns, body_kind::throws, body_kind::cancelled}) {
+        for (auto when : {cancel_at::never, cancel_at::before_start, cancel_at::while_suspended,
+                          cancel_at::after_finish}) {
+            for (auto use :
+                 {handle_use::awaited, handle_use::dropped_early, handle_use::dropped_late}) {
+                SCOPED_TRACE(testing::Message() << "body " << static_cast<int>(kind) << " cancel "
+                                                << static_cast<int>(when) << " handle "
+                                                << static_cast<int>(use));
+                g_unobserved = 0;
+                record r;
+                coven::event_loop loop(virtual_options());
+                const bool cancelled_outcome =
+                    kind == body_kind::cancelled || when == cancel_at::before_start ||
+                    when == cancel_at::while_suspended;
+                auto main = [&]() -> task<void> {
+                    auto f = loop.create_task(body(kind, r));
+                    if (when == cancel_at::before_start) {
+                        EXPECT_TRUE(f.cancel());
+                    }
+                    if (use == handle_use::dropped_early) {
+                        if (when == cancel_at::while_suspended) {
+                            co_await coven::sleep(0.5);
+                            f.cancel();
+                        }
+                        f = future<int>(); // drop the only handle: the task keeps running
+                        co_await coven::sleep(5.0);
+                        co_return;
+                    }
+                    if (when == cancel_at::while_suspended) {
+                        co_await coven::sleep(0.5);
+                        EXPECT_TRUE(f.cancel());
+                    }
+                    if (use == handle_use::dropped_late || when == cancel_at::after_finish) {
+                        co_await coven::sleep(5.0);
+                        EXPECT_TRUE(f.done());
+                    }
+                    if (when == cancel_at::after_finish) {
+                        EXPECT_FALSE(f.cancel());
+                    }
+                    if (cancelled_outcome) {
+                        EXPECT_THROW(co_await f, coven::cancelled_error);
+                        EXPECT_TRUE(f.cancelled());
+                    } else if (kind == body_kind::throws) {
+                        EXPECT_THROW(co_await f, std::runtime_error);
+                        EXPECT_FALSE(f.cancelled());
+                    } else {
+                        EXPECT_EQ(co_await f, 7);
+                    }
+                };
+                loop.run_until_complete(main());
+                EXPECT_EQ(r.started, when != cancel_at::before_start);
+                EXPECT_EQ(r.reached_end,
+                          when == cancel_at::never || when == cancel_at::after_finish);
+                const bool unobserved_error = use == handle_use::dropped_early &&
+                                              kind == body_kind::throws &&
+                                              (when == cancel_at::never ||
+                                               when == cancel_at::after_finish);
+                EXPECT_EQ(g_unobserved, unobserved_error ? 1 : 0);
+                EXPECT_EQ(loop.statistics().live_tasks, 0u);
+            }
+        }
+    }
+    coven::set_unobserved_exception_handler(nullptr);
+}
+
+TEST(Cancellation, TaskMayCatchItAndAwaitDuringCleanup) {
+    coven::event_loop loop(virtual_options());
+    auto worker = []() -> task<int> {
+        bool cancelled = false;
+        try {
+            co_await coven::sleep(10.0);
+        } catch (const coven::cancelled_error&) {
+            cancelled = true;
+        }
+        if (cancelled) {
+            co_await coven::sleep(2.0); // cleanup may await: the request was consumed
+            co_return 99;
+        }
+        co_return 0;
+    };
+    auto main = [&]() -> task<void> {
+        auto f = loop.create_task(worker());
+        co_await coven::sleep(1.0);
+        f.cancel();
+        EXPECT_EQ(co_await f, 99);
+        EXPECT_FALSE(f.cancelled());
+        EXPECT_DOUBLE_EQ(loop.time(), 3.0);
+    };
+    loop.run_until_complete(main());
+}
+
+TEST(Cancellation, CancellingATaskCancelsTheTaskItAwaits) {
+    coven::event_loop loop(virtual_options());
+    future<void> inner;
+    auto inner_body = []() -> task<void> { co_await coven::sleep(100.0); };
+    auto outer_body = [&]() -> task<void> {
+        inner = loop.create_task(inner_body());
+        co_await inner;
+    };
+    auto main = [&]() -> task<void> {
+        auto outer = loop.create_task(outer_body());
+        co_await coven::sleep(1.0);
+        outer.cancel();
+        EXPECT_THROW(co_await outer, coven::cancelled_error);
+        EXPECT_TRUE(inner.cancelled());
+        EXPECT_DOUBLE_EQ(loop.time(), 1.0);
+    };
+    loop.run_until_complete(main());
+    inner = {};
+}
+
+TEST(Cancellation, CancelReachesTheInnermostAwaitedTaskChain) {
+    coven::event_loop loop(virtual_options());
+    bool inner_unwound = false;
+    auto leaf = [&]() -> task<void> {
+        struct guard {
+            bool& flag;
+            ~guard() { flag = true; }
+        } g{inner_unwound};
+        co_await coven::sleep(50.0);
+    };
+    auto middle = [&]() -> task<void> { co_await leaf(); };
+    auto main = [&]() -> task<void> {
+        auto f = loop.create_task(middle());
+        co_await coven::sleep(1.0);
+        f.cancel();
+        EXPECT_THROW(co_await f, coven::cancelled_error);
+        EXPECT_TRUE(inner_unwound);
+    };
+    loop.run_until_complete(main());
+}
+
+TEST(Cancellation, RunningTaskSeesItAtItsNextSuspension) {
+    coven::event_loop loop(virtual_options());
+    future<void>* self = nullptr;
+    std::vector<std::string> steps;
+    auto body = [&]() -> task<void> {
+        self->cancel(); // while running: only marks it
+        steps.push_back("still running");
+        try {
+            co_await coven::sleep(5.0);
+            steps.push_back("slept");
+        } catch (const coven::cancelled_error&) {
+            steps.push_back("cancelled at sleep");
+        }
+        co_await coven::sleep(1.0); // the request was consumed: this sleeps normally
+        steps.push_back("slept after");
+    };
+    auto main = [&]() -> task<void> {
+        auto f = loop.create_task(body());
+        self = &f;
+        co_await f;
+    };
+    loop.run_until_complete(main());
+    EXPECT_EQ(steps, (std::vector<std::string>{"still running", "cancelled at sleep",
+                                               "slept after"}));
+    EXPECT_DOUBLE_EQ(loop.time(), 1.0);
+}
+
+TEST(Cancellation, ResultThatArrivedInTheSameTickIsNotLost) {
+    // A and B sleep until t=1; A was armed first, so it runs first and cancels B, whose timer has
+    // already fired: B's sleep completes normally and B sees the cancel at its next suspension.
+    coven::event_loop loop(virtual_options());
+    future<int> b;
+    std::vector<std::string> steps;
+    auto a_body = [&]() -> task<void> {
+        co_await coven::sleep(1.0);
+        b.cancel();
+        steps.push_back("a cancelled b");
+    };
+    auto b_body = [&]() -> task<int> {
+        co_await coven::sleep(1.0);
+        steps.push_back("b woke normally");
+        try {
+            co_await coven::skip_ready_cycle();
+        } catch (const coven::cancelled_error&) {
+            steps.push_back("b cancelled at next suspension");
+            throw;
+        }
+        co_return 1;
+    };
+    auto main = [&]() -> task<void> {
+        auto a = loop.create_task(a_body());
+        b = loop.create_task(b_body());
+        co_await a;
+        EXPECT_THROW(co_await b, coven::cancelled_error);
+    };
+    loop.run_until_complete(main());
+    b = {};
+    EXPECT_EQ(steps, (std::vector<std::string>{"a cancelled b", "b woke normally",
+                                               "b cancelled at next suspension"}));
+}
+
+TEST(Cancellation, CancelIsIdempotentAndFalseAfterTheEnd) {
+    coven::event_loop loop(virtual_options());
+    auto main = [&]() -> task<void> {
+        auto f = loop.create_task([]() -> task<void> { co_await coven::sleep(1.0); }());
+        EXPECT_TRUE(f.cancel());
+        EXPECT_TRUE(f.cancel());
+        EXPECT_THROW(co_await f, coven::cancelled_error);
+        EXPECT_FALSE(f.cancel());
+    };
+    loop.run_until_complete(main());
+}
+
+// --- every awaitable this issue adds, cancelled while parked ---
+
+TEST(Cancellation, SleepIsDisarmedAndTheTaskResumesAtOnce) {
+    coven::event_loop loop(virtual_options());
+    auto main = [&]() -> task<void> {
+        auto f = loop.create_task([]() -> task<void> { co_await coven::sleep(100.0); }());
+        co_await coven::skip_ready_cycle();
+        EXPECT_EQ(coven::testing::live().timers, 1);
+        f.cancel();
+        EXPECT_EQ(coven::testing::live().timers, 0); // unlinked from the wheel at once
+        EXPECT_THROW(co_await f, coven::cancelled_error);
+        EXPECT_DOUBLE_EQ(loop.time(), 0.0);
+    };
+    loop.run_until_complete(main());
+}
+
+TEST(Cancellation, SkipReadyCycleThrowsWhenItResumes) {
+    coven::event_loop loop(virtual_options());
+    int resumed = 0;
+    auto main = [&]() -> task<void> {
+        auto f = loop.create_task([](int& n) -> task<void> {
+            co_await coven::skip_ready_cycle();
+            co_await coven::skip_ready_cycle();
+            ++n;
+        }(resumed));
+        co_await coven::skip_ready_cycle(); // f is now parked in its first yield
+        f.cancel();
+        EXPECT_THROW(co_await f, coven::cancelled_error);
+        EXPECT_EQ(resumed, 0);
+    };
+    loop.run_until_complete(main());
+}
+
+TEST(Cancellation, SkipPollCycleIsUnlinkedAndResumesBeforeThePoll) {
+    coven::event_loop loop(virtual_options());
+    auto main = [&]() -> task<void> {
+        auto f = loop.create_task([]() -> task<void> { co_await coven::skip_poll_cycle(); }());
+        co_await coven::skip_ready_cycle();
+        auto polls = loop.statistics().polls;
+        f.cancel();
+        EXPECT_THROW(co_await f, coven::cancelled_error);
+        EXPECT_EQ(loop.statistics().polls, polls); // woken by the cancel, not by a poll
+    };
+    loop.run_until_complete(main());
+}
+
+TEST(Cancellation, AwaitingAFutureIsWokenOnceWhenTheAwaitedTaskEnds) {
+    coven::event_loop loop(virtual_options());
+    int waiter_runs = 0;
+    auto main = [&]() -> task<void> {
+        auto target = loop.create_task([]() -> task<int> {
+            bool cancelled = false;
+            try {
+                co_await coven::sleep(10.0);
+            } catch (const coven::cancelled_error&) {
+                cancelled = true;
+            }
+            if (cancelled) {
+                co_await coven::sleep(1.0);
+                co_return 5; // ignores the cancel after cleaning up
+            }
+            co_return 0;
+        }());
+        auto waiter = loop.create_task([](future<int> t, int& runs) -> task<void> {
+            ++runs;
+            co_await t;
+            ++runs;
+        }(target, waiter_runs));
+        co_await coven::sleep(2.0);
+        waiter.cancel();
+        EXPECT_THROW(co_await waiter, coven::cancelled_error);
+        EXPECT_EQ(waiter_runs, 1);
+        EXPECT_EQ(target.result(), 5); // the awaited result is kept in its future
+        EXPECT_DOUBLE_EQ(loop.time(), 3.0);
+    };
+    loop.run_until_complete(main());
+}
+
+TEST(Cancellation, StormOfParkedTasksLeavesNothingBehind) {
+    coven::event_loop loop(virtual_options());
+    auto main = [&]() -> task<void> {
+        std::vector<future<void>> fs;
+        for (int i = 0; i < 3000; ++i) {
+            switch (i % 4) {
+            case 0:
+                fs.push_back(loop.create_task([](int i) -> task<void> {
+                    co_await coven::sleep(1.0 + i % 7);
+                }(i)));
+                break;
+            case 1:
+                fs.push_back(loop.create_task([]() -> task<void> {
+                    for (;;) {
+                        co_await coven::skip_ready_cycle();
+                    }
+                }()));
+                break;
+            case 2:
+                fs.push_back(loop.create_task([]() -> task<void> {
+                    for (;;) {
+                        co_await coven::skip_poll_cycle();
+                    }
+                }()));
+                break;
+            default:
+                fs.push_back(loop.create_task([](future<void> f) -> task<void> {
+                    co_await f;
+                }(fs.front())));
+            }
+            if (i % 5 == 0) {
+                fs.back().cancel(); // some before they start
+            }
+        }
+        co_await coven::skip_ready_cycle();
+        for (std::size_t i = 0; i < fs.size(); i += 2) {
+            fs[i].cancel();
+        }
+        // Yielders never let the virtual clock jump, so let a few poll cycles pass instead.
+        for (int k = 0; k < 3; ++k) {
+            co_await coven::skip_poll_cycle();
+        }
+        for (auto& f : fs) {
+            f.cancel();
+        }
+        for (auto& f : fs) {
+            EXPECT_THROW(co_await f, coven::cancelled_error);
+        }
+    };
+    loop.run_until_complete(main());
+    EXPECT_EQ(loop.statistics().live_tasks, 0u);
+}

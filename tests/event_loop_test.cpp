@@ -1,0 +1,300 @@
+#include <coven/event_loop.hpp>
+
+#include "test_util.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace coven_test;
+using coven::future;
+using coven::task;
+
+namespace {
+
+auto value_after(double s, int v) -> task<int> {
+    co_await coven::sleep(s);
+    co_return v;
+}
+
+auto thrower() -> task<int> {
+    co_await coven::skip_ready_cycle();
+    throw std::runtime_error("from the loop");
+}
+
+} // namespace
+
+TEST(EventLoop, RunFromAnotherThreadBlocksAndReturnsTheValue) {
+    coven::event_loop loop;
+    loop.start();
+    EXPECT_EQ(loop.run(value_after(0.001, 5)), 5);
+    EXPECT_TRUE(loop.is_running());
+    EXPECT_EQ(loop.run(value_after(0, 6)), 6); // the loop stays alive between runs
+    loop.stop();
+    EXPECT_FALSE(loop.is_running());
+}
+
+TEST(EventLoop, RunRethrowsTheTasksException) {
+    coven::event_loop loop;
+    loop.start();
+    EXPECT_THROW(loop.run(thrower()), std::runtime_error);
+    loop.stop();
+}
+
+TEST(EventLoop, RunFromTheLoopsOwnThreadIsAUsageErrorNotADeadlock) {
+    coven::event_loop loop;
+    loop.start();
+    auto body = [&]() -> task<std::string> {
+        try {
+            loop.run(value_after(0, 1));
+        } catch (const coven::usage_error& e) {
+            co_return e.what();
+        }
+        co_return "no error";
+    };
+    auto what = loop.run(body());
+    EXPECT_NE(what.find("loop's own thread"), std::string::npos) << what;
+    loop.stop();
+}
+
+TEST(EventLoop, RunUntilCompleteDrivesOnTheCallingThread) {
+    coven::event_loop loop(virtual_options());
+    auto id = std::this_thread::get_id();
+    auto body = [&]() -> task<bool> {
+        co_await coven::sleep(1.0);
+        co_return std::this_thread::get_id() == id && loop.in_loop_thread();
+    };
+    EXPECT_TRUE(loop.run_until_complete(body()));
+    EXPECT_FALSE(loop.in_loop_thread());
+    EXPECT_TRUE(loop.run(body())); // without a background thread, run() drives here too
+}
+
+TEST(EventLoop, RunUntilCompleteOnALoopWithItsOwnThreadIsAUsageError) {
+    coven::event_loop loop;
+    loop.start();
+    EXPECT_THROW(loop.run_until_complete(value_after(0, 1)), coven::usage_error);
+    loop.stop();
+}
+
+TEST(EventLoop, OtherTasksStayScheduledAfterRunUntilComplete) {
+    coven::event_loop loop(virtual_options());
+    int ticks = 0;
+    auto ticker = [&]() -> task<void> {
+        for (;;) {
+            co_await coven::sleep(1.0);
+            ++ticks;
+        }
+    };
+    auto start = [&]() -> task<void> {
+        loop.create_task(ticker());
+        co_return;
+    };
+    loop.run_until_complete(start());
+    loop.run_until_complete(value_after(3.5, 0));
+    EXPECT_EQ(ticks, 3);
+    loop.stop(); // cancels the ticker
+    EXPECT_EQ(loop.statistics().live_tasks, 0u);
+}
+
+TEST(EventLoop, StopCancelsWhatIsLeftAndLetsItUnwindWithAwaits) {
+    std::vector<std::string> log;
+    {
+        coven::event_loop loop(virtual_options());
+        auto worker = [&](int i) -> task<void> {
+            bool cancelled = false;
+            try {
+                co_await coven::sleep(1000.0);
+            } catch (const coven::cancelled_error&) {
+                cancelled = true; // (C++ has no co_await inside a handler)
+            }
+            if (cancelled) {
+                log.push_back("cancelled " + std::to_string(i));
+                co_await coven::sleep(1.0); // cleanup that awaits
+                log.push_back("cleaned " + std::to_string(i));
+                throw coven::cancelled_error();
+            }
+        };
+        auto start = [&]() -> task<void> {
+            loop.create_task(worker(1));
+            loop.create_task(worker(2));
+            co_return;
+        };
+        loop.run_until_complete(start());
+        loop.stop();
+        EXPECT_EQ(loop.statistics().live_tasks, 0u);
+    }
+    EXPECT_EQ(log, (std::vector<std::string>{"cancelled 1", "cancelled 2", "cleaned 1",
+                                             "cleaned 2"}));
+}
+
+TEST(EventLoop, StopOnABackgroundLoopCancelsAPendingRun) {
+    coven::event_loop loop;
+    loop.start();
+    std::atomic<bool> got_cancelled{false};
+    std::thread caller([&] {
+        try {
+            loop.run(value_after(1000.0, 1));
+        } catch (const coven::cancelled_error&) {
+            got_cancelled = true;
+        }
+    });
+    while (loop.run([&]() -> task<std::uint64_t> { co_return loop.statistics().timers; }()) == 0) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    loop.stop();
+    caller.join();
+    EXPECT_TRUE(got_cancelled);
+    EXPECT_THROW(loop.call_soon_threadsafe([] {}), coven::usage_error);
+    loop.start(); // a stopped loop can be started again
+    EXPECT_EQ(loop.run(value_after(0, 3)), 3);
+    loop.stop();
+}
+
+TEST(EventLoop, StopFromInsideTheLoopOnlyRequestsIt) {
+    coven::event_loop loop;
+    loop.start();
+    auto body = [&]() -> task<int> {
+        loop.stop(); // returns at once; the task is then cancelled at its next suspension
+        co_await coven::sleep(1000.0);
+        co_return 1;
+    };
+    EXPECT_THROW(loop.run(body()), coven::cancelled_error);
+    loop.stop(); // joins the thread
+    EXPECT_FALSE(loop.is_running());
+}
+
+TEST(EventLoop, CallSoonThreadsafeRunsEverySubmissionExactlyOnce) {
+    coven::event_loop loop;
+    loop.start();
+    constexpr int threads = 4;
+    constexpr int per_thread = 5000;
+    std::vector<int> seen(threads * per_thread, 0); // touched on the loop thread only
+    std::vector<std::thread> ts;
+    for (int t = 0; t < threads; ++t) {
+        ts.emplace_back([&, t] {
+            for (int i = 0; i < per_thread; ++i) {
+                loop.call_soon_threadsafe([&seen, k = t * per_thread + i] { ++seen[k]; });
+                if (i % 1000 == 0) {
+                    std::this_thread::yield(); // let the loop go idle now and then
+                }
+            }
+        });
+    }
+    for (auto& th : ts) {
+        th.join();
+    }
+    loop.stop(); // runs what was posted before it ends
+    for (int k = 0; k < threads * per_thread; ++k) {
+        ASSERT_EQ(seen[k], 1) << k;
+    }
+}
+
+TEST(EventLoop, CallSoonThreadsafeKeepsPerThreadOrder) {
+    coven::event_loop loop;
+    loop.start();
+    std::vector<int> order;
+    for (int i = 0; i < 1000; ++i) {
+        loop.call_soon_threadsafe([&order, i] { order.push_back(i); });
+    }
+    loop.stop();
+    ASSERT_EQ(order.size(), 1000u);
+    for (int i = 0; i < 1000; ++i) {
+        ASSERT_EQ(order[i], i);
+    }
+}
+
+TEST(EventLoop, CreateTaskFromAForeignThreadIsAUsageError) {
+    coven::event_loop loop;
+    loop.start();
+    EXPECT_THROW(loop.create_task(value_after(0, 1)), coven::usage_error);
+    loop.stop();
+}
+
+TEST(EventLoop, StarvationGuardPollsWhileTasksYieldForever) {
+    coven::event_loop loop(coven::loop_options{.clock = coven::clock_kind::virtual_time,
+                                               .io_poll_interval = 64});
+    bool poll_waiter_ran = false;
+    auto spinner = []() -> task<void> {
+        for (;;) {
+            co_await coven::skip_ready_cycle();
+        }
+    };
+    auto main = [&]() -> task<void> {
+        auto a = loop.create_task(spinner());
+        auto b = loop.create_task(spinner());
+        co_await coven::skip_poll_cycle(); // would never come without the guard
+        poll_waiter_ran = true;
+        a.cancel();
+        b.cancel();
+    };
+    loop.run_until_complete(main());
+    EXPECT_TRUE(poll_waiter_ran);
+    EXPECT_GE(loop.statistics().forced_polls, 1u);
+}
+
+TEST(EventLoop, WithoutTheGuardReadyTasksAlwaysDrainFirst) {
+    coven::event_loop loop(coven::loop_options{.clock = coven::clock_kind::virtual_time,
+                                               .io_poll_interval = 0});
+    std::vector<std::string> order;
+    auto main = [&]() -> task<void> {
+        auto poller = loop.create_task([](std::vector<std::string>& o) -> task<void> {
+            co_await coven::skip_poll_cycle();
+            o.push_back("after poll");
+        }(order));
+        auto yielder = loop.create_task([](std::vector<std::string>& o) -> task<void> {
+            for (int i = 0; i < 100'000; ++i) {
+                co_await coven::skip_ready_cycle();
+            }
+            o.push_back("yielded 100000 times");
+        }(order));
+        co_await poller;
+        co_await yielder;
+    };
+    loop.run_until_complete(main());
+    EXPECT_EQ(order, (std::vector<std::string>{"yielded 100000 times", "after poll"}));
+    EXPECT_EQ(loop.statistics().forced_polls, 0u);
+}
+
+TEST(EventLoop, AdvanceMovesAManualVirtualClock) {
+    coven::event_loop loop(coven::loop_options{.clock = coven::clock_kind::virtual_time,
+                                               .autojump = false});
+    loop.start();
+    std::atomic<bool> done{false};
+    std::thread t([&] {
+        loop.run(value_after(2.0, 1));
+        done = true;
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    EXPECT_FALSE(done);
+    loop.advance(std::chrono::seconds(1));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    EXPECT_FALSE(done);
+    loop.advance(std::chrono::seconds(1));
+    t.join();
+    EXPECT_TRUE(done);
+    EXPECT_DOUBLE_EQ(loop.time(), 2.0);
+    loop.stop();
+}
+
+TEST(EventLoop, AdvanceOnARealClockIsAUsageError) {
+    coven::event_loop loop;
+    EXPECT_THROW(loop.advance(std::chrono::seconds(1)), coven::usage_error);
+}
+
+TEST(EventLoop, StatisticsCountSpawnsAndRuns) {
+    coven::event_loop loop(virtual_options());
+    auto main = [&]() -> task<void> {
+        for (int i = 0; i < 10; ++i) {
+            co_await loop.create_task(value_after(0, i));
+        }
+    };
+    loop.run_until_complete(main());
+    auto st = loop.statistics();
+    EXPECT_EQ(st.tasks_spawned, 11u);
+    EXPECT_EQ(st.live_tasks, 0u);
+    EXPECT_GE(st.task_runs, 11u);
+}

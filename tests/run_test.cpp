@@ -1,0 +1,78 @@
+#include <coven/run.hpp>
+
+#include "test_util.hpp"
+
+#include <gtest/gtest.h>
+
+#include <stdexcept>
+#include <thread>
+
+using namespace coven_test;
+using coven::task;
+
+namespace {
+auto twice(int x) -> task<int> {
+    co_await coven::sleep(0.001);
+    co_return 2 * x;
+}
+} // namespace
+
+TEST(Run, RunsOnTheDefaultLoopAndStopsTheLoopItCreated) {
+    EXPECT_EQ(coven::run(twice(21)), 42);
+    EXPECT_FALSE(coven::detail::default_loop_running());
+}
+
+TEST(Run, DefaultLoopRunsOnItsOwnBackgroundThread) {
+    auto& loop = coven::get_or_create_event_loop();
+    auto caller = std::this_thread::get_id();
+    auto where = [&]() -> task<bool> { co_return std::this_thread::get_id() != caller; };
+    EXPECT_TRUE(loop.run(where()));
+    EXPECT_EQ(&coven::get_or_create_event_loop(), &loop);
+    EXPECT_EQ(coven::run(twice(1)), 2); // the loop was running: coven::run leaves it running
+    EXPECT_TRUE(loop.is_running());
+    loop.stop();
+    EXPECT_FALSE(loop.is_running());
+}
+
+TEST(Run, RethrowsTheTasksException) {
+    auto bad = []() -> task<void> {
+        co_await coven::skip_ready_cycle();
+        throw std::logic_error("bad");
+    };
+    EXPECT_THROW(coven::run(bad()), std::logic_error);
+    EXPECT_FALSE(coven::detail::default_loop_running());
+}
+
+TEST(Run, DefaultLoopStartsAndStopsManyTimes) {
+    for (int i = 0; i < 200; ++i) {
+        auto& loop = coven::get_or_create_event_loop();
+        ASSERT_EQ(loop.run(twice(i)), 2 * i);
+        loop.stop();
+    }
+}
+
+TEST(Run, FromInsideALoopIsAUsageError) {
+    auto& loop = coven::get_or_create_event_loop();
+    auto inner = []() -> task<bool> {
+        try {
+            coven::run(twice(1));
+        } catch (const coven::usage_error&) {
+            co_return true;
+        }
+        co_return false;
+    };
+    EXPECT_TRUE(loop.run(inner()));
+    loop.stop();
+}
+
+TEST(Run, VirtualClockFromDefaultLoopOptions) {
+    coven::set_default_loop_options({.clock = coven::clock_kind::virtual_time});
+    auto& loop = coven::get_or_create_event_loop();
+    auto body = [&]() -> task<double> {
+        co_await coven::sleep(3600.0); // an hour, instantly
+        co_return loop.time();
+    };
+    EXPECT_DOUBLE_EQ(loop.run(body()), 3600.0);
+    loop.stop();
+    coven::set_default_loop_options({});
+}
