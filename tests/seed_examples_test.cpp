@@ -1,0 +1,167 @@
+// Runs every seed example in-process on the virtual clock and checks each line it prints and
+// the loop time at which it printed it (the seed's timing, exactly).
+#include "test_util.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <mutex>
+#include <regex>
+#include <sstream>
+#include <streambuf>
+#include <string>
+#include <vector>
+
+namespace coven_seed_scarletio_coroutines { int main(); }
+namespace coven_seed_scarletio_run { int main(); }
+namespace coven_seed_scarletio_loop { int main(); }
+namespace coven_seed_scarletio_tasks { int main(); }
+namespace coven_seed_scarletio_tasks_concurrent { int main(); }
+namespace coven_seed_scarletio_sleep_loop { int main(); }
+namespace coven_seed_scarletio_skip_ready_cycle { int main(); }
+namespace coven_seed_scarletio_skip_poll_cycle { int main(); }
+
+namespace {
+
+struct line {
+    std::string text;
+    double at; // loop time when the line ended; -1 when printed outside the loop's thread
+};
+
+/// Captures std::cout line by line, stamping each line with the printing loop's time.
+class recording_buf : public std::streambuf {
+public:
+    std::function<void(std::size_t)> on_line; // called with the number of lines so far
+    auto lines() -> std::vector<line> {
+        std::lock_guard lock(m_mutex);
+        return m_lines;
+    }
+
+protected:
+    auto overflow(int_type ch) -> int_type override {
+        if (ch == traits_type::eof()) {
+            return 0;
+        }
+        std::size_t count = 0;
+        {
+            std::lock_guard lock(m_mutex);
+            if (ch != '\n') {
+                m_current.push_back(static_cast<char>(ch));
+                return ch;
+            }
+            auto* loop = coven::current_loop();
+            m_lines.push_back({m_current, loop ? loop->time() : -1.0});
+            m_current.clear();
+            count = m_lines.size();
+        }
+        if (on_line) {
+            on_line(count);
+        }
+        return ch;
+    }
+
+private:
+    std::mutex m_mutex;
+    std::string m_current;
+    std::vector<line> m_lines;
+};
+
+/// Runs `example` with std::cout captured and the default loop on the virtual clock.
+auto capture(int (*example)(), std::function<void(std::size_t)> on_line = {},
+             std::vector<line>* lines_out = nullptr) -> std::vector<line> {
+    coven::set_default_loop_options({.clock = coven::clock_kind::virtual_time});
+    recording_buf buf;
+    buf.on_line = std::move(on_line);
+    auto* old = std::cout.rdbuf(&buf);
+    try {
+        example();
+    } catch (...) {
+        std::cout.rdbuf(old);
+        coven::set_default_loop_options({});
+        if (lines_out) {
+            *lines_out = buf.lines();
+        }
+        throw;
+    }
+    std::cout.rdbuf(old);
+    coven::set_default_loop_options({});
+    return buf.lines();
+}
+
+auto expected_lines(const std::string& name) -> std::vector<std::string> {
+    std::ifstream in(std::string(COVEN_SEEDS_DIR) + "/" + name + ".expected");
+    std::vector<std::string> out;
+    for (std::string l; std::getline(in, l);) {
+        out.push_back(l);
+    }
+    return out;
+}
+
+void check(const std::string& name, int (*example)(), const std::vector<double>& times) {
+    auto got = capture(example);
+    auto want = expected_lines(name);
+    ASSERT_EQ(got.size(), want.size()) << name;
+    ASSERT_EQ(times.size(), want.size()) << name;
+    for (std::size_t i = 0; i < want.size(); ++i) {
+        EXPECT_EQ(got[i].text, want[i]) << name << " line " << i;
+        EXPECT_DOUBLE_EQ(got[i].at, times[i]) << name << " line " << i << ": " << got[i].text;
+    }
+}
+
+} // namespace
+
+TEST(SeedExamples, CoroutinesPrintHelloThenWorldOneSecondLater) {
+    check("scarletio_coroutines", coven_seed_scarletio_coroutines::main, {-1.0, 0.0, 1.0});
+}
+
+TEST(SeedExamples, RunPrintsHelloThenWorldOneSecondLater) {
+    check("scarletio_run", coven_seed_scarletio_run::main, {0.0, 1.0});
+}
+
+TEST(SeedExamples, LoopPrintsHelloThenWorldOneSecondLater) {
+    check("scarletio_loop", coven_seed_scarletio_loop::main, {0.0, 1.0});
+}
+
+TEST(SeedExamples, TasksPrintHelloAfterOneSecond) {
+    check("scarletio_tasks", coven_seed_scarletio_tasks::main, {1.0});
+}
+
+TEST(SeedExamples, ConcurrentTasksPrintAtOneAndTwoSeconds) {
+    check("scarletio_tasks_concurrent", coven_seed_scarletio_tasks_concurrent::main, {1.0, 2.0});
+}
+
+TEST(SeedExamples, SkipReadyCyclePrintsHelloBeforeWorld) {
+    check("scarletio_skip_ready_cycle", coven_seed_scarletio_skip_ready_cycle::main, {0.0, 0.0});
+}
+
+TEST(SeedExamples, SkipPollCyclePrintsHelloBeforeWorld) {
+    check("scarletio_skip_poll_cycle", coven_seed_scarletio_skip_poll_cycle::main, {0.0, 0.0});
+}
+
+TEST(SeedExamples, SleepLoopPrintsTheTimeEveryFourSecondsUntilStopped) {
+    // The program runs forever; after three lines the test stops the loop from inside, which
+    // cancels the task; the program's try/finally then stops the loop and the error surfaces.
+    std::vector<line> got;
+    bool cancelled = false;
+    try {
+        capture(
+            coven_seed_scarletio_sleep_loop::main,
+            [](std::size_t n) {
+                if (n == 3) {
+                    coven::current_loop()->stop();
+                }
+            },
+            &got);
+    } catch (const coven::cancelled_error&) {
+        cancelled = true;
+    }
+    EXPECT_TRUE(cancelled);
+    ASSERT_EQ(got.size(), 3u);
+    const std::regex clock_time("[0-9]{2}:[0-9]{2}:[0-9]{2}");
+    for (std::size_t i = 0; i < got.size(); ++i) {
+        EXPECT_TRUE(std::regex_match(got[i].text, clock_time)) << got[i].text;
+        EXPECT_DOUBLE_EQ(got[i].at, 4.0 * static_cast<double>(i));
+    }
+}
