@@ -104,8 +104,10 @@ public:
                 m_error = std::current_exception();
             }
             m_done = true;
+            // Notified under the lock: the waiter may return and destroy the slot as soon as
+            // it can see m_done.
+            m_cv.notify_one();
         }
-        m_cv.notify_one();
     }
     auto wait() -> T {
         std::unique_lock lock(m_mutex);
