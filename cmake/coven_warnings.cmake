@@ -3,6 +3,11 @@
 function(coven_own_target target)
     target_compile_options(${target} PRIVATE
         $<BUILD_INTERFACE:-Wall -Wextra -Wpedantic -Werror -Wno-unused-parameter>)
+    if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+        # WORKAROUND(gcc-12): -Wrestrict fires inside libstdc++'s std::string at -O2/-O3
+        # (GCC bug 105329), on code as plain as `"a" + std::to_string(n)`.
+        target_compile_options(${target} PRIVATE $<BUILD_INTERFACE:-Wno-restrict>)
+    endif()
     if(COVEN_SANITIZE STREQUAL "address")
         target_compile_options(${target} PRIVATE -fsanitize=address,undefined -fno-omit-frame-pointer
             -fno-sanitize-recover=undefined)

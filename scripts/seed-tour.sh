@@ -5,7 +5,9 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/install-deps.sh
 cmake --preset release >/dev/null
-cmake --build --preset release --target all
+targets=()
+for src in examples/seeds/*.cpp; do targets+=("$(basename "$src" .cpp)"); done
+cmake --build --preset release --target "${targets[@]}"
 for src in examples/seeds/*.cpp; do
     name=$(basename "$src" .cpp)
     if [ "$name" = scarletio_sleep_loop ]; then

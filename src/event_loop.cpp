@@ -82,6 +82,9 @@ auto require_current_task(const char* what) -> promise_base* {
 }
 
 void wake(promise_base* t) noexcept {
+    if (t->has(promise_base::f_scheduled)) {
+        return;
+    }
     if (t->m_waiter) {
         t->m_waiter = nullptr;
         count_add(g_live.waiters, -1);
@@ -89,7 +92,11 @@ void wake(promise_base* t) noexcept {
     t->m_loop->push_ready(t);
 }
 
-void requeue_parked(promise_base* t) noexcept { t->m_loop->push_ready(t); }
+void requeue(promise_base* t, std::coroutine_handle<> h) noexcept {
+    t->m_resume = h;
+    t->m_waiter = nullptr;
+    t->m_loop->push_ready(t);
+}
 
 void wait_for_poll(promise_base* t, wait_link* link) noexcept {
     wait_link& head = t->m_loop->m_after_poll;
@@ -104,7 +111,7 @@ auto cancel_root(promise_base* t) noexcept -> bool {
         return false;
     }
     t->set(promise_base::f_cancel_requested);
-    if (waiter* w = t->m_waiter) {
+    if (waiter* w = t->parked_waiter()) {
         w->m_on_cancel(w, t);
     }
     return true;
@@ -138,6 +145,7 @@ void remove_completion(promise_base* t, completion_node* n) noexcept {
 void root_finished(promise_base* t) noexcept {
     t->set(promise_base::f_done);
     t->clear(promise_base::f_cancel_requested);
+    t->m_waiter = nullptr;
     while (completion_node* n = t->m_completions) {
         remove_completion(t, n);
         n->m_fire(n, t);
@@ -340,10 +348,7 @@ void loop_state::run_ready() noexcept {
             m_ready_tail = nullptr;
         }
         t->clear(promise_base::f_scheduled);
-        if (t->m_waiter) {
-            t->m_waiter = nullptr;
-            count_add(g_live.waiters, -1);
-        }
+        t->m_waiter = nullptr; // shares m_next's word: the task is running, parked nowhere
         ++runs;
         t_task = t;
         t->m_resume.resume();
@@ -483,7 +488,7 @@ void loop_state::shutdown() {
         }
         while (promise_base* t = m_registry) {
             unregister_root(t);
-            if (t->m_waiter) {
+            if (t->parked_waiter()) {
                 t->m_waiter = nullptr;
                 count_add(g_live.waiters, -1);
             }

@@ -45,7 +45,7 @@ struct thread_pool_state {
                 o.lists[c] = b;
             }
         }
-        // The unused tail of the bump slab is simply abandoned (at most 64 KiB per thread).
+        // The unused tail of the bump slab is simply abandoned (less than one slab per thread).
     }
 
     void adopt() {

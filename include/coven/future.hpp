@@ -6,6 +6,7 @@
 #include <coven/error.hpp>
 #include <coven/task.hpp>
 
+#include <coroutine>
 #include <functional>
 #include <string>
 #include <type_traits>
@@ -23,6 +24,60 @@ void set_unobserved_exception_handler(void (*handler)(std::exception_ptr, const 
 namespace detail {
 auto root_name(const promise_base* task) -> std::string;
 void set_root_name(promise_base* task, std::string name);
+
+/// Parks the awaiting task until a root task ends (the common part of future's awaiters).
+/// Cancelling the parked task cancels the awaited one, and the waiter wakes when it has ended.
+class future_wait : public waiter, public completion_node {
+public:
+    explicit future_wait(promise_base* target) noexcept : m_target(target) {}
+    future_wait(const future_wait&) = delete;
+    auto operator=(const future_wait&) -> future_wait& = delete;
+    ~future_wait() {
+        if (linked()) { // only when a suspended frame is destroyed at loop teardown
+            remove_completion(m_target, this);
+        }
+    }
+
+    [[nodiscard]] auto await_ready() const noexcept -> bool {
+        return m_target->has(promise_base::f_done);
+    }
+    auto await_suspend(std::coroutine_handle<> h) -> bool {
+        m_task = require_current_task("co_await future");
+        if (m_task == m_target) {
+            throw_usage("a task awaited its own future; it would wait forever");
+        }
+        require_loop_thread(m_target, "co_await future (from another loop)");
+        if (m_task->has(promise_base::f_cancel_requested)) {
+            m_cancel_seen = true;
+            return false;
+        }
+        m_on_cancel = [](waiter* w, promise_base*) noexcept {
+            auto* self = static_cast<future_wait*>(w);
+            self->m_cancel_seen = true;
+            cancel_root(self->m_target); // it wakes us when it has ended
+        };
+        m_fire = [](completion_node* c, promise_base*) noexcept {
+            wake(static_cast<future_wait*>(c)->m_task);
+        };
+        park(m_task, this, h);
+        add_completion(m_target, this);
+        return true;
+    }
+
+protected:
+    /// Throws cancelled_error if the awaiting task was cancelled while it waited.
+    void resume_or_throw_own_cancel() {
+        if (m_cancel_seen) {
+            m_task->take_cancel();
+            throw cancelled_error();
+        }
+    }
+
+    promise_base* m_target;
+    promise_base* m_task = nullptr;
+    bool m_cancel_seen = false;
+};
+
 } // namespace detail
 
 /// A handle to a root task: running, or ended with a value, an exception or cancellation. Copies
@@ -127,67 +182,40 @@ public:
     [[nodiscard]] auto name() const -> std::string { return detail::root_name(&promise()); }
     void set_name(std::string name) { detail::set_root_name(&promise(), std::move(name)); }
 
-    struct awaiter : detail::waiter, detail::completion_node {
-        detail::task_promise<T>* m_target;
-        detail::promise_base* m_task = nullptr;
-        bool m_cancel_seen = false;
+    /// Waits for the task to end; returns its value or rethrows its outcome.
+    struct awaiter : detail::future_wait {
         bool m_move = false;
-
-        awaiter(detail::task_promise<T>* t, bool move) noexcept : m_target(t), m_move(move) {}
-        awaiter(const awaiter&) = delete;
-        auto operator=(const awaiter&) -> awaiter& = delete;
-        ~awaiter() {
-            if (linked()) { // only when a suspended frame is destroyed at loop teardown
-                detail::remove_completion(m_target, this);
-            }
-        }
-
-        [[nodiscard]] auto await_ready() const noexcept -> bool {
-            return m_target->has(detail::promise_base::f_done);
-        }
-        auto await_suspend(std::coroutine_handle<> h) -> bool {
-            m_task = detail::require_current_task("co_await future");
-            if (m_task == m_target) {
-                detail::throw_usage("a task awaited its own future; it would wait forever");
-            }
-            detail::require_loop_thread(m_target, "co_await future (from another loop)");
-            if (m_task->has(detail::promise_base::f_cancel_requested)) {
-                m_cancel_seen = true;
-                return false;
-            }
-            m_on_cancel = [](detail::waiter* w, detail::promise_base*) noexcept {
-                auto* self = static_cast<awaiter*>(w);
-                self->m_cancel_seen = true;
-                // Cancelling the awaiter cancels what it awaits; it wakes when that ends.
-                detail::cancel_root(self->m_target);
-            };
-            m_fire = [](detail::completion_node* c, detail::promise_base*) noexcept {
-                detail::wake(static_cast<awaiter*>(c)->m_task);
-            };
-            detail::park(m_task, this, h);
-            detail::add_completion(m_target, this);
-            return true;
-        }
+        awaiter(detail::task_promise<T>* t, bool move) noexcept
+            : detail::future_wait(t), m_move(move) {}
         auto await_resume() -> T {
-            if (m_cancel_seen) {
-                m_task->take_cancel();
-                throw cancelled_error();
-            }
-            rethrow_if_failed(*m_target);
+            resume_or_throw_own_cancel();
+            auto& target = *static_cast<detail::task_promise<T>*>(m_target);
+            rethrow_if_failed(target);
             if constexpr (std::is_void_v<T>) {
                 return;
             } else if constexpr (std::is_reference_v<T>) {
-                return m_target->value();
+                return target.value();
             } else if constexpr (std::is_copy_constructible_v<T>) {
-                if (m_move && m_target->m_refs == 1) {
-                    return std::move(m_target->value());
+                if (m_move && target.m_refs == 1) {
+                    return std::move(target.value());
                 }
-                return m_target->value();
+                return target.value();
             } else {
-                return std::move(m_target->value());
+                return std::move(target.value());
             }
         }
     };
+
+    /// Awaiter of wait(): resumes when the task ends, whatever the outcome, without throwing it.
+    struct wait_awaiter : detail::future_wait {
+        using detail::future_wait::future_wait;
+        void await_resume() { resume_or_throw_own_cancel(); }
+    };
+
+    /// Waits until the task ends without retrieving its outcome (asyncio.wait()): no exception
+    /// of the task is thrown; check done(), cancelled(), result() afterwards.
+    /// **Cancellation:** as `co_await f`: cancelling the waiter cancels the task too.
+    [[nodiscard]] auto wait() const -> wait_awaiter { return wait_awaiter(&promise()); }
 
     /// Waits for the task to end; returns its value (a copy; moved out when this is the last
     /// handle or T cannot be copied).

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <coroutine>
+#include <cstdint>
 
 namespace coven {
 
@@ -28,13 +29,14 @@ public:
     using duration = event_loop::duration;
     using time_point = event_loop::time_point;
 
-    explicit sleep_awaiter(duration d) noexcept : m_delay(d), m_relative(true) {}
-    explicit sleep_awaiter(time_point t) noexcept : m_deadline(t), m_relative(false) {}
+    explicit sleep_awaiter(duration d) noexcept : m_ns(d.count()), m_relative(true) {}
+    explicit sleep_awaiter(time_point t) noexcept
+        : m_ns(t.time_since_epoch().count()), m_relative(false) {}
     sleep_awaiter(const sleep_awaiter&) = delete;
     auto operator=(const sleep_awaiter&) -> sleep_awaiter& = delete;
     ~sleep_awaiter() {
         if (armed()) { // a suspended frame destroyed at loop teardown
-            detail::disarm_timer(m_loop, this);
+            detail::disarm_timer(m_task->m_loop, this);
         }
     }
 
@@ -45,20 +47,19 @@ public:
             m_cancel_seen = true;
             return false;
         }
-        if (m_relative) {
-            m_deadline = detail::loop_now("sleep()") + m_delay;
-        }
+        time_point deadline = m_relative ? detail::loop_now("sleep()") + duration(m_ns)
+                                         : time_point(duration(m_ns));
         m_on_cancel = [](detail::waiter* w, detail::promise_base* t) noexcept {
             auto* self = static_cast<sleep_awaiter*>(w);
             self->m_cancel_seen = true;
-            detail::disarm_timer(self->m_loop, self);
+            detail::disarm_timer(t->m_loop, self);
             detail::wake(t);
         };
         m_fire = [](detail::timer_node* n) noexcept {
             detail::wake(static_cast<sleep_awaiter*>(n)->m_task);
         };
         detail::park(m_task, this, h);
-        m_loop = detail::arm_timer(this, m_deadline);
+        detail::arm_timer(this, deadline);
         return true;
     }
     void await_resume() {
@@ -75,10 +76,9 @@ public:
     operator future<void>() const { return as_future(); }
 
 private:
-    duration m_delay{};
-    time_point m_deadline{};
+    // Kept small: the awaiter lives in every sleeping frame (one timer per sleeper).
     detail::promise_base* m_task = nullptr;
-    detail::loop_state* m_loop = nullptr;
+    std::int64_t m_ns; // the delay, or the deadline since the clock's epoch
     bool m_relative;
     bool m_cancel_seen = false;
 };
@@ -109,7 +109,7 @@ inline auto sleep_awaiter::as_future() const -> future<void> {
         detail::throw_usage("sleep(...) used as a future outside a loop thread; call it from a "
                             "task, or co_await it directly");
     }
-    auto deadline = m_relative ? loop->now() + m_delay : m_deadline;
+    auto deadline = m_relative ? loop->now() + duration(m_ns) : time_point(duration(m_ns));
     return loop->create_task([](time_point t) -> task<void> { co_await sleep_until(t); }(deadline));
 }
 

@@ -22,16 +22,16 @@ struct wait_link {
     }
 };
 
-/// Appends a parked task to the ready queue while it stays parked (so cancel() still reaches its
-/// waiter).
-void requeue_parked(promise_base* task) noexcept;
+/// Appends the running task to the ready queue, to be resumed at `h`.
+void requeue(promise_base* task, std::coroutine_handle<> h) noexcept;
 /// Links `link` into the task's loop's list of tasks that wait for the next I/O poll.
 void wait_for_poll(promise_base* task, wait_link* link) noexcept;
 
 } // namespace detail
 
-/// Awaiter of skip_ready_cycle().
-class [[nodiscard]] ready_cycle_awaiter : private detail::waiter {
+/// Awaiter of skip_ready_cycle(). The task waits in the ready queue itself, so there is nothing
+/// to unlink on cancel: a cancel that arrives meanwhile is found when it resumes.
+class [[nodiscard]] ready_cycle_awaiter {
 public:
     ready_cycle_awaiter() noexcept = default;
     ready_cycle_awaiter(const ready_cycle_awaiter&) = delete;
@@ -44,16 +44,11 @@ public:
             m_cancel_seen = true;
             return false;
         }
-        m_on_cancel = [](detail::waiter* w, detail::promise_base*) noexcept {
-            // Already queued: it wakes on its own, and then throws.
-            static_cast<ready_cycle_awaiter*>(w)->m_cancel_seen = true;
-        };
-        detail::park(m_task, this, h);
-        detail::requeue_parked(m_task);
+        detail::requeue(m_task, h);
         return true;
     }
     void await_resume() {
-        if (m_cancel_seen) {
+        if (m_cancel_seen || m_task->take_cancel()) {
             m_task->take_cancel();
             throw cancelled_error();
         }

@@ -9,11 +9,13 @@
 //
 // Root state (who touches what): only the loop's thread touches these fields.
 //
-//   m_next         link in the loop's ready queue (while f_scheduled)
+//   m_next         link in the loop's ready queue, while f_scheduled
+//   m_waiter       the awaiter the task is parked in while it is not scheduled (null while it
+//                  runs); cancel() calls its on_cancel hook, which unlinks it and wakes the task.
+//                  A task is never parked and queued at once, so the two share one word
+//                  (parked_waiter() reads it safely)
 //   m_resume       root: the innermost suspended coroutine of this task, what the loop resumes;
 //                  child: the continuation to transfer to at the end
-//   m_waiter       the awaiter the task is parked in, or null while it runs or is queued;
-//                  cancel() calls its on_cancel hook, which unlinks it and wakes the task
 //   m_completions  circular list of awaiting tasks and done-callbacks, fired once at the end
 //   m_refs         one per future handle, plus one held by the loop until the task ends;
 //                  the frame is destroyed when the task has ended and the count is zero
@@ -65,9 +67,11 @@ struct promise_base {
         f_awaited = 1 << 8, // a child task<T> that has been started
     };
 
-    promise_base* m_next = nullptr;
+    union {
+        promise_base* m_next = nullptr;
+        waiter* m_waiter;
+    };
     std::coroutine_handle<> m_resume;
-    waiter* m_waiter = nullptr;
     completion_node* m_completions = nullptr;
     loop_state* m_loop = nullptr;
     promise_base* m_reg_prev = nullptr;
@@ -80,6 +84,11 @@ struct promise_base {
     [[nodiscard]] auto has(flag f) const noexcept -> bool { return (m_flags & f) != 0; }
     void set(flag f) noexcept { m_flags = static_cast<std::uint16_t>(m_flags | f); }
     void clear(flag f) noexcept { m_flags = static_cast<std::uint16_t>(m_flags & ~f); }
+
+    /// The waiter the task is parked in, or null when it runs or is queued.
+    [[nodiscard]] auto parked_waiter() const noexcept -> waiter* {
+        return has(f_scheduled) ? nullptr : m_waiter;
+    }
 
     /// Consumes a pending cancel request; true if there was one.
     auto take_cancel() noexcept -> bool {

@@ -1,0 +1,197 @@
+// coven's side of the peer benchmark rig (../shared/peers): the same workloads, the same result
+// line. Usage: coven_bench <workload> [N]. Exit code 3: a workload coven does not have yet.
+//
+// Each workload runs inside one task on a loop driven by this thread (run_until_complete), as
+// the peers run theirs inside one runtime thread.
+#include <coven/coven.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace {
+
+auto mono_ns() -> std::uint64_t {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ULL +
+           static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+auto peak_rss_kb() -> long {
+    FILE* f = std::fopen("/proc/self/status", "r");
+    if (!f) {
+        return -1;
+    }
+    char line[256];
+    long kb = -1;
+    while (std::fgets(line, sizeof line, f)) {
+        if (std::strncmp(line, "VmHWM:", 6) == 0) {
+            kb = std::strtol(line + 6, nullptr, 10);
+            break;
+        }
+    }
+    std::fclose(f);
+    return kb;
+}
+
+// splitmix64 with seed 42: the same sleep durations as every peer.
+auto splitmix64(std::uint64_t& state) -> std::uint64_t {
+    std::uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+struct result {
+    std::uint64_t ns = 0;      // the measured part
+    std::uint64_t wall_ns = 0; // total_s, when it differs from ns (timers)
+    std::string extra;
+};
+
+// ------------------------------------------------------------------ spawn_join
+auto child_value(int i) -> coven::task<int> { co_return i; }
+
+auto spawn_join(coven::event_loop& loop, std::uint64_t n, result& r) -> coven::task<void> {
+    std::uint64_t t0 = mono_ns();
+    std::vector<coven::future<int>> handles;
+    handles.reserve(n);
+    for (std::uint64_t i = 0; i < n; ++i) {
+        handles.push_back(loop.create_task(child_value(static_cast<int>(i & 0xffff))));
+    }
+    std::uint64_t sum = 0;
+    for (auto& h : handles) {
+        sum += static_cast<std::uint64_t>(co_await h);
+    }
+    r.ns = mono_ns() - t0;
+    r.extra = "sum=" + std::to_string(sum);
+}
+
+// -------------------------------------------------------------- yield_pingpong
+template <bool Poll>
+auto yielder(std::uint64_t iterations) -> coven::task<void> {
+    for (std::uint64_t i = 0; i < iterations; ++i) {
+        if constexpr (Poll) {
+            co_await coven::skip_poll_cycle();
+        } else {
+            co_await coven::skip_ready_cycle();
+        }
+    }
+}
+
+template <bool Poll>
+auto yield_pingpong(coven::event_loop& loop, std::uint64_t n, result& r) -> coven::task<void> {
+    std::uint64_t t0 = mono_ns();
+    auto a = loop.create_task(yielder<Poll>(n / 2));
+    auto b = loop.create_task(yielder<Poll>(n / 2));
+    co_await a;
+    co_await b;
+    r.ns = mono_ns() - t0;
+}
+
+// ---------------------------------------------------------------------- timers
+auto sleeper(std::uint64_t ms) -> coven::task<void> {
+    co_await coven::sleep(std::chrono::milliseconds(ms));
+}
+
+auto timers(coven::event_loop& loop, std::uint64_t n, result& r) -> coven::task<void> {
+    std::uint64_t seed = 42;
+    std::uint64_t t0 = mono_ns();
+    std::vector<coven::future<void>> handles;
+    handles.reserve(n);
+    for (std::uint64_t i = 0; i < n; ++i) {
+        handles.push_back(loop.create_task(sleeper(splitmix64(seed) % 101)));
+    }
+    for (auto& h : handles) {
+        co_await h;
+    }
+    std::uint64_t total = mono_ns() - t0;
+    r.ns = total > 100'000'000 ? total - 100'000'000 : 0; // overhead over the longest sleep
+    r.wall_ns = total;
+}
+
+// --------------------------------------------------------------- timers_cancel
+auto cancellable_sleeper(std::uint64_t& started) -> coven::task<void> {
+    ++started;
+    co_await coven::sleep(std::chrono::seconds(10));
+    std::abort(); // never reached: cancelled first
+}
+
+auto timers_cancel(coven::event_loop& loop, std::uint64_t n, result& r) -> coven::task<void> {
+    std::uint64_t t0 = mono_ns();
+    std::uint64_t started = 0;
+    std::vector<coven::future<void>> handles;
+    handles.reserve(n);
+    for (std::uint64_t i = 0; i < n; ++i) {
+        handles.push_back(loop.create_task(cancellable_sleeper(started)));
+    }
+    while (started < n) {
+        co_await coven::skip_ready_cycle(); // all are waiting now
+    }
+    for (auto& h : handles) {
+        h.cancel();
+    }
+    std::uint64_t cancelled = 0;
+    for (auto& h : handles) {
+        co_await h.wait(); // like joining Tokio's JoinHandle: the outcome is not thrown
+        cancelled += h.cancelled() ? 1 : 0;
+    }
+    if (cancelled != n) {
+        std::abort();
+    }
+    r.ns = mono_ns() - t0;
+}
+
+struct workload {
+    const char* name;
+    std::uint64_t default_n;
+    coven::task<void> (*run)(coven::event_loop&, std::uint64_t, result&);
+};
+
+const workload workloads[] = {
+    {"spawn_join", 1'000'000, spawn_join},
+    {"yield_pingpong", 10'000'000, yield_pingpong<false>},
+    {"yield_poll_pingpong", 10'000'000, yield_pingpong<true>},
+    {"timers", 1'000'000, timers},
+    {"timers_cancel", 1'000'000, timers_cancel},
+};
+
+} // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 2) {
+        std::fprintf(stderr, "usage: coven_bench <workload> [N]\nworkloads:");
+        for (const auto& w : workloads) {
+            std::fprintf(stderr, " %s", w.name);
+        }
+        std::fprintf(stderr, "\n");
+        return 2;
+    }
+    const workload* chosen = nullptr;
+    for (const auto& w : workloads) {
+        if (std::strcmp(w.name, argv[1]) == 0) {
+            chosen = &w;
+        }
+    }
+    if (!chosen) {
+        std::fprintf(stderr, "coven_bench: workload '%s' is not implemented yet\n", argv[1]);
+        return 3;
+    }
+    std::uint64_t n = argc > 2 ? std::strtoull(argv[2], nullptr, 10) : chosen->default_n;
+    result r;
+    {
+        coven::event_loop loop;
+        loop.run_until_complete(chosen->run(loop, n, r));
+    }
+    double ns_per_op = n ? static_cast<double>(r.ns) / static_cast<double>(n) : 0.0;
+    std::uint64_t total = r.wall_ns ? r.wall_ns : r.ns;
+    std::printf("workload=%s n=%llu ns_per_op=%.2f total_s=%.4f peak_rss_kb=%ld peer=coven%s%s\n",
+                chosen->name, static_cast<unsigned long long>(n), ns_per_op,
+                static_cast<double>(total) * 1e-9, peak_rss_kb(), r.extra.empty() ? "" : " ",
+                r.extra.c_str());
+    return 0;
+}
