@@ -54,7 +54,9 @@ struct result {
 };
 
 // ------------------------------------------------------------------ spawn_join
-auto child_value(int i) -> coven::task<int> { co_return i; }
+auto child_value(int i) -> coven::task<int> {
+    co_return i;
+}
 
 auto spawn_join(coven::event_loop& loop, std::uint64_t n, result& r) -> coven::task<void> {
     std::uint64_t t0 = mono_ns();

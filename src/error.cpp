@@ -2,6 +2,8 @@
 
 namespace coven::detail {
 
-void throw_usage(const char* what) { throw usage_error(std::string("coven: ") + what); }
+void throw_usage(const char* what) {
+    throw usage_error(std::string("coven: ") + what);
+}
 
 } // namespace coven::detail

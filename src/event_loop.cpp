@@ -70,7 +70,9 @@ void report_unobserved(promise_base* t) noexcept {
 
 // ---------------------------------------------------------------- task entry points
 
-auto current_task() noexcept -> promise_base* { return t_task; }
+auto current_task() noexcept -> promise_base* {
+    return t_task;
+}
 
 auto require_current_task(const char* what) -> promise_base* {
     if (!t_task) {
@@ -158,8 +160,7 @@ void release_root(promise_base* t) noexcept {
     if (--t->m_refs != 0) {
         return;
     }
-    if (t->m_exception && !t->has(promise_base::f_observed) &&
-        !t->has(promise_base::f_cancelled)) {
+    if (t->m_exception && !t->has(promise_base::f_observed) && !t->has(promise_base::f_cancelled)) {
         report_unobserved(t);
     }
     if (t->has(promise_base::f_named)) {
@@ -296,7 +297,9 @@ void loop_state::drain_remote() noexcept {
     run_items(head);
 }
 
-auto loop_state::closed_marker() const noexcept -> remote_item* { return &g_closed; }
+auto loop_state::closed_marker() const noexcept -> remote_item* {
+    return &g_closed;
+}
 
 auto has_background_thread(const loop_state& loop) noexcept -> bool {
     return loop.m_background.load(std::memory_order_acquire);
@@ -361,7 +364,7 @@ void loop_state::run_ready() noexcept {
         }
     }
     t_task = outer;
-    m_runs.fetch_add(runs, std::memory_order_relaxed);
+    m_runs += runs;
 }
 
 void loop_state::run_once(wait_mode mode, const promise_base* until) {
@@ -391,7 +394,7 @@ void loop_state::run_once(wait_mode mode, const promise_base* until) {
             } else {
                 auto ms = (diff + 999'999) / 1'000'000; // round up: never wake early
                 timeout = ms > std::numeric_limits<int>::max() ? std::numeric_limits<int>::max()
-                                                                : static_cast<int>(ms);
+                                                               : static_cast<int>(ms);
             }
         }
     } else if (mode == wait_mode::until_timer) {
@@ -399,9 +402,9 @@ void loop_state::run_once(wait_mode mode, const promise_base* until) {
     }
     m_poller.wait(timeout);
     m_runs_since_poll = 0;
-    m_polls.fetch_add(1, std::memory_order_relaxed);
+    ++m_polls;
     if (forced) {
-        m_forced_polls.fetch_add(1, std::memory_order_relaxed);
+        ++m_forced_polls;
     }
     drain_remote();
     if (poll_waiters) {
@@ -522,7 +525,7 @@ void spawn_root(loop_state& loop, promise_base* root, std::string name) {
         set_root_name(root, std::move(name));
     }
     loop.register_root(root);
-    loop.m_spawned.fetch_add(1, std::memory_order_relaxed);
+    ++loop.m_spawned;
     loop.push_ready(root);
 }
 
@@ -668,16 +671,18 @@ void event_loop::advance(duration d) {
 auto event_loop::statistics() const -> loop_statistics {
     auto& s = *m_state;
     loop_statistics st;
-    st.tasks_spawned = s.m_spawned.load(std::memory_order_relaxed);
+    st.tasks_spawned = s.m_spawned;
     st.live_tasks = s.m_live;
-    st.task_runs = s.m_runs.load(std::memory_order_relaxed);
-    st.polls = s.m_polls.load(std::memory_order_relaxed);
-    st.forced_polls = s.m_forced_polls.load(std::memory_order_relaxed);
+    st.task_runs = s.m_runs;
+    st.polls = s.m_polls;
+    st.forced_polls = s.m_forced_polls;
     st.timers = s.m_wheel.size();
     return st;
 }
 
-auto event_loop::options() const noexcept -> const loop_options& { return m_state->m_options; }
+auto event_loop::options() const noexcept -> const loop_options& {
+    return m_state->m_options;
+}
 
 void event_loop::set_exception_handler(std::function<void(std::exception_ptr)> handler) {
     m_state->m_exception_handler = std::move(handler);

@@ -75,7 +75,7 @@ thread_local thread_pool_state t_pool;
 } // namespace
 
 void* allocate_frame(std::size_t size) {
-    count_add(counters().frames, 1);
+    frame_count_add(1);
 #ifdef COVEN_NO_FRAME_POOL
     return ::operator new(size);
 #else
@@ -100,7 +100,7 @@ void* allocate_frame(std::size_t size) {
 }
 
 void deallocate_frame(void* p, std::size_t size) noexcept {
-    count_add(counters().frames, -1);
+    frame_count_add(-1);
 #ifdef COVEN_NO_FRAME_POOL
     ::operator delete(p);
     (void)size;

@@ -51,14 +51,14 @@ struct loop_state {
     // Cross-thread submissions: a Treiber stack that the driver takes whole (any thread).
     std::atomic<remote_item*> m_remote{nullptr};
 
-    std::atomic<std::thread::id> m_driver{};    // any thread
-    std::atomic<bool> m_stop_requested{false};  // any thread
-    std::atomic<bool> m_background{false};      // any thread: driven by m_thread
-    std::mutex m_lifecycle;                     // serialises start() / stop()
+    std::atomic<std::thread::id> m_driver{};   // any thread
+    std::atomic<bool> m_stop_requested{false}; // any thread
+    std::atomic<bool> m_background{false};     // any thread: driven by m_thread
+    std::mutex m_lifecycle;                    // serialises start() / stop()
     std::thread m_thread;
 
     std::uint32_t m_runs_since_poll = 0;
-    std::atomic<std::uint64_t> m_spawned{0}, m_runs{0}, m_polls{0}, m_forced_polls{0};
+    std::uint64_t m_spawned = 0, m_runs = 0, m_polls = 0, m_forced_polls = 0; // driver only
     std::function<void(std::exception_ptr)> m_exception_handler;
 
     // --- driver-side operations ---

@@ -42,23 +42,22 @@ int g_unobserved = 0;
 } // namespace
 
 TEST(Cancellation, LifecycleMatrixHasExactlyOneOutcomeAndLeaksNothing) {
-    coven::set_unobserved_exception_handler([](std::exception_ptr, const std::string&) {
-        ++g_unobserved;
-    });
+    coven::set_unobserved_exception_handler(
+        [](std::exception_ptr, const std::string&) { ++g_unobserved; });
     for (auto kind : {body_kind::returns, body_kind::throws, body_kind::cancelled}) {
         for (auto when : {cancel_at::never, cancel_at::before_start, cancel_at::while_suspended,
                           cancel_at::after_finish}) {
             for (auto use :
                  {handle_use::awaited, handle_use::dropped_early, handle_use::dropped_late}) {
-                SCOPED_TRACE(testing::Message() << "body " << static_cast<int>(kind) << " cancel "
-                                                << static_cast<int>(when) << " handle "
-                                                << static_cast<int>(use));
+                SCOPED_TRACE(testing::Message()
+                             << "body " << static_cast<int>(kind) << " cancel "
+                             << static_cast<int>(when) << " handle " << static_cast<int>(use));
                 g_unobserved = 0;
                 record r;
                 coven::event_loop loop(virtual_options());
-                const bool cancelled_outcome =
-                    kind == body_kind::cancelled || when == cancel_at::before_start ||
-                    when == cancel_at::while_suspended;
+                const bool cancelled_outcome = kind == body_kind::cancelled ||
+                                               when == cancel_at::before_start ||
+                                               when == cancel_at::while_suspended;
                 auto main = [&]() -> task<void> {
                     auto f = loop.create_task(body(kind, r));
                     if (when == cancel_at::before_start) {
@@ -98,10 +97,9 @@ TEST(Cancellation, LifecycleMatrixHasExactlyOneOutcomeAndLeaksNothing) {
                 EXPECT_EQ(r.started, when != cancel_at::before_start);
                 EXPECT_EQ(r.reached_end,
                           when == cancel_at::never || when == cancel_at::after_finish);
-                const bool unobserved_error = use == handle_use::dropped_early &&
-                                              kind == body_kind::throws &&
-                                              (when == cancel_at::never ||
-                                               when == cancel_at::after_finish);
+                const bool unobserved_error =
+                    use == handle_use::dropped_early && kind == body_kind::throws &&
+                    (when == cancel_at::never || when == cancel_at::after_finish);
                 EXPECT_EQ(g_unobserved, unobserved_error ? 1 : 0);
                 EXPECT_EQ(loop.statistics().live_tasks, 0u);
             }
@@ -199,8 +197,8 @@ TEST(Cancellation, RunningTaskSeesItAtItsNextSuspension) {
         co_await f;
     };
     loop.run_until_complete(main());
-    EXPECT_EQ(steps, (std::vector<std::string>{"still running", "cancelled at sleep",
-                                               "slept after"}));
+    EXPECT_EQ(steps,
+              (std::vector<std::string>{"still running", "cancelled at sleep", "slept after"}));
     EXPECT_DOUBLE_EQ(loop.time(), 1.0);
 }
 
@@ -335,9 +333,8 @@ TEST(Cancellation, StormOfParkedTasksLeavesNothingBehind) {
         for (int i = 0; i < 3000; ++i) {
             switch (i % 4) {
             case 0:
-                fs.push_back(loop.create_task([](int i) -> task<void> {
-                    co_await coven::sleep(1.0 + i % 7);
-                }(i)));
+                fs.push_back(loop.create_task(
+                    [](int i) -> task<void> { co_await coven::sleep(1.0 + i % 7); }(i)));
                 break;
             case 1:
                 fs.push_back(loop.create_task([]() -> task<void> {
@@ -354,9 +351,8 @@ TEST(Cancellation, StormOfParkedTasksLeavesNothingBehind) {
                 }()));
                 break;
             default:
-                fs.push_back(loop.create_task([](future<void> f) -> task<void> {
-                    co_await f;
-                }(fs.front())));
+                fs.push_back(
+                    loop.create_task([](future<void> f) -> task<void> { co_await f; }(fs.front())));
             }
             if (i % 5 == 0) {
                 fs.back().cancel(); // some before they start

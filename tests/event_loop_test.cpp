@@ -66,7 +66,7 @@ TEST(EventLoop, RunUntilCompleteDrivesOnTheCallingThread) {
     auto id = std::this_thread::get_id();
     auto body = [&]() -> task<bool> {
         co_await coven::sleep(1.0);
-        co_return std::this_thread::get_id() == id && loop.in_loop_thread();
+        co_return std::this_thread::get_id() == id&& loop.in_loop_thread();
     };
     EXPECT_TRUE(loop.run_until_complete(body()));
     EXPECT_FALSE(loop.in_loop_thread());
@@ -127,8 +127,8 @@ TEST(EventLoop, StopCancelsWhatIsLeftAndLetsItUnwindWithAwaits) {
         loop.stop();
         EXPECT_EQ(loop.statistics().live_tasks, 0u);
     }
-    EXPECT_EQ(log, (std::vector<std::string>{"cancelled 1", "cancelled 2", "cleaned 1",
-                                             "cleaned 2"}));
+    EXPECT_EQ(log,
+              (std::vector<std::string>{"cancelled 1", "cancelled 2", "cleaned 1", "cleaned 2"}));
 }
 
 TEST(EventLoop, StopOnABackgroundLoopCancelsAPendingRun) {
@@ -215,8 +215,8 @@ TEST(EventLoop, CreateTaskFromAForeignThreadIsAUsageError) {
 }
 
 TEST(EventLoop, StarvationGuardPollsWhileTasksYieldForever) {
-    coven::event_loop loop(coven::loop_options{.clock = coven::clock_kind::virtual_time,
-                                               .io_poll_interval = 64});
+    coven::event_loop loop(
+        coven::loop_options{.clock = coven::clock_kind::virtual_time, .io_poll_interval = 64});
     bool poll_waiter_ran = false;
     auto spinner = []() -> task<void> {
         for (;;) {
@@ -237,8 +237,8 @@ TEST(EventLoop, StarvationGuardPollsWhileTasksYieldForever) {
 }
 
 TEST(EventLoop, WithoutTheGuardReadyTasksAlwaysDrainFirst) {
-    coven::event_loop loop(coven::loop_options{.clock = coven::clock_kind::virtual_time,
-                                               .io_poll_interval = 0});
+    coven::event_loop loop(
+        coven::loop_options{.clock = coven::clock_kind::virtual_time, .io_poll_interval = 0});
     std::vector<std::string> order;
     auto main = [&]() -> task<void> {
         auto poller = loop.create_task([](std::vector<std::string>& o) -> task<void> {
@@ -260,8 +260,8 @@ TEST(EventLoop, WithoutTheGuardReadyTasksAlwaysDrainFirst) {
 }
 
 TEST(EventLoop, AdvanceMovesAManualVirtualClock) {
-    coven::event_loop loop(coven::loop_options{.clock = coven::clock_kind::virtual_time,
-                                               .autojump = false});
+    coven::event_loop loop(
+        coven::loop_options{.clock = coven::clock_kind::virtual_time, .autojump = false});
     loop.start();
     std::atomic<bool> done{false};
     std::thread t([&] {

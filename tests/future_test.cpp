@@ -25,7 +25,9 @@ auto fail_after(double seconds) -> task<int> {
 }
 
 int g_unobserved = 0;
-void count_unobserved(std::exception_ptr, const std::string&) { ++g_unobserved; }
+void count_unobserved(std::exception_ptr, const std::string&) {
+    ++g_unobserved;
+}
 
 } // namespace
 
@@ -73,8 +75,10 @@ TEST(Future, DoneCallbacksRunOnceInOrderAndAtOnceWhenAlreadyDone) {
     std::vector<std::string> seen;
     auto body = [&]() -> task<void> {
         auto f = loop.create_task(after(1.0, 3));
-        f.add_done_callback([&](future<int>& d) { seen.push_back("a" + std::to_string(d.result())); });
-        f.add_done_callback([&](future<int>& d) { seen.push_back("b" + std::to_string(d.result())); });
+        f.add_done_callback(
+            [&](future<int>& d) { seen.push_back("a" + std::to_string(d.result())); });
+        f.add_done_callback(
+            [&](future<int>& d) { seen.push_back("b" + std::to_string(d.result())); });
         co_await f;
         EXPECT_EQ(seen.size(), 2u);
         f.add_done_callback([&](future<int>&) { seen.push_back("late"); });

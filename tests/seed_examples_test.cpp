@@ -4,24 +4,40 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <fstream>
 #include <functional>
 #include <iostream>
 #include <mutex>
-#include <cctype>
 #include <sstream>
 #include <streambuf>
 #include <string>
 #include <vector>
 
-namespace coven_seed_scarletio_coroutines { int main(); }
-namespace coven_seed_scarletio_run { int main(); }
-namespace coven_seed_scarletio_loop { int main(); }
-namespace coven_seed_scarletio_tasks { int main(); }
-namespace coven_seed_scarletio_tasks_concurrent { int main(); }
-namespace coven_seed_scarletio_sleep_loop { int main(); }
-namespace coven_seed_scarletio_skip_ready_cycle { int main(); }
-namespace coven_seed_scarletio_skip_poll_cycle { int main(); }
+namespace coven_seed_scarletio_coroutines {
+int main();
+}
+namespace coven_seed_scarletio_run {
+int main();
+}
+namespace coven_seed_scarletio_loop {
+int main();
+}
+namespace coven_seed_scarletio_tasks {
+int main();
+}
+namespace coven_seed_scarletio_tasks_concurrent {
+int main();
+}
+namespace coven_seed_scarletio_sleep_loop {
+int main();
+}
+namespace coven_seed_scarletio_skip_ready_cycle {
+int main();
+}
+namespace coven_seed_scarletio_skip_poll_cycle {
+int main();
+}
 
 namespace {
 

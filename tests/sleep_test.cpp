@@ -62,9 +62,9 @@ TEST(Sleep, HundredThousandTimersFireInDeadlineThenArmOrderNeverEarly) {
     log.reserve(100'000);
     auto sleeper = [&](int armed, std::int64_t us) -> task<void> {
         co_await coven::sleep(std::chrono::microseconds(us));
-        auto at = std::chrono::duration_cast<std::chrono::microseconds>(
-                      loop.now().time_since_epoch())
-                      .count();
+        auto at =
+            std::chrono::duration_cast<std::chrono::microseconds>(loop.now().time_since_epoch())
+                .count();
         log.push_back({us, armed, at});
     };
     auto main = [&]() -> task<void> {

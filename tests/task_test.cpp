@@ -18,7 +18,9 @@ auto answer(bool& ran) -> task<int> {
     co_return 42;
 }
 
-auto add_one(int x) -> task<int> { co_return x + 1; }
+auto add_one(int x) -> task<int> {
+    co_return x + 1;
+}
 
 auto chain(int depth) -> task<int> {
     if (depth == 0) {
@@ -33,9 +35,13 @@ auto throws() -> task<int> {
 }
 
 int g_value = 7;
-auto ref() -> task<int&> { co_return g_value; }
+auto ref() -> task<int&> {
+    co_return g_value;
+}
 
-auto move_only() -> task<std::unique_ptr<int>> { co_return std::make_unique<int>(5); }
+auto move_only() -> task<std::unique_ptr<int>> {
+    co_return std::make_unique<int>(5);
+}
 
 auto void_task(int& out) -> task<void> {
     out = co_await add_one(1);

@@ -47,8 +47,8 @@ public:
             m_cancel_seen = true;
             return false;
         }
-        time_point deadline = m_relative ? detail::loop_now("sleep()") + duration(m_ns)
-                                         : time_point(duration(m_ns));
+        time_point deadline =
+            m_relative ? detail::loop_now("sleep()") + duration(m_ns) : time_point(duration(m_ns));
         m_on_cancel = [](detail::waiter* w, detail::promise_base* t) noexcept {
             auto* self = static_cast<sleep_awaiter*>(w);
             self->m_cancel_seen = true;

@@ -74,10 +74,8 @@ template <class T>
 class task_promise_storage : public promise_base {
 public:
     template <class U>
-        requires std::is_convertible_v<U&&, T>
-    void return_value(U&& v) {
-        m_value.emplace(std::forward<U>(v));
-    }
+    requires std::is_convertible_v<U&&, T>
+    void return_value(U&& v) { m_value.emplace(std::forward<U>(v)); }
     auto value() -> T& { return *m_value; }
     auto take() -> T { return std::move(*m_value); }
 
@@ -144,8 +142,9 @@ public:
 
 /// A lazy coroutine: calling a `task<T>` function runs nothing; `co_await`ing the task runs it
 /// inside the awaiting task's turn; control passes through the loop's trampoline, so a chain of
-/// tasks that complete synchronously never grows the stack, at any optimisation level. Pass it to event_loop::create_task() to run it
-/// concurrently (it then becomes a root task reached through coven::future<T>).
+/// tasks that complete synchronously never grows the stack, at any optimisation level. Pass it to
+/// event_loop::create_task() to run it concurrently (it then becomes a root task reached through
+/// coven::future<T>).
 ///
 /// `T` may be void, a value type (move-only is fine) or a reference.
 ///

@@ -26,7 +26,7 @@ void reset_default_loop();
 /// A snapshot of the counters.
 inline auto live() noexcept -> live_objects {
     auto& c = detail::counters();
-    return {c.frames.load(), c.timers.load(), c.waiters.load(), c.loops.load()};
+    return {detail::live_frames(), c.timers.load(), c.waiters.load(), c.loops.load()};
 }
 
 } // namespace coven::testing

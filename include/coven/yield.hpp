@@ -113,7 +113,9 @@ public:
 /// **Cancellation:** a cancel while parked makes it throw cancelled_error when it resumes.
 /// **Throws:** usage_error outside a coven task.
 /// **Example:** `co_await coven::skip_ready_cycle();`
-[[nodiscard]] inline auto skip_ready_cycle() noexcept -> ready_cycle_awaiter { return {}; }
+[[nodiscard]] inline auto skip_ready_cycle() noexcept -> ready_cycle_awaiter {
+    return {};
+}
 
 /// Suspends the calling task until after the loop's next I/O poll (S11). The loop polls only
 /// when no task is ready (or when the starvation guard, loop_options::io_poll_interval, forces
@@ -121,6 +123,8 @@ public:
 /// **Cancellation:** cancelling unlinks the waiter and resumes the task at once with
 /// cancelled_error.
 /// **Throws:** usage_error outside a coven task.
-[[nodiscard]] inline auto skip_poll_cycle() noexcept -> poll_cycle_awaiter { return {}; }
+[[nodiscard]] inline auto skip_poll_cycle() noexcept -> poll_cycle_awaiter {
+    return {};
+}
 
 } // namespace coven

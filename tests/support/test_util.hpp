@@ -16,6 +16,8 @@ inline auto virtual_options() -> coven::loop_options {
 }
 
 /// Seconds of virtual time since the loop's origin.
-inline auto vtime(const coven::event_loop& loop) -> double { return loop.time(); }
+inline auto vtime(const coven::event_loop& loop) -> double {
+    return loop.time();
+}
 
 } // namespace coven_test
