@@ -34,13 +34,24 @@ struct frame_counter {
     }
 };
 
-thread_local frame_counter t_frames;
+// The hot path touches only trivially constructed thread_locals, which need no TLS wrapper
+// call; the registering object (constructor + destructor) is touched once per thread.
+thread_local std::atomic<std::int64_t>* t_count = nullptr;
+
+auto register_thread() noexcept -> std::atomic<std::int64_t>* {
+    thread_local frame_counter counter;
+    t_count = &counter.value;
+    return t_count;
+}
 
 } // namespace
 
 void frame_count_add(std::int64_t d) noexcept {
-    auto& v = t_frames.value;
-    v.store(v.load(std::memory_order_relaxed) + d, std::memory_order_relaxed);
+    std::atomic<std::int64_t>* v = t_count;
+    if (!v) {
+        v = register_thread();
+    }
+    v->store(v->load(std::memory_order_relaxed) + d, std::memory_order_relaxed);
 }
 
 auto live_frames() noexcept -> std::int64_t {

@@ -510,10 +510,10 @@ void loop_state::shutdown() {
     m_stop_requested.store(false, std::memory_order_relaxed);
 }
 
-void spawn_root(loop_state& loop, promise_base* root, std::string name) {
-    auto driver = loop.m_driver.load(std::memory_order_relaxed);
-    if (driver != std::this_thread::get_id() &&
-        (driver != std::thread::id{} || loop.m_background.load(std::memory_order_relaxed))) {
+void spawn_root(loop_state& loop, promise_base* root) {
+    // Fast path: this thread drives the loop. Otherwise only an undriven loop may be fed.
+    if (t_loop != &loop && (loop.m_driver.load(std::memory_order_relaxed) != std::thread::id{} ||
+                            loop.m_background.load(std::memory_order_relaxed))) {
         root->m_destroy(root);
         throw usage_error("coven: create_task() called from a thread that does not drive the "
                           "loop; use event_loop::run() or call_soon_threadsafe()");
@@ -521,9 +521,6 @@ void spawn_root(loop_state& loop, promise_base* root, std::string name) {
     root->set(promise_base::f_root);
     root->m_loop = &loop;
     ++root->m_refs; // the loop's reference, dropped when the task ends
-    if (!name.empty()) {
-        set_root_name(root, std::move(name));
-    }
     loop.register_root(root);
     ++loop.m_spawned;
     loop.push_ready(root);

@@ -68,7 +68,7 @@ struct remote_fn final : remote_item {
 
 /// Pushes an item; false (and the item is left to the caller) when the loop is stopped.
 auto post(loop_state& loop, remote_item* item) noexcept -> bool;
-void spawn_root(loop_state& loop, promise_base* root, std::string name);
+void spawn_root(loop_state& loop, promise_base* root);
 void drive_until_done(loop_state& loop, promise_base* root);
 auto has_background_thread(const loop_state& loop) noexcept -> bool;
 
@@ -162,7 +162,10 @@ public:
         }
         auto h = t.release();
         h.promise().m_resume = h;
-        detail::spawn_root(*m_state, &h.promise(), std::move(name)); // destroys h if it throws
+        detail::spawn_root(*m_state, &h.promise()); // destroys h if it throws
+        if (!name.empty()) {
+            detail::set_root_name(&h.promise(), std::move(name));
+        }
         return future<T>(&h.promise());
     }
 
