@@ -353,6 +353,15 @@ void loop_state::run_ready() noexcept {
         t->clear(promise_base::f_scheduled);
         t->m_waiter = nullptr; // shares m_next's word: the task is running, parked nowhere
         ++runs;
+        if (!t->has(promise_base::f_started)) {
+            t->set(promise_base::f_started);
+            if (t->take_cancel()) {
+                // Cancelled before its first turn: it ends cancelled and its body never runs.
+                t->set(promise_base::f_cancelled);
+                root_finished(t); // destroys the never-started frame if nobody holds it
+                continue;
+            }
+        }
         t_task = t;
         t->m_resume.resume();
         while (std::coroutine_handle<> next = t_transfer) { // see t_transfer

@@ -29,9 +29,15 @@ public:
     using duration = event_loop::duration;
     using time_point = event_loop::time_point;
 
-    explicit sleep_awaiter(duration d) noexcept : m_ns(d.count()), m_relative(true) {}
-    explicit sleep_awaiter(time_point t) noexcept
-        : m_ns(t.time_since_epoch().count()), m_relative(false) {}
+    // Until it is armed, m_tick holds the delay or the deadline in nanoseconds (as the bits of
+    // an int64): the awaiter lives in every sleeping frame, so it carries no separate field.
+    explicit sleep_awaiter(duration d) noexcept {
+        m_tick = static_cast<std::uint64_t>(d.count());
+        m_owner_bits = relative_bit;
+    }
+    explicit sleep_awaiter(time_point t) noexcept {
+        m_tick = static_cast<std::uint64_t>(t.time_since_epoch().count());
+    }
     sleep_awaiter(const sleep_awaiter&) = delete;
     auto operator=(const sleep_awaiter&) -> sleep_awaiter& = delete;
     ~sleep_awaiter() {
@@ -44,14 +50,15 @@ public:
     auto await_suspend(std::coroutine_handle<> h) -> bool {
         m_task = detail::require_current_task("sleep()");
         if (m_task->has(detail::promise_base::f_cancel_requested)) {
-            m_cancel_seen = true;
+            m_owner_bits |= cancel_seen_bit;
             return false;
         }
-        time_point deadline =
-            m_relative ? detail::loop_now("sleep()") + duration(m_ns) : time_point(duration(m_ns));
+        time_point deadline = (m_owner_bits & relative_bit)
+                                  ? detail::loop_now("sleep()") + duration(stored_ns())
+                                  : time_point(duration(stored_ns()));
         m_on_cancel = [](detail::waiter* w, detail::promise_base* t) noexcept {
             auto* self = static_cast<sleep_awaiter*>(w);
-            self->m_cancel_seen = true;
+            self->m_owner_bits |= cancel_seen_bit;
             detail::disarm_timer(t->m_loop, self);
             detail::wake(t);
         };
@@ -63,7 +70,7 @@ public:
         return true;
     }
     void await_resume() {
-        if (m_cancel_seen) {
+        if (m_owner_bits & cancel_seen_bit) {
             m_task->take_cancel();
             throw cancelled_error();
         }
@@ -76,11 +83,14 @@ public:
     operator future<void>() const { return as_future(); }
 
 private:
+    static constexpr std::uint8_t relative_bit = 1;
+    static constexpr std::uint8_t cancel_seen_bit = 2;
+    [[nodiscard]] auto stored_ns() const noexcept -> std::int64_t {
+        return static_cast<std::int64_t>(m_tick);
+    }
+
     // Kept small: the awaiter lives in every sleeping frame (one timer per sleeper).
     detail::promise_base* m_task = nullptr;
-    std::int64_t m_ns; // the delay, or the deadline since the clock's epoch
-    bool m_relative;
-    bool m_cancel_seen = false;
 };
 
 /// Suspends the calling task for `d` (S9). The timer fires no earlier than `d` after the call,
@@ -109,7 +119,8 @@ inline auto sleep_awaiter::as_future() const -> future<void> {
         detail::throw_usage("sleep(...) used as a future outside a loop thread; call it from a "
                             "task, or co_await it directly");
     }
-    auto deadline = m_relative ? loop->now() + duration(m_ns) : time_point(duration(m_ns));
+    auto deadline = (m_owner_bits & relative_bit) ? loop->now() + duration(stored_ns())
+                                                  : time_point(duration(stored_ns()));
     return loop->create_task([](time_point t) -> task<void> { co_await sleep_until(t); }(deadline));
 }
 

@@ -65,6 +65,7 @@ struct promise_base {
         f_named = 1 << 6,
         f_shutdown_cancelled = 1 << 7,
         f_awaited = 1 << 8, // a child task<T> that has been started
+        f_started = 1 << 9, // a root that has had its first turn
     };
 
     union {

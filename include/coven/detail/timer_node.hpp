@@ -14,6 +14,7 @@ struct timer_node {
     std::uint64_t m_tick = 0; // deadline, in wheel ticks (microseconds since the loop's origin)
     void (*m_fire)(timer_node*) noexcept = nullptr;
     std::uint8_t m_level = unarmed;
+    std::uint8_t m_owner_bits = 0; // free for the node's owner (packs into the padding)
 
     [[nodiscard]] auto armed() const noexcept -> bool { return m_level != unarmed; }
 };
