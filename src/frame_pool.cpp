@@ -1,6 +1,8 @@
 #include <coven/detail/accounting.hpp>
 #include <coven/detail/frame_pool.hpp>
 
+#include <atomic>
+#include <cstdint>
 #include <cstdlib>
 #include <mutex>
 #include <new>
@@ -72,9 +74,16 @@ struct thread_pool_state {
 
 thread_local thread_pool_state t_pool;
 
+// Allocation-failure injection (TESTING.md seam 5): > 0 counts down to a failing allocation.
+std::atomic<std::int64_t> g_fail_countdown{0};
+
 } // namespace
 
 void* allocate_frame(std::size_t size) {
+    if (g_fail_countdown.load(std::memory_order_relaxed) > 0 &&
+        g_fail_countdown.fetch_sub(1, std::memory_order_relaxed) == 1) {
+        throw std::bad_alloc();
+    }
     frame_count_add(1);
 #ifdef COVEN_NO_FRAME_POOL
     return ::operator new(size);
@@ -97,6 +106,14 @@ void* allocate_frame(std::size_t size) {
     }
     return pool.carve((c + 1) * granule);
 #endif
+}
+
+void fail_frame_allocation_after(std::int64_t n) noexcept {
+    g_fail_countdown.store(n > 0 ? n : 0, std::memory_order_relaxed);
+}
+
+auto frame_allocation_failure_armed() noexcept -> bool {
+    return g_fail_countdown.load(std::memory_order_relaxed) > 0;
 }
 
 void deallocate_frame(void* p, std::size_t size) noexcept {

@@ -3,6 +3,7 @@
 // every test and available to users' tests too.
 
 #include <coven/detail/accounting.hpp>
+#include <coven/detail/frame_pool.hpp>
 
 #include <cstdint>
 
@@ -22,6 +23,17 @@ struct live_objects {
 /// loop fds alive. Any reference to it obtained earlier dangles afterwards: tests only.
 /// **Throws:** usage_error if the default loop is running.
 void reset_default_loop();
+
+/// Allocation-failure injection (TESTING.md seam 5): the n-th task-frame allocation from now,
+/// process-wide, throws std::bad_alloc; n <= 0 disarms it. Calling a task function then throws
+/// bad_alloc before anything was scheduled.
+inline void fail_frame_allocation_after(std::int64_t n) noexcept {
+    detail::fail_frame_allocation_after(n);
+}
+/// True while the injected failure has not happened yet.
+[[nodiscard]] inline auto frame_allocation_failure_armed() noexcept -> bool {
+    return detail::frame_allocation_failure_armed();
+}
 
 /// A snapshot of the counters.
 inline auto live() noexcept -> live_objects {

@@ -8,10 +8,15 @@
 // use plain operator new so that ASan sees every use after free.
 
 #include <cstddef>
+#include <cstdint>
 
 namespace coven::detail {
 
 void* allocate_frame(std::size_t size);
+/// Test seam: the n-th frame allocation from now throws std::bad_alloc (n <= 0: none).
+void fail_frame_allocation_after(std::int64_t n) noexcept;
+/// True while an injected failure is still to come.
+auto frame_allocation_failure_armed() noexcept -> bool;
 void deallocate_frame(void* p, std::size_t size) noexcept;
 
 } // namespace coven::detail
