@@ -26,7 +26,6 @@ namespace coven {
 namespace detail {
 namespace {
 
-thread_local promise_base* t_task = nullptr;
 thread_local loop_state* t_loop = nullptr;
 
 struct closed_item final : remote_item {
@@ -70,17 +69,10 @@ void report_unobserved(promise_base* t) noexcept {
 
 // ---------------------------------------------------------------- task entry points
 
-auto current_task() noexcept -> promise_base* {
-    return t_task;
-}
-
-auto require_current_task(const char* what) -> promise_base* {
-    if (!t_task) {
-        throw usage_error(std::string("coven: ") + what +
-                          " awaited outside a coven task; run the coroutine with "
-                          "coven::run(), event_loop::run() or create_task()");
-    }
-    return t_task;
+void throw_outside_task(const char* what) {
+    throw usage_error(std::string("coven: ") + what +
+                      " awaited outside a coven task; run the coroutine with "
+                      "coven::run(), event_loop::run() or create_task()");
 }
 
 void wake(promise_base* t) noexcept {
@@ -94,14 +86,8 @@ void wake(promise_base* t) noexcept {
     t->m_loop->push_ready(t);
 }
 
-void requeue(promise_base* t, std::coroutine_handle<> h) noexcept {
-    t->m_resume = h;
-    t->m_waiter = nullptr;
-    t->m_loop->push_ready(t);
-}
-
 void wait_for_poll(promise_base* t, wait_link* link) noexcept {
-    wait_link& head = t->m_loop->m_after_poll;
+    wait_link& head = state_of(t)->m_after_poll;
     link->m_next = &head;
     link->m_prev = head.m_prev;
     head.m_prev->m_next = link;
@@ -152,7 +138,7 @@ void root_finished(promise_base* t) noexcept {
         remove_completion(t, n);
         n->m_fire(n, t);
     }
-    t->m_loop->unregister_root(t);
+    state_of(t)->unregister_root(t);
     release_root(t); // the loop's reference
 }
 
@@ -172,7 +158,7 @@ void release_root(promise_base* t) noexcept {
 }
 
 void require_loop_thread(const promise_base* t, const char* what) {
-    loop_state* loop = t->m_loop;
+    loop_state* loop = state_of(t);
     if (!loop) {
         throw usage_error(std::string("coven: ") + what + " on a task that was never spawned");
     }
@@ -234,9 +220,9 @@ auto arm_timer(timer_node* node, event_loop::time_point deadline) -> loop_state*
     return loop;
 }
 
-void disarm_timer(loop_state* loop, timer_node* node) noexcept {
+void disarm_timer(loop_core* loop, timer_node* node) noexcept {
     if (node->armed()) {
-        loop->m_wheel.disarm(node);
+        static_cast<loop_state*>(loop)->m_wheel.disarm(node);
         count_add(g_live.timers, -1);
     }
 }
@@ -327,24 +313,10 @@ auto loop_state::now_tick() const noexcept -> std::uint64_t {
     return ns <= 0 ? 0 : static_cast<std::uint64_t>(ns / 1000);
 }
 
-void loop_state::push_ready(promise_base* t) noexcept {
-    if (t->has(promise_base::f_scheduled)) {
-        return;
-    }
-    t->set(promise_base::f_scheduled);
-    t->m_next = nullptr;
-    if (m_ready_tail) {
-        m_ready_tail->m_next = t;
-    } else {
-        m_ready_head = t;
-    }
-    m_ready_tail = t;
-}
-
 void loop_state::run_ready() noexcept {
     const std::uint32_t guard = m_options.io_poll_interval;
     std::uint64_t runs = 0;
-    promise_base* const outer = t_task;
+    promise_base* const outer = t_current_task;
     while (promise_base* t = m_ready_head) {
         m_ready_head = t->m_next;
         if (!m_ready_head) {
@@ -362,7 +334,7 @@ void loop_state::run_ready() noexcept {
                 continue;
             }
         }
-        t_task = t;
+        t_current_task = t;
         t->m_resume.resume();
         while (std::coroutine_handle<> next = t_transfer) { // see t_transfer
             t_transfer = nullptr;
@@ -372,7 +344,7 @@ void loop_state::run_ready() noexcept {
             break;
         }
     }
-    t_task = outer;
+    t_current_task = outer;
     m_runs += runs;
 }
 

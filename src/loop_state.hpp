@@ -23,15 +23,13 @@ enum class wait_mode {
     forever,     ///< wait for the next timer or a wake-up
 };
 
-struct loop_state {
+struct loop_state : loop_core {
     explicit loop_state(event_loop* self, loop_options options);
 
     event_loop* m_self;
     loop_options m_options;
 
-    // Ready queue: FIFO of root tasks, linked through promise_base::m_next.
-    promise_base* m_ready_head = nullptr;
-    promise_base* m_ready_tail = nullptr;
+    // The ready queue (FIFO of root tasks, linked through promise_base::m_next) is loop_core's.
 
     // Tasks parked in skip_poll_cycle(), woken after the next poll (sentinel of a circular list).
     wait_link m_after_poll;
@@ -64,7 +62,6 @@ struct loop_state {
     // --- driver-side operations ---
     [[nodiscard]] auto now_ns() const noexcept -> std::int64_t;
     [[nodiscard]] auto now_tick() const noexcept -> std::uint64_t;
-    void push_ready(promise_base* t) noexcept;
     void run_ready() noexcept;
     /// One iteration; `until`: stop before polling once that task has ended.
     void run_once(wait_mode mode, const promise_base* until = nullptr);
@@ -74,5 +71,10 @@ struct loop_state {
     void unregister_root(promise_base* t) noexcept;
     [[nodiscard]] auto closed_marker() const noexcept -> remote_item*;
 };
+
+/// The loop that runs a root task.
+inline auto state_of(const promise_base* t) noexcept -> loop_state* {
+    return static_cast<loop_state*>(t->m_loop);
+}
 
 } // namespace coven::detail

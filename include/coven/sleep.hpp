@@ -17,7 +17,7 @@ namespace coven {
 namespace detail {
 /// Arms `node` on the current loop for `deadline` (loop clock); returns the loop.
 auto arm_timer(timer_node* node, event_loop::time_point deadline) -> loop_state*;
-void disarm_timer(loop_state* loop, timer_node* node) noexcept;
+void disarm_timer(loop_core* loop, timer_node* node) noexcept;
 /// The current loop's time; usage_error outside a loop thread.
 auto loop_now(const char* what) -> event_loop::time_point;
 } // namespace detail

@@ -23,7 +23,11 @@ struct wait_link {
 };
 
 /// Appends the running task to the ready queue, to be resumed at `h`.
-void requeue(promise_base* task, std::coroutine_handle<> h) noexcept;
+inline void requeue(promise_base* task, std::coroutine_handle<> h) noexcept {
+    task->m_resume = h;
+    task->m_waiter = nullptr;
+    task->m_loop->push_ready(task);
+}
 /// Links `link` into the task's loop's list of tasks that wait for the next I/O poll.
 void wait_for_poll(promise_base* task, wait_link* link) noexcept;
 

@@ -37,6 +37,7 @@ namespace coven::detail {
 
 struct promise_base;
 struct loop_state;
+struct loop_core;
 
 /// A suspension point that cancel() can reach.
 struct waiter {
@@ -74,7 +75,7 @@ struct promise_base {
     };
     std::coroutine_handle<> m_resume;
     completion_node* m_completions = nullptr;
-    loop_state* m_loop = nullptr;
+    loop_core* m_loop = nullptr; // the loop_state (src/) that runs this root
     promise_base* m_reg_prev = nullptr;
     promise_base* m_reg_next = nullptr;
     std::exception_ptr m_exception;
@@ -104,6 +105,31 @@ struct promise_base {
     static void operator delete(void* p, std::size_t n) noexcept { deallocate_frame(p, n); }
 };
 
+/// The part of a loop's state that awaiters touch inline: its ready queue. loop_state (src/)
+/// derives from it. A yield is a push here and a pop in the loop, with no call in between.
+struct loop_core {
+    promise_base* m_ready_head = nullptr;
+    promise_base* m_ready_tail = nullptr;
+
+    /// Appends a root task to the ready queue (no-op if it is queued already).
+    void push_ready(promise_base* t) noexcept {
+        if (t->has(promise_base::f_scheduled)) {
+            return;
+        }
+        t->set(promise_base::f_scheduled);
+        t->m_next = nullptr;
+        if (m_ready_tail) {
+            m_ready_tail->m_next = t;
+        } else {
+            m_ready_head = t;
+        }
+        m_ready_tail = t;
+    }
+};
+
+/// The root task whose turn is running on this thread (set by the loop around each resume).
+inline thread_local promise_base* t_current_task = nullptr;
+
 /// The coroutine to resume next on this thread. Awaiting a task and ending one hand control over
 /// through this slot and a trampoline in the loop, instead of returning the handle from
 /// await_suspend: g++ 12 does not turn symmetric transfer into a tail call at -O0, and a chain
@@ -121,9 +147,17 @@ inline void park(promise_base* task, waiter* w, std::coroutine_handle<> h) noexc
 // --- kernel entry points (src/event_loop.cpp); loop thread only ---
 
 /// The root task whose turn is running on this thread, or null outside any task.
-auto current_task() noexcept -> promise_base*;
+inline auto current_task() noexcept -> promise_base* {
+    return t_current_task;
+}
+[[noreturn]] void throw_outside_task(const char* what);
 /// current_task(), or a usage_error naming `what` when called outside a coven task.
-auto require_current_task(const char* what) -> promise_base*;
+inline auto require_current_task(const char* what) -> promise_base* {
+    if (!t_current_task) {
+        throw_outside_task(what);
+    }
+    return t_current_task;
+}
 /// Makes a parked root task runnable: clears its waiter and appends it to the ready queue.
 void wake(promise_base* task) noexcept;
 /// Requests cancellation of a root task; false if it had already ended.
