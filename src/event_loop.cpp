@@ -283,8 +283,9 @@ void loop_state::drain_remote() noexcept {
     run_items(head);
 }
 
-auto loop_state::closed_marker() const noexcept -> remote_item* {
-    return &g_closed;
+void loop_state::reopen_remote() noexcept {
+    remote_item* closed = &g_closed;
+    m_remote.compare_exchange_strong(closed, nullptr);
 }
 
 auto has_background_thread(const loop_state& loop) noexcept -> bool {
@@ -531,8 +532,7 @@ drive_guard::drive_guard(loop_state& loop) : m_loop(loop), m_previous(t_loop) {
     if (!loop.m_driver.compare_exchange_strong(none, me)) {
         throw usage_error("coven: run_until_complete() while another thread drives the loop");
     }
-    remote_item* closed = &g_closed;
-    loop.m_remote.compare_exchange_strong(closed, nullptr);
+    loop.reopen_remote();
     t_loop = &loop;
 }
 
@@ -575,8 +575,7 @@ void event_loop::start() {
     if (s.m_driver.load() != std::thread::id{}) {
         detail::throw_usage("start() on a loop that another thread drives");
     }
-    detail::remote_item* closed = s.closed_marker();
-    s.m_remote.compare_exchange_strong(closed, nullptr);
+    s.reopen_remote();
     s.m_stop_requested.store(false);
     s.m_background.store(true, std::memory_order_release);
     s.m_thread = std::thread([&s] {

@@ -69,7 +69,8 @@ struct loop_state : loop_core {
     void shutdown();
     void register_root(promise_base* t) noexcept;
     void unregister_root(promise_base* t) noexcept;
-    [[nodiscard]] auto closed_marker() const noexcept -> remote_item*;
+    /// Reopens the cross-thread queue that a finished shutdown closed.
+    void reopen_remote() noexcept;
 };
 
 /// The loop that runs a root task.

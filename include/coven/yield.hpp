@@ -24,8 +24,7 @@ struct wait_link {
 
 /// Appends the running task to the ready queue, to be resumed at `h`.
 inline void requeue(promise_base* task, std::coroutine_handle<> h) noexcept {
-    task->m_resume = h;
-    task->m_waiter = nullptr;
+    task->m_resume = h; // a running task parks nowhere: push_ready may take the waiter word
     task->m_loop->push_ready(task);
 }
 /// Links `link` into the task's loop's list of tasks that wait for the next I/O poll.
@@ -45,22 +44,20 @@ public:
     auto await_suspend(std::coroutine_handle<> h) -> bool {
         m_task = detail::require_current_task("skip_ready_cycle()");
         if (m_task->has(detail::promise_base::f_cancel_requested)) {
-            m_cancel_seen = true;
-            return false;
+            return false; // await_resume delivers it
         }
         detail::requeue(m_task, h);
         return true;
     }
     void await_resume() {
-        if (m_cancel_seen || m_task->take_cancel()) {
-            m_task->take_cancel();
+        // A cancel pending before the yield, or one that arrived while queued.
+        if (m_task->take_cancel()) {
             throw cancelled_error();
         }
     }
 
 private:
     detail::promise_base* m_task = nullptr;
-    bool m_cancel_seen = false;
 };
 
 /// Awaiter of skip_poll_cycle().
