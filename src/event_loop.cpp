@@ -99,7 +99,8 @@ auto cancel_root(promise_base* t) noexcept -> bool {
         return false;
     }
     t->set(promise_base::f_cancel_requested);
-    if (waiter* w = t->parked_waiter()) {
+    waiter* w = t->parked_waiter();
+    if (w && cancel_pending(t)) { // a shielded scope holds the request back until it is left
         w->m_on_cancel(w, t);
     }
     return true;
@@ -469,6 +470,9 @@ void loop_state::shutdown() {
             // freed; done-callbacks on it are dropped with it.
             while (completion_node* n = t->m_completions) {
                 remove_completion(t, n);
+                if (is_root_timeout(n)) {
+                    root_timeout_end(n, t); // owned by the task: freed with it
+                }
             }
         }
         while (promise_base* t = m_registry) {

@@ -73,6 +73,11 @@ struct loop_state : loop_core {
     void reopen_remote() noexcept;
 };
 
+/// apply_timeout()'s completion node (src/cancel_scope.cpp): stop() frees the ones of tasks it
+/// has to destroy.
+auto is_root_timeout(const completion_node* c) noexcept -> bool;
+void root_timeout_end(completion_node* c, promise_base* t) noexcept;
+
 /// The loop that runs a root task.
 inline auto state_of(const promise_base* t) noexcept -> loop_state* {
     return static_cast<loop_state*>(t->m_loop);

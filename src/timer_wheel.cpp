@@ -32,6 +32,20 @@ void timer_wheel::unlink(list& l, timer_node* n) noexcept {
     n->m_prev = n->m_next = nullptr;
 }
 
+void timer_wheel::splice(list& to, list& from) noexcept {
+    if (!from.head) {
+        return;
+    }
+    if (to.tail) {
+        to.tail->m_next = from.head;
+        from.head->m_prev = to.tail;
+    } else {
+        to.head = from.head;
+    }
+    to.tail = from.tail;
+    from = list{};
+}
+
 auto timer_wheel::list_of(const timer_node* n) noexcept -> list& {
     if (n->m_level == timer_node::due_list) {
         return m_due;
@@ -129,7 +143,14 @@ auto timer_wheel::advance(std::uint64_t now) noexcept -> std::size_t {
         m_slots[p->level][p->slot] = list{};
         m_occupied[p->level] &= ~(std::uint64_t{1} << p->slot);
         if (p->level == 0) {
-            fire_list(taken);
+            // Moved to the due list before any fires: a callback may disarm a node of this same
+            // slot (a cancel scope's deadline cancels a sleep due at the same tick), and
+            // disarm() finds a node through its level.
+            for (timer_node* n = taken.head; n; n = n->m_next) {
+                n->m_level = timer_node::due_list;
+            }
+            splice(m_due, taken);
+            fire_list(m_due);
         } else {
             while (timer_node* n = taken.head) {
                 unlink(taken, n);

@@ -61,6 +61,8 @@ private:
     void insert(timer_node* node) noexcept;
     static void push(list& l, timer_node* n) noexcept;
     static void unlink(list& l, timer_node* n) noexcept;
+    /// Appends all of `from` to `to` and empties `from`.
+    static void splice(list& to, list& from) noexcept;
     [[nodiscard]] auto next_position() const noexcept -> std::optional<position>;
     auto list_of(const timer_node* n) noexcept -> list&;
 

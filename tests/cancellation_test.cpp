@@ -297,6 +297,7 @@ TEST(Cancellation, SkipPollCycleIsUnlinkedAndResumesBeforeThePoll) {
 TEST(Cancellation, AwaitingAFutureIsWokenOnceWhenTheAwaitedTaskEnds) {
     coven::event_loop loop(virtual_options());
     int waiter_runs = 0;
+    int received = -1;
     auto main = [&]() -> task<void> {
         auto target = loop.create_task([]() -> task<int> {
             bool cancelled = false;
@@ -311,16 +312,19 @@ TEST(Cancellation, AwaitingAFutureIsWokenOnceWhenTheAwaitedTaskEnds) {
             }
             co_return 0;
         }());
-        auto waiter = loop.create_task([](future<int> t, int& runs) -> task<void> {
+        auto waiter = loop.create_task([](future<int> t, int& runs, int& got) -> task<void> {
             ++runs;
-            co_await t;
+            got = co_await t; // the target returned despite the cancel: its value is not lost
             ++runs;
-        }(target, waiter_runs));
+            co_await coven::skip_ready_cycle(); // the cancel stayed pending: raised here
+            ++runs;
+        }(target, waiter_runs, received));
         co_await coven::sleep(2.0);
         waiter.cancel();
         EXPECT_THROW(co_await waiter, coven::cancelled_error);
-        EXPECT_EQ(waiter_runs, 1);
-        EXPECT_EQ(target.result(), 5); // the awaited result is kept in its future
+        EXPECT_EQ(waiter_runs, 2);
+        EXPECT_EQ(received, 5);
+        EXPECT_EQ(target.result(), 5); // and it stays in its future
         EXPECT_DOUBLE_EQ(loop.time(), 3.0);
     };
     loop.run_until_complete(main());

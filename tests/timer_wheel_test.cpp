@@ -104,3 +104,39 @@ TEST(TimerWheel, FarDeadlinesAreClampedNotLost) {
     wheel.disarm(&t);
     EXPECT_EQ(wheel.size(), 0u);
 }
+
+namespace {
+// A timer that disarms another when it fires, as a cancel scope's deadline disarms the sleep it
+// cancels.
+struct disarming_timer : coven::detail::timer_node {
+    coven::detail::timer_wheel* wheel = nullptr;
+    coven::detail::timer_node* victim = nullptr;
+};
+} // namespace
+
+TEST(TimerWheel, FireCallbackMayDisarmATimerDueInTheSameSlot) {
+    for (std::uint64_t deadline : {5u, 70u, 5'000u}) { // level 0 directly, and after cascades
+        coven::detail::timer_wheel wheel(0);
+        std::vector<int> fired;
+        disarming_timer first;
+        test_timer second;
+        test_timer third;
+        second.id = 2;
+        third.id = 3;
+        second.fired = third.fired = &fired;
+        second.m_fire = third.m_fire = &record;
+        first.wheel = &wheel;
+        first.victim = &second;
+        first.m_fire = [](coven::detail::timer_node* n) noexcept {
+            auto* self = static_cast<disarming_timer*>(n);
+            self->wheel->disarm(self->victim);
+        };
+        wheel.arm(&first, deadline);
+        wheel.arm(&second, deadline);
+        wheel.arm(&third, deadline);
+        EXPECT_EQ(wheel.advance(deadline), 2u) << deadline;
+        EXPECT_EQ(fired, (std::vector<int>{3})) << deadline;
+        EXPECT_FALSE(second.armed());
+        EXPECT_EQ(wheel.size(), 0u);
+    }
+}

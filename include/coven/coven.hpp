@@ -1,10 +1,12 @@
 #pragma once
 // Everything coven offers, in one include.
 
+#include <coven/cancel_scope.hpp>
 #include <coven/error.hpp>
 #include <coven/event_loop.hpp>
 #include <coven/future.hpp>
 #include <coven/run.hpp>
 #include <coven/sleep.hpp>
 #include <coven/task.hpp>
+#include <coven/timeout.hpp>
 #include <coven/yield.hpp>

@@ -19,12 +19,22 @@ public:
     using error::error;
 };
 
-/// Thrown at a suspension point of a task that was cancelled (future::cancel()), and by
-/// future::result() of a task that ended cancelled. A task may catch it to clean up (and may
-/// await during the cleanup); rethrowing it marks the task cancelled.
+/// Thrown at a suspension point of a task that was cancelled (future::cancel()) or that runs
+/// inside a cancelled cancel_scope, and by future::result() of a task that ended cancelled. A
+/// task may catch it to clean up (and may await during the cleanup); rethrowing it marks the
+/// task cancelled.
 class cancelled_error : public error {
 public:
     cancelled_error() : error("coven: the task was cancelled") {}
+    using error::error;
+};
+
+/// A deadline passed: fail_after()/fail_at() stopped their work, repeat_timeout() an iteration,
+/// or future::apply_timeout() the task. Thrown once the work has unwound. Not a cancelled_error:
+/// an outer cancellation is always reported as cancelled_error, never as a timeout.
+class timeout_error : public error {
+public:
+    timeout_error() : error("coven: the deadline passed (timeout)") {}
     using error::error;
 };
 

@@ -6,6 +6,7 @@
 #include <coven/error.hpp>
 #include <coven/task.hpp>
 
+#include <chrono>
 #include <coroutine>
 #include <functional>
 #include <string>
@@ -23,6 +24,9 @@ void set_unobserved_exception_handler(void (*handler)(std::exception_ptr, const 
 
 namespace detail {
 auto root_name(const promise_base* task) -> std::string;
+/// Arms, or moves, a root task's apply_timeout() deadline to now + d (src/cancel_scope.cpp).
+void apply_root_timeout(promise_base* task, std::chrono::nanoseconds d);
+[[noreturn]] void throw_root_timeout(const promise_base* task);
 void set_root_name(promise_base* task, std::string name);
 
 /// Parks the awaiting task until a root task ends (the common part of future's awaiters).
@@ -47,7 +51,7 @@ public:
             throw_usage("a task awaited its own future; it would wait forever");
         }
         require_loop_thread(m_target, "co_await future (from another loop)");
-        if (m_task->has(promise_base::f_cancel_requested)) {
+        if (cancel_pending(m_task)) {
             m_cancel_seen = true;
             return false;
         }
@@ -65,11 +69,14 @@ public:
     }
 
 protected:
-    /// Throws cancelled_error if the awaiting task was cancelled while it waited.
+    /// Throws the awaiting task's own cancellation if it was cancelled while it waited and the
+    /// awaited task did not finish anyway. A result (or an error) that arrived despite the
+    /// cancel is handed over instead: it is never lost, and the cancellation, still pending,
+    /// is raised by the next await.
     void resume_or_throw_own_cancel() {
-        if (m_cancel_seen) {
-            m_task->take_cancel();
-            throw cancelled_error();
+        if (m_cancel_seen &&
+            (!m_target->has(promise_base::f_done) || m_target->has(promise_base::f_cancelled))) {
+            throw_cancelled(m_task);
         }
     }
 
@@ -121,6 +128,32 @@ public:
     [[nodiscard]] auto cancelled() const -> bool {
         return promise().has(detail::promise_base::f_cancelled);
     }
+    /// Cancels the task if it has not ended `d` from now (S12); its awaiters then get
+    /// timeout_error instead of cancelled_error. A result that arrived first is never lost: a
+    /// task that finishes (or catches the cancellation and returns) before the deadline hands
+    /// over its value. Calling it again moves the deadline; no effect on a task that has ended.
+    /// **Throws:** usage_error off the task's loop thread.
+    /// **Example:** `auto f = loop.create_task(fetch()); f.apply_timeout(1.0); co_await f;`
+    template <class Rep, class Period>
+    auto apply_timeout(std::chrono::duration<Rep, Period> d) -> future& {
+        const double ns = std::chrono::duration<double, std::nano>(d).count();
+        std::chrono::nanoseconds clamped =
+            !(ns < 9.2e18) ? std::chrono::nanoseconds::max()
+            : ns <= 0      ? std::chrono::nanoseconds::zero()
+                           : std::chrono::duration_cast<std::chrono::nanoseconds>(d);
+        detail::apply_root_timeout(&promise(), clamped);
+        return *this;
+    }
+    /// apply_timeout() in seconds, as scarletio spells it: `task.apply_timeout(1.0);`
+    auto apply_timeout(double seconds) -> future& {
+        return apply_timeout(std::chrono::duration<double>(seconds));
+    }
+    /// True if the task ended because its apply_timeout() deadline passed.
+    [[nodiscard]] auto timed_out() const -> bool {
+        const auto& p = promise();
+        return p.has(detail::promise_base::f_cancelled) && p.has(detail::promise_base::f_timed_out);
+    }
+
     /// Requests cancellation: cancelled_error is raised in the task at its current or next
     /// suspension point. Returns false if the task had already ended.
     auto cancel() -> bool {
@@ -129,7 +162,8 @@ public:
         return detail::cancel_root(&p);
     }
 
-    /// The task's value; rethrows its exception; cancelled_error if it was cancelled.
+    /// The task's value; rethrows its exception; cancelled_error if it was cancelled,
+    /// timeout_error if its apply_timeout() deadline cancelled it.
     /// **Throws:** usage_error if the task has not ended yet (co_await the future instead).
     auto result() const -> std::add_lvalue_reference_t<T> {
         auto& p = ended("future::result()");
@@ -144,7 +178,7 @@ public:
     [[nodiscard]] auto exception() const -> std::exception_ptr {
         auto& p = ended("future::exception()");
         if (p.has(detail::promise_base::f_cancelled)) {
-            throw cancelled_error();
+            throw_cancelled_outcome(p);
         }
         p.set(detail::promise_base::f_observed);
         return p.m_exception;
@@ -240,10 +274,16 @@ private:
         }
         return p;
     }
+    [[noreturn]] static void throw_cancelled_outcome(const detail::task_promise<T>& p) {
+        if (p.has(detail::promise_base::f_timed_out)) {
+            detail::throw_root_timeout(&p);
+        }
+        throw cancelled_error();
+    }
     static void rethrow_if_failed(detail::task_promise<T>& p) {
         if (p.has(detail::promise_base::f_cancelled)) {
             p.set(detail::promise_base::f_observed);
-            throw cancelled_error();
+            throw_cancelled_outcome(p);
         }
         if (p.m_exception) {
             p.set(detail::promise_base::f_observed);

@@ -49,7 +49,7 @@ public:
     [[nodiscard]] auto await_ready() const noexcept -> bool { return false; }
     auto await_suspend(std::coroutine_handle<> h) -> bool {
         m_task = detail::require_current_task("sleep()");
-        if (m_task->has(detail::promise_base::f_cancel_requested)) {
+        if (detail::cancel_pending(m_task)) {
             m_owner_bits |= cancel_seen_bit;
             return false;
         }
@@ -71,8 +71,7 @@ public:
     }
     void await_resume() {
         if (m_owner_bits & cancel_seen_bit) {
-            m_task->take_cancel();
-            throw cancelled_error();
+            detail::throw_cancelled(m_task);
         }
     }
 

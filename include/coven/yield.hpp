@@ -43,7 +43,7 @@ public:
     [[nodiscard]] auto await_ready() const noexcept -> bool { return false; }
     auto await_suspend(std::coroutine_handle<> h) -> bool {
         m_task = detail::require_current_task("skip_ready_cycle()");
-        if (m_task->has(detail::promise_base::f_cancel_requested)) {
+        if (detail::cancel_pending(m_task)) {
             return false; // await_resume delivers it
         }
         detail::requeue(m_task, h);
@@ -51,8 +51,8 @@ public:
     }
     void await_resume() {
         // A cancel pending before the yield, or one that arrived while queued.
-        if (m_task->take_cancel()) {
-            throw cancelled_error();
+        if (detail::cancel_pending(m_task)) {
+            detail::throw_cancelled(m_task);
         }
     }
 
@@ -75,7 +75,7 @@ public:
     [[nodiscard]] auto await_ready() const noexcept -> bool { return false; }
     auto await_suspend(std::coroutine_handle<> h) -> bool {
         m_task = detail::require_current_task("skip_poll_cycle()");
-        if (m_task->has(detail::promise_base::f_cancel_requested)) {
+        if (detail::cancel_pending(m_task)) {
             m_cancel_seen = true;
             return false;
         }
@@ -91,8 +91,7 @@ public:
     }
     void await_resume() {
         if (m_cancel_seen) {
-            m_task->take_cancel();
-            throw cancelled_error();
+            detail::throw_cancelled(m_task);
         }
     }
 

@@ -7,4 +7,6 @@ auto answer() -> coven::task<int> {
     co_return 42;
 }
 
-int main() { std::cout << coven::run(answer()) << "\n"; }
+int main() {
+    std::cout << coven::run(answer()) << "\n";
+}

@@ -20,10 +20,15 @@
 //   m_refs         one per future handle, plus one held by the loop until the task ends;
 //                  the frame is destroyed when the task has ended and the count is zero
 //
+//   m_scope        the innermost cancel_scope the task runs inside (null outside any); each
+//                  scope links to its parent, so the chain is the task's stack of scopes
+//
 // Cancellation (ARCHITECTURE §3): cancel() sets f_cancel_requested. A parked task is woken by its
 // waiter's hook and the awaiter throws cancelled_error from await_resume; a running task sees
 // the request at its next suspension. Delivering the error consumes the request, so a task that
-// catches it can await again during its cleanup.
+// catches it can await again during its cleanup. A cancelled scope is level-triggered instead:
+// every await inside it raises until the scope is left, and a shielded scope keeps everything
+// outside it from reaching in (src/cancel_scope.cpp).
 
 #include <coven/detail/accounting.hpp>
 #include <coven/detail/frame_pool.hpp>
@@ -32,6 +37,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+
+namespace coven::detail {} // namespace coven::detail
+
+namespace coven {
+class cancel_scope;
+} // namespace coven
 
 namespace coven::detail {
 
@@ -65,8 +76,10 @@ struct promise_base {
         f_observed = 1 << 5, // its exception was retrieved by someone
         f_named = 1 << 6,
         f_shutdown_cancelled = 1 << 7,
-        f_awaited = 1 << 8, // a child task<T> that has been started
-        f_started = 1 << 9, // a root that has had its first turn
+        f_awaited = 1 << 8,    // a child task<T> that has been started
+        f_started = 1 << 9,    // a root that has had its first turn
+        f_scoped = 1 << 10,    // m_scope is not null: cancellation checks walk the scopes
+        f_timed_out = 1 << 11, // future::apply_timeout() expired and cancelled it
     };
 
     union {
@@ -79,6 +92,7 @@ struct promise_base {
     promise_base* m_reg_prev = nullptr;
     promise_base* m_reg_next = nullptr;
     std::exception_ptr m_exception;
+    cancel_scope* m_scope = nullptr;
     void (*m_destroy)(promise_base*) noexcept = nullptr;
     std::uint32_t m_refs = 0;
     std::uint16_t m_flags = 0;
@@ -173,6 +187,22 @@ void add_completion(promise_base* task, completion_node* node) noexcept;
 void remove_completion(promise_base* task, completion_node* node) noexcept;
 /// Hands an exception thrown by a done-callback to the loop's exception handler.
 void report_callback_error(std::exception_ptr e) noexcept;
+/// The slow part of cancel_pending(): the task runs inside cancel scopes.
+auto scope_cancel_pending(const promise_base* task) noexcept -> bool;
+/// Throws the cancellation that is pending for `task` (a cancelled scope's, or the task's own
+/// request, which this consumes). Awaiters call it from await_resume.
+[[noreturn]] void throw_cancelled(promise_base* task);
+
+/// True if an await of `task` must raise cancelled_error: a cancelled scope it runs inside
+/// (with no shield in between), or a cancel request of the task that no shield holds back.
+inline auto cancel_pending(const promise_base* task) noexcept -> bool {
+    constexpr auto either = promise_base::f_cancel_requested | promise_base::f_scoped;
+    if ((task->m_flags & either) == 0) {
+        return false; // the common case: one test
+    }
+    return task->has(promise_base::f_scoped) ? scope_cancel_pending(task) : true;
+}
+
 /// Throws usage_error unless the calling thread is driving the task's loop.
 void require_loop_thread(const promise_base* task, const char* what);
 

@@ -1,0 +1,340 @@
+#pragma once
+// coven::cancel_scope: a block of a task that can be cancelled as a unit, with a deadline that
+// can move and a shield (B1). Every timeout coven offers is one (coven/timeout.hpp).
+
+#include <coven/detail/promise_base.hpp>
+#include <coven/detail/timer_node.hpp>
+#include <coven/error.hpp>
+#include <coven/event_loop.hpp>
+#include <coven/task.hpp>
+
+#include <concepts>
+#include <coroutine>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+namespace coven {
+
+namespace detail {
+struct scope_kernel;
+template <class Stored, bool Fail>
+class scope_awaiter;
+struct fail_mode_t {
+    explicit fail_mode_t() = default;
+};
+template <class Work>
+using stored_work_t =
+    std::conditional_t<std::is_lvalue_reference_v<Work>, Work, std::remove_cvref_t<Work>>;
+} // namespace detail
+
+/// What `co_await scope.run(work)` and `co_await move_on_after(d, work)` return: whether the work
+/// finished, and its value if it has one. `bool` for void work, `std::optional<T>` otherwise
+/// (`std::optional<std::reference_wrapper<U>>` for a `U&` result).
+template <class T>
+using scope_result_t = std::conditional_t<
+    std::is_void_v<T>, bool,
+    std::conditional_t<std::is_reference_v<T>,
+                       std::optional<std::reference_wrapper<std::remove_reference_t<T>>>,
+                       std::optional<T>>>;
+
+/// A region of a task that can be cancelled as a unit (Trio's CancelScope).
+///
+/// The block is the work given to run(): a `task<T>`, a callable returning one (a lambda is the
+/// C++ spelling of a `with` block), or any awaitable. While it runs, the scope can be cancelled
+/// by cancel(), by its deadline passing, or by moving the deadline into the past. Cancellation
+/// then raises `cancelled_error` at the block's suspension points, **level-triggered**: every
+/// later await inside the scope raises again until the block has unwound, so a cleanup can't hang
+/// silently. The scope absorbs its own cancellation where the block ends: run() returns an empty
+/// result and cancelled_caught() is true (a fail-mode scope from fail_after() throws
+/// timeout_error instead).
+///
+/// Scopes nest to any depth. A shielded scope keeps every cancellation from outside (outer
+/// scopes, future::cancel() of the task, loop stop) away from its block until the block ends;
+/// its own deadline and cancel() still apply.
+///
+/// **Cancellation:** an outer cancellation is never absorbed or reported as this scope's: if one
+/// is pending when the block ends, run() raises cancelled_error instead of returning.
+/// **Throws:** usage_error when entered twice or used off its loop's thread; whatever the block
+/// throws passes through unchanged.
+/// **Thread safety:** the thread of the loop that runs the task; the object lives in the task.
+/// **Example:**
+/// ```
+/// coven::cancel_scope scope = coven::move_on_after(2s);
+/// co_await scope.run([&]() -> coven::task<> {
+///     co_await step_one();
+///     scope.set_deadline(scope.deadline() + 1s); // more time for the second step
+///     co_await step_two();
+/// });
+/// if (scope.cancelled_caught()) { /* gave up */ }
+/// ```
+class cancel_scope : private detail::timer_node {
+public:
+    using duration = event_loop::duration;
+    using time_point = event_loop::time_point;
+    /// deadline() of a scope that has none.
+    static constexpr time_point no_deadline = time_point::max();
+
+    /// A scope without a deadline: cancelled only by cancel().
+    cancel_scope() noexcept = default;
+    /// A scope cancelled when the loop's clock reaches `deadline`.
+    explicit cancel_scope(time_point deadline) noexcept : m_deadline(deadline) {}
+    /// A fail-mode scope (what fail_after() and fail_at() return): where it absorbs its own
+    /// cancellation, run() throws timeout_error instead of returning an empty result.
+    cancel_scope(time_point deadline, detail::fail_mode_t /*tag*/) noexcept : m_deadline(deadline) {
+        m_owner_bits = s_fail;
+    }
+    // The running task's scope chain points at it: it stays where it was made.
+    cancel_scope(const cancel_scope&) = delete;
+    auto operator=(const cancel_scope&) -> cancel_scope& = delete;
+    ~cancel_scope();
+
+    /// Runs `work` inside this scope and returns whether it finished (with its value).
+    /// A scope runs one block, once. See scope_result_t.
+    template <class Work>
+    [[nodiscard]] auto
+    run(Work&& work) & -> detail::scope_awaiter<detail::stored_work_t<Work>, false>;
+
+    /// The deadline, or no_deadline.
+    [[nodiscard]] auto deadline() const noexcept -> time_point { return m_deadline; }
+    /// Moves the deadline, earlier or later, also while the block runs; a deadline that has
+    /// already passed cancels the scope at once. No effect once the scope is cancelled.
+    void set_deadline(time_point deadline);
+    /// set_deadline(now + d).
+    void set_timeout(duration d);
+    /// Cancels the block (idempotent); before run(), the block starts cancelled.
+    void cancel();
+    /// True once cancel() was called or the deadline passed.
+    [[nodiscard]] auto cancel_called() const noexcept -> bool { return has(s_cancel_called); }
+    /// True if this scope's cancellation is what ended the block.
+    [[nodiscard]] auto cancelled_caught() const noexcept -> bool { return has(s_caught); }
+    [[nodiscard]] auto shield() const noexcept -> bool { return has(s_shield); }
+    /// Shields the block from outer cancellation (also while it runs). Lowering the shield lets
+    /// a pending outer cancellation in at once.
+    void set_shield(bool on);
+    /// True while the block runs.
+    [[nodiscard]] auto active() const noexcept -> bool { return m_task != nullptr; }
+
+private:
+    friend struct detail::scope_kernel;
+    template <class Stored, bool Fail>
+    friend class detail::scope_awaiter;
+
+    static constexpr std::uint8_t s_cancel_called = 1;
+    static constexpr std::uint8_t s_caught = 2;
+    static constexpr std::uint8_t s_shield = 4;
+    static constexpr std::uint8_t s_entered = 8;
+    static constexpr std::uint8_t s_fail = 16;            // fail_after(): timeout_error
+    static constexpr std::uint8_t s_outer_delivered = 32; // see scope_kernel::leave
+
+    [[nodiscard]] auto has(std::uint8_t bit) const noexcept -> bool {
+        return (m_owner_bits & bit) != 0;
+    }
+
+    // The state bits live in timer_node::m_owner_bits (free padding).
+    cancel_scope* m_parent = nullptr;       // the next scope out, while active
+    detail::promise_base* m_task = nullptr; // the root task the block runs in, while active
+    time_point m_deadline = no_deadline;
+};
+
+namespace detail {
+
+/// The cancel-scope part of the kernel (src/cancel_scope.cpp).
+struct scope_kernel {
+    /// Pushes `s` onto the task's chain and arms its deadline.
+    static void enter(cancel_scope& s, promise_base* task);
+    /// Pops `s` when its block ended with `error` (null if it returned). True if the error is the
+    /// scope's own cancellation, now absorbed; throws cancelled_error instead if an outer
+    /// cancellation is pending.
+    static auto leave(cancel_scope& s, const std::exception_ptr& error) -> bool;
+    /// Pops `s` from a frame destroyed while suspended (loop teardown).
+    static void abandon(cancel_scope& s) noexcept;
+    /// Marks `s` cancelled and wakes the task if it is parked where the cancellation reaches.
+    static void cancel(cancel_scope& s) noexcept;
+    static void set_deadline(cancel_scope& s, event_loop::time_point deadline);
+    static void set_shield(cancel_scope& s, bool on);
+    [[noreturn]] static void throw_timeout();
+    static void note_outer_delivered(cancel_scope& s) noexcept;
+    static auto parent_of(cancel_scope& s) noexcept -> cancel_scope*&;
+    static void pop(cancel_scope& s) noexcept;
+    static auto pending(const promise_base* t) noexcept -> bool;
+    [[noreturn]] static void throw_cancelled(promise_base* t);
+};
+
+/// now + d on the calling thread's loop, saturating at cancel_scope::no_deadline.
+/// **Throws:** usage_error off a loop thread, naming `what`.
+auto deadline_after(event_loop::duration d, const char* what) -> event_loop::time_point;
+
+template <class T>
+struct is_task : std::false_type {};
+template <class T>
+struct is_task<task<T>> : std::true_type {};
+
+template <class A>
+auto as_awaiter(A&& a) -> decltype(auto) {
+    if constexpr (requires { std::forward<A>(a).operator co_await(); }) {
+        return std::forward<A>(a).operator co_await();
+    } else {
+        return std::forward<A>(a);
+    }
+}
+/// What `co_await a` yields for an awaitable of type A.
+template <class A>
+using await_result_t =
+    decltype(std::declval<std::add_lvalue_reference_t<decltype(as_awaiter(std::declval<A>()))>>()
+                 .await_resume());
+
+/// How a scope turns its work (stored as `Stored`) into the child task it runs.
+template <class Stored>
+struct work_traits {
+    using work = std::remove_reference_t<Stored>;
+    static auto pick() {
+        if constexpr (is_task<work>::value) {
+            return std::type_identity<typename work::value_type>{};
+        } else if constexpr (std::invocable<work&>) {
+            using made = std::invoke_result_t<work&>;
+            if constexpr (is_task<made>::value) {
+                return std::type_identity<typename made::value_type>{};
+            } else {
+                return std::type_identity<await_result_t<made>>{};
+            }
+        } else {
+            return std::type_identity<await_result_t<work>>{};
+        }
+    }
+    using value_type = typename decltype(pick())::type;
+
+    static auto make(work& w) -> task<value_type> {
+        if constexpr (is_task<work>::value) {
+            static_assert(!std::is_lvalue_reference_v<Stored>,
+                          "pass a task to a cancel scope by value: std::move(t), or call the task "
+                          "function in place");
+            return std::move(w);
+        } else if constexpr (std::invocable<work&>) {
+            if constexpr (is_task<std::invoke_result_t<work&>>::value) {
+                return w();
+            } else {
+                return [](work& f) -> task<value_type> { co_return co_await f(); }(w);
+            }
+        } else if constexpr (std::is_lvalue_reference_v<Stored>) {
+            return [](work& a) -> task<value_type> { co_return co_await a; }(w);
+        } else {
+            return [](work& a) -> task<value_type> { co_return co_await std::move(a); }(w);
+        }
+    }
+};
+
+/// Runs work inside a cancel scope as a child task of the awaiting task. `Fail` picks the
+/// result: the work's own type (fail_after(d, work): timeout_error on expiry), or
+/// scope_result_t (run(), move_on_after(d, work)).
+template <class Stored, bool Fail>
+class [[nodiscard]] scope_awaiter {
+    static_assert(std::is_reference_v<Stored> || std::is_move_constructible_v<Stored>,
+                  "this awaitable cannot be moved into the scope (sleep() and other awaiters live "
+                  "where they are made): pass a lambda that returns it, "
+                  "[] { return coven::sleep(10s); }");
+
+public:
+    using value_type = typename work_traits<Stored>::value_type;
+    using result_type = std::conditional_t<Fail, value_type, scope_result_t<value_type>>;
+
+    template <class W>
+    scope_awaiter(cancel_scope& scope, W&& work) : m_scope(&scope), m_work(std::forward<W>(work)) {}
+    scope_awaiter(const scope_awaiter&) = delete;
+    auto operator=(const scope_awaiter&) -> scope_awaiter& = delete;
+    ~scope_awaiter() {
+        if (m_scope->m_task) {            // a frame destroyed while suspended inside the block
+            m_child = task<value_type>(); // inner scopes leave first
+            scope_kernel::abandon(*m_scope);
+        }
+    }
+
+    [[nodiscard]] auto await_ready() const noexcept -> bool { return false; }
+    void await_suspend(std::coroutine_handle<> caller) {
+        promise_base* self = require_current_task("co_await on a cancel scope");
+        m_child = work_traits<Stored>::make(m_work);
+        scope_kernel::enter(*m_scope, self);
+        // As task<T>'s awaiter: the child runs next, through the loop's trampoline.
+        auto child = m_child.operator co_await();
+        child.await_suspend(caller);
+        m_handle = child.m_handle;
+    }
+    auto await_resume() -> result_type {
+        auto& p = m_handle.promise();
+        if (scope_kernel::leave(*m_scope, p.m_exception)) {
+            if constexpr (Fail) {
+                scope_kernel::throw_timeout();
+            } else {
+                if (m_scope->has(cancel_scope::s_fail)) {
+                    scope_kernel::throw_timeout();
+                }
+                return result_type{};
+            }
+        }
+        if constexpr (Fail) {
+            return p.result();
+        } else if constexpr (std::is_void_v<value_type>) {
+            p.result();
+            return true;
+        } else if constexpr (std::is_reference_v<value_type>) {
+            return result_type(std::ref(p.result()));
+        } else {
+            return result_type(p.result());
+        }
+    }
+
+private:
+    cancel_scope* m_scope;
+    Stored m_work;
+    task<value_type> m_child;
+    typename task<value_type>::handle_type m_handle;
+};
+
+/// scope_awaiter with a scope of its own (the one-expression forms of timeout.hpp).
+struct scope_holder {
+    cancel_scope m_own;
+    explicit scope_holder(event_loop::time_point deadline) noexcept : m_own(deadline) {}
+};
+template <class Stored, bool Fail>
+class [[nodiscard]] owning_scope_awaiter : private scope_holder,
+                                           public scope_awaiter<Stored, Fail> {
+public:
+    template <class W>
+    owning_scope_awaiter(event_loop::time_point deadline, W&& work)
+        : scope_holder(deadline), scope_awaiter<Stored, Fail>(m_own, std::forward<W>(work)) {}
+};
+
+} // namespace detail
+
+template <class Work>
+auto cancel_scope::run(Work&& work) & -> detail::scope_awaiter<detail::stored_work_t<Work>, false> {
+    return detail::scope_awaiter<detail::stored_work_t<Work>, false>(*this,
+                                                                     std::forward<Work>(work));
+}
+
+inline void cancel_scope::set_deadline(time_point deadline) {
+    detail::scope_kernel::set_deadline(*this, deadline);
+}
+inline void cancel_scope::set_timeout(duration d) {
+    set_deadline(detail::deadline_after(d, "cancel_scope::set_timeout()"));
+}
+inline void cancel_scope::cancel() {
+    if (m_task) {
+        detail::require_loop_thread(m_task, "cancel_scope::cancel()");
+    }
+    detail::scope_kernel::cancel(*this);
+}
+inline void cancel_scope::set_shield(bool on) {
+    detail::scope_kernel::set_shield(*this, on);
+}
+
+inline cancel_scope::~cancel_scope() {
+    if (m_task) { // only if the block's frame was torn down without leaving
+        detail::scope_kernel::abandon(*this);
+    }
+}
+
+} // namespace coven

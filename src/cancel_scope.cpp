@@ -1,0 +1,310 @@
+// Cancel scopes (B1) and future::apply_timeout (S12).
+//
+// A root task's scopes form a stack through cancel_scope::m_parent, innermost first, headed by
+// promise_base::m_scope:
+//
+//   task --m_scope--> [inner] --m_parent--> [shielded] --m_parent--> [outer] --> null
+//
+// What an await of the task raises, walking from the innermost scope outwards:
+//   - a scope with cancel_called: that scope's cancellation (level-triggered: raised again by
+//     every await until the scope is left);
+//   - a shielded scope: nothing from further out;
+//   - past the last scope: the task's own cancel request (edge-triggered: consumed when raised).
+// Inner sources win, so an outer request stays pending while an inner scope unwinds, and is
+// raised when that scope is left instead of being reported as the scope's own (leave()).
+//
+// Who wakes a parked task: scope_kernel::cancel() when the cancelled scope is reachable from the
+// innermost one (no shield in between), cancel_root() when no shield holds the request back,
+// set_shield(false) when lowering a shield lets something pending through.
+//
+// Everything here runs on the loop's thread.
+
+#include "loop_state.hpp"
+
+#include <coven/cancel_scope.hpp>
+#include <coven/future.hpp>
+#include <coven/sleep.hpp>
+#include <coven/timeout.hpp>
+
+#include <limits>
+#include <string>
+
+namespace coven::detail {
+
+namespace {
+
+void wake_if_reachable(promise_base* t) noexcept {
+    waiter* w = t->parked_waiter();
+    if (w && cancel_pending(t)) {
+        w->m_on_cancel(w, t);
+    }
+}
+
+} // namespace
+
+auto scope_cancel_pending(const promise_base* t) noexcept -> bool {
+    return scope_kernel::pending(t);
+}
+
+void throw_cancelled(promise_base* t) {
+    scope_kernel::throw_cancelled(t);
+}
+
+auto scope_kernel::pending(const promise_base* t) noexcept -> bool {
+    for (const cancel_scope* s = t->m_scope; s; s = s->m_parent) {
+        if (s->cancel_called()) {
+            return true;
+        }
+        if (s->shield()) {
+            return false;
+        }
+    }
+    return t->has(promise_base::f_cancel_requested);
+}
+
+void scope_kernel::throw_cancelled(promise_base* t) {
+    static const char* const scope_message =
+        "coven: cancelled by a cancel scope (its deadline passed or cancel() was called)";
+    for (const cancel_scope* s = t->m_scope; s; s = s->m_parent) {
+        if (s->cancel_called()) {
+            throw cancelled_error(scope_message);
+        }
+        if (s->shield()) {
+            break;
+        }
+    }
+    if (t->take_cancel()) {
+        if (t->m_scope) {
+            // Remembered where it was raised: a scope this error unwinds through must pass it
+            // on even if the scope's own deadline passes meanwhile (leave()).
+            note_outer_delivered(*t->m_scope);
+        }
+        throw cancelled_error();
+    }
+    // The task was woken for a cancellation that a shield raised since then holds back: the
+    // wake-up has happened, so the cancellation is delivered (it is not recalled).
+    for (const cancel_scope* s = t->m_scope; s; s = s->m_parent) {
+        if (s->cancel_called()) {
+            throw cancelled_error(scope_message);
+        }
+    }
+    throw cancelled_error();
+}
+
+void scope_kernel::note_outer_delivered(cancel_scope& s) noexcept {
+    s.m_owner_bits |= cancel_scope::s_outer_delivered;
+}
+
+void scope_kernel::enter(cancel_scope& s, promise_base* t) {
+    if (s.has(cancel_scope::s_entered)) {
+        throw_usage("a cancel_scope was entered a second time; a scope runs one block once: make "
+                    "a new scope (or call move_on_after()/fail_after() again) for each block");
+    }
+    s.m_owner_bits |= cancel_scope::s_entered;
+    s.m_task = t;
+    s.m_parent = t->m_scope;
+    t->m_scope = &s;
+    t->set(promise_base::f_scoped);
+    if (s.cancel_called() || s.m_deadline == cancel_scope::no_deadline) {
+        return;
+    }
+    if (s.m_deadline <= state_of(t)->m_self->now()) {
+        s.m_owner_bits |= cancel_scope::s_cancel_called; // the task runs: its next await raises
+        return;
+    }
+    s.m_fire = [](timer_node* n) noexcept { cancel(*static_cast<cancel_scope*>(n)); };
+    arm_timer(&s, s.m_deadline);
+}
+
+namespace {
+void unlink_scope(cancel_scope*& head, cancel_scope* s, cancel_scope* parent) noexcept {
+    // Normally `s` is the innermost scope; a frame torn down out of order is unlinked wherever
+    // it is.
+    for (cancel_scope** link = &head; *link;) {
+        if (*link == s) {
+            *link = parent;
+            return;
+        }
+        link = &scope_kernel::parent_of(**link);
+    }
+}
+} // namespace
+
+auto scope_kernel::parent_of(cancel_scope& s) noexcept -> cancel_scope*& {
+    return s.m_parent;
+}
+
+void scope_kernel::pop(cancel_scope& s) noexcept {
+    promise_base* t = s.m_task;
+    disarm_timer(t->m_loop, &s);
+    unlink_scope(t->m_scope, &s, s.m_parent);
+    if (!t->m_scope) {
+        t->clear(promise_base::f_scoped);
+    }
+    s.m_task = nullptr;
+}
+
+auto scope_kernel::leave(cancel_scope& s, const std::exception_ptr& error) -> bool {
+    promise_base* t = s.m_task;
+    cancel_scope* parent = s.m_parent;
+    pop(s);
+    if (!error || !is_cancellation(error)) {
+        return false; // a result or a failure: handed over as it is, even if s was cancelled
+    }
+    if (s.has(cancel_scope::s_outer_delivered)) {
+        // The task's own cancellation was raised inside and is unwinding (perhaps replaced by
+        // s's while a cleanup awaited): it belongs to the task, not to s.
+        if (parent) {
+            note_outer_delivered(*parent);
+        }
+        return false;
+    }
+    if (!s.cancel_called()) {
+        return false; // an outer scope's cancellation passing through
+    }
+    s.m_owner_bits |= cancel_scope::s_caught;
+    if (cancel_pending(t)) {
+        throw_cancelled(t); // an outer cancellation arrived too: it wins over ours
+    }
+    return true;
+}
+
+void scope_kernel::abandon(cancel_scope& s) noexcept {
+    pop(s);
+}
+
+void scope_kernel::cancel(cancel_scope& s) noexcept {
+    if (s.cancel_called()) {
+        return;
+    }
+    s.m_owner_bits |= cancel_scope::s_cancel_called;
+    promise_base* t = s.m_task;
+    if (!t) {
+        return; // not entered yet (its block starts cancelled), or already left
+    }
+    disarm_timer(t->m_loop, &s);
+    // Wake the task only if this cancellation reaches where it is parked.
+    for (const cancel_scope* cur = t->m_scope; cur; cur = cur->m_parent) {
+        if (cur == &s) {
+            if (waiter* w = t->parked_waiter()) {
+                w->m_on_cancel(w, t);
+            }
+            return;
+        }
+        if (cur->shield()) {
+            return;
+        }
+    }
+}
+
+void scope_kernel::set_deadline(cancel_scope& s, event_loop::time_point deadline) {
+    s.m_deadline = deadline;
+    promise_base* t = s.m_task;
+    if (!t || s.cancel_called()) {
+        return;
+    }
+    require_loop_thread(t, "cancel_scope::set_deadline()");
+    disarm_timer(t->m_loop, &s);
+    if (deadline == cancel_scope::no_deadline) {
+        return;
+    }
+    if (deadline <= state_of(t)->m_self->now()) {
+        cancel(s);
+        return;
+    }
+    s.m_fire = [](timer_node* n) noexcept { cancel(*static_cast<cancel_scope*>(n)); };
+    arm_timer(&s, deadline);
+}
+
+void scope_kernel::set_shield(cancel_scope& s, bool on) {
+    if (s.m_task) {
+        require_loop_thread(s.m_task, "cancel_scope::set_shield()");
+    }
+    if (on) {
+        s.m_owner_bits |= cancel_scope::s_shield;
+        return;
+    }
+    s.m_owner_bits &= static_cast<std::uint8_t>(~cancel_scope::s_shield);
+    if (s.m_task) {
+        wake_if_reachable(s.m_task); // what the shield held back gets in now
+    }
+}
+
+void scope_kernel::throw_timeout() {
+    throw timeout_error("coven: the deadline of a fail_after()/fail_at() scope passed; the work "
+                        "was cancelled and has unwound");
+}
+
+auto deadline_after(event_loop::duration d, const char* what) -> event_loop::time_point {
+    auto now = loop_now(what);
+    if (d >= cancel_scope::no_deadline - now) {
+        return cancel_scope::no_deadline;
+    }
+    return now + d;
+}
+
+// ---------------------------------------------------------------- apply_timeout (S12)
+
+namespace {
+
+/// The deadline of a root task's apply_timeout(): a timer that cancels the task, and a
+/// completion that frees the node when the task ends.
+struct root_timeout final : timer_node, completion_node {
+    promise_base* m_target = nullptr;
+};
+
+void root_timeout_fire(timer_node* n) noexcept {
+    promise_base* target = static_cast<root_timeout*>(n)->m_target;
+    target->set(promise_base::f_timed_out);
+    cancel_root(target);
+}
+
+} // namespace
+
+void root_timeout_end(completion_node* c, promise_base* t) noexcept {
+    auto* node = static_cast<root_timeout*>(c);
+    disarm_timer(t->m_loop, node);
+    delete node;
+}
+
+auto is_root_timeout(const completion_node* c) noexcept -> bool {
+    return c->m_fire == &root_timeout_end;
+}
+
+void apply_root_timeout(promise_base* t, event_loop::duration d) {
+    require_loop_thread(t, "future::apply_timeout()");
+    if (t->has(promise_base::f_done)) {
+        return;
+    }
+    auto deadline = deadline_after(d, "future::apply_timeout()");
+    root_timeout* node = nullptr;
+    if (completion_node* head = t->m_completions) {
+        completion_node* c = head;
+        do {
+            if (is_root_timeout(c)) {
+                node = static_cast<root_timeout*>(c);
+                break;
+            }
+            c = c->m_next;
+        } while (c != head);
+    }
+    if (node) {
+        disarm_timer(t->m_loop, node); // a later call moves the deadline
+    } else {
+        node = new root_timeout();
+        node->m_target = t;
+        node->completion_node::m_fire = &root_timeout_end;
+        node->timer_node::m_fire = &root_timeout_fire;
+        add_completion(t, node);
+    }
+    if (deadline != cancel_scope::no_deadline) {
+        arm_timer(node, deadline);
+    }
+}
+
+void throw_root_timeout(const promise_base* t) {
+    throw timeout_error("coven: " + root_name(t) +
+                        " timed out: its apply_timeout() deadline passed and it was cancelled");
+}
+
+} // namespace coven::detail
