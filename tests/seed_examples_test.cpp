@@ -38,6 +38,15 @@ int main();
 namespace coven_seed_scarletio_skip_poll_cycle {
 int main();
 }
+namespace coven_seed_scarletio_timeout {
+int main();
+}
+namespace coven_seed_scarletio_repeat_timeout {
+int main();
+}
+namespace coven_example_shielded_cleanup {
+int main();
+}
 
 namespace {
 
@@ -107,7 +116,9 @@ auto capture(int (*example)(), std::function<void(std::size_t)> on_line = {},
 }
 
 auto expected_lines(const std::string& name) -> std::vector<std::string> {
-    std::ifstream in(std::string(COVEN_SEEDS_DIR) + "/" + name + ".expected");
+    const bool seed = name.rfind("scarletio_", 0) == 0;
+    std::ifstream in(std::string(seed ? COVEN_SEEDS_DIR : COVEN_EXAMPLES_DIR) + "/" + name +
+                     ".expected");
     std::vector<std::string> out;
     for (std::string l; std::getline(in, l);) {
         out.push_back(l);
@@ -154,6 +165,19 @@ TEST(SeedExamples, SkipReadyCyclePrintsHelloBeforeWorld) {
 
 TEST(SeedExamples, SkipPollCyclePrintsHelloBeforeWorld) {
     check("scarletio_skip_poll_cycle", coven_seed_scarletio_skip_poll_cycle::main, {0.0, 0.0});
+}
+
+TEST(SeedExamples, TimeoutPrintsTimeoutAfterOneSecond) {
+    check("scarletio_timeout", coven_seed_scarletio_timeout::main, {1.0});
+}
+
+TEST(SeedExamples, RepeatTimeoutSaysHiTwiceThenTimesOutInTheThirdIteration) {
+    // hi after 2 s, hi after 4 more, then the 6-second wait overruns its 5 s: TIMEOUT! at 11.
+    check("scarletio_repeat_timeout", coven_seed_scarletio_repeat_timeout::main, {2.0, 6.0, 11.0});
+}
+
+TEST(Examples, ShieldedCleanupFinishesAfterTheDeadlineBeforeTheTimeoutIsReported) {
+    check("shielded_cleanup", coven_example_shielded_cleanup::main, {0.0, 3.0, 3.5, 3.5});
 }
 
 TEST(SeedExamples, SleepLoopPrintsTheTimeEveryFourSecondsUntilStopped) {
