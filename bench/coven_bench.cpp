@@ -148,6 +148,39 @@ auto timers_cancel(coven::event_loop& loop, std::uint64_t n, result& r) -> coven
     r.ns = mono_ns() - t0;
 }
 
+// ------------------------------------------------------------------ cancel scopes (coven only)
+// scope_ok: N times `co_await fail_after(1s, work)` whose work finishes at once: what a timeout
+// costs when it does not fire (child frame, timer armed and disarmed).
+// scope_timeout: N times a move_on scope whose deadline has passed around a sleep: what a
+// timeout costs when it fires (one cancelled_error thrown through the child, absorbed).
+auto quick(std::uint64_t i) -> coven::task<std::uint64_t> {
+    co_return i;
+}
+
+auto scope_ok(coven::event_loop& loop, std::uint64_t n, result& r) -> coven::task<void> {
+    std::uint64_t t0 = mono_ns();
+    std::uint64_t sum = 0;
+    for (std::uint64_t i = 0; i < n; ++i) {
+        sum += co_await coven::fail_after(std::chrono::seconds(1), quick(i));
+    }
+    r.ns = mono_ns() - t0;
+    r.extra = "sum=" + std::to_string(sum);
+}
+
+auto scope_timeout(coven::event_loop& loop, std::uint64_t n, result& r) -> coven::task<void> {
+    std::uint64_t t0 = mono_ns();
+    std::uint64_t timed_out = 0;
+    for (std::uint64_t i = 0; i < n; ++i) {
+        auto finished = co_await coven::move_on_at(coven::event_loop::time_point{},
+                                                   [] { return coven::sleep(10.0); });
+        timed_out += finished ? 0 : 1;
+    }
+    if (timed_out != n) {
+        std::abort();
+    }
+    r.ns = mono_ns() - t0;
+}
+
 struct workload {
     const char* name;
     std::uint64_t default_n;
@@ -160,6 +193,8 @@ const workload workloads[] = {
     {"yield_poll_pingpong", 10'000'000, yield_pingpong<true>},
     {"timers", 1'000'000, timers},
     {"timers_cancel", 1'000'000, timers_cancel},
+    {"scope_ok", 1'000'000, scope_ok},
+    {"scope_timeout", 1'000'000, scope_timeout},
 };
 
 } // namespace
