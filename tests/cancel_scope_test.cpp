@@ -66,6 +66,27 @@ TEST(CancelScope, BlockThatFinishesFirstReturnsItsValue) {
     EXPECT_THROW(loop.run_until_complete(main()), coven::usage_error); // entered twice
 }
 
+TEST(CancelScope, EnteringAnActiveScopeAgainIsAUsageErrorAndLeavesItIntact) {
+    coven::event_loop loop(virtual_options());
+    auto main = [&]() -> task<void> {
+        cancel_scope scope(at(2.0));
+        bool threw = false;
+        bool finished = co_await scope.run([&]() -> task<void> {
+            try {
+                co_await scope.run(sleep_for(1.0)); // re-entered from inside its own block
+            } catch (const coven::usage_error&) {
+                threw = true;
+            }
+            EXPECT_TRUE(scope.active());
+            co_await coven::sleep(10.0); // the scope still works: cut at 2.0
+        });
+        EXPECT_TRUE(threw);
+        EXPECT_FALSE(finished);
+        EXPECT_DOUBLE_EQ(loop.time(), 2.0);
+    };
+    loop.run_until_complete(main());
+}
+
 TEST(CancelScope, LambdaBlockCanReadAndMoveItsOwnDeadline) {
     coven::event_loop loop(virtual_options());
     auto main = [&]() -> task<void> {

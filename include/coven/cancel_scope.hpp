@@ -246,8 +246,8 @@ public:
     scope_awaiter(const scope_awaiter&) = delete;
     auto operator=(const scope_awaiter&) -> scope_awaiter& = delete;
     ~scope_awaiter() {
-        if (m_scope->m_task) {            // a frame destroyed while suspended inside the block
-            m_child = task<value_type>(); // inner scopes leave first
+        if (m_entered && m_scope->m_task) { // a frame destroyed while suspended in the block
+            m_child = task<value_type>();   // inner scopes leave first
             scope_kernel::abandon(*m_scope);
         }
     }
@@ -257,6 +257,7 @@ public:
         promise_base* self = require_current_task("co_await on a cancel scope");
         m_child = work_traits<Stored>::make(m_work);
         scope_kernel::enter(*m_scope, self);
+        m_entered = true;
         // As task<T>'s awaiter: the child runs next, through the loop's trampoline.
         auto child = m_child.operator co_await();
         child.await_suspend(caller);
@@ -291,6 +292,7 @@ private:
     Stored m_work;
     task<value_type> m_child;
     typename task<value_type>::handle_type m_handle;
+    bool m_entered = false; // by this awaiter: a failed second entry must not pop the scope
 };
 
 /// scope_awaiter with a scope of its own (the one-expression forms of timeout.hpp).
