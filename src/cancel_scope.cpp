@@ -113,7 +113,7 @@ void scope_kernel::enter(cancel_scope& s, promise_base* t) {
         return;
     }
     s.m_fire = [](timer_node* n) noexcept { cancel(*static_cast<cancel_scope*>(n)); };
-    arm_timer(&s, s.m_deadline);
+    arm_timer_on(state_of(t), &s, s.m_deadline);
 }
 
 namespace {
@@ -213,7 +213,7 @@ void scope_kernel::set_deadline(cancel_scope& s, event_loop::time_point deadline
         return;
     }
     s.m_fire = [](timer_node* n) noexcept { cancel(*static_cast<cancel_scope*>(n)); };
-    arm_timer(&s, deadline);
+    arm_timer_on(state_of(t), &s, deadline); // the task's loop, whoever calls
 }
 
 void scope_kernel::set_shield(cancel_scope& s, bool on) {
@@ -255,6 +255,11 @@ struct root_timeout final : timer_node, completion_node {
 
 void root_timeout_fire(timer_node* n) noexcept {
     promise_base* target = static_cast<root_timeout*>(n)->m_target;
+    if (target->has(promise_base::f_cancel_sent)) {
+        // Already being cancelled by someone else: that cancellation is its outcome, and a
+        // second one would cut the cleanup it may be running.
+        return;
+    }
     target->set(promise_base::f_timed_out);
     cancel_root(target);
 }
@@ -276,7 +281,10 @@ void apply_root_timeout(promise_base* t, event_loop::duration d) {
     if (t->has(promise_base::f_done)) {
         return;
     }
-    auto deadline = deadline_after(d, "future::apply_timeout()");
+    // The task's loop's clock: the caller may be a thread that merely owns an undriven loop.
+    const auto now = state_of(t)->m_self->now();
+    const auto deadline =
+        d >= cancel_scope::no_deadline - now ? cancel_scope::no_deadline : now + d;
     root_timeout* node = nullptr;
     if (completion_node* head = t->m_completions) {
         completion_node* c = head;
@@ -298,7 +306,7 @@ void apply_root_timeout(promise_base* t, event_loop::duration d) {
         add_completion(t, node);
     }
     if (deadline != cancel_scope::no_deadline) {
-        arm_timer(node, deadline);
+        arm_timer_on(state_of(t), node, deadline);
     }
 }
 

@@ -99,6 +99,7 @@ auto cancel_root(promise_base* t) noexcept -> bool {
         return false;
     }
     t->set(promise_base::f_cancel_requested);
+    t->set(promise_base::f_cancel_sent);
     waiter* w = t->parked_waiter();
     if (w && cancel_pending(t)) { // a shielded scope holds the request back until it is left
         w->m_on_cancel(w, t);
@@ -213,7 +214,11 @@ auto loop_now(const char* what) -> event_loop::time_point {
 }
 
 auto arm_timer(timer_node* node, event_loop::time_point deadline) -> loop_state* {
-    loop_state* loop = t_loop;
+    return arm_timer_on(t_loop, node, deadline);
+}
+
+auto arm_timer_on(loop_state* loop, timer_node* node, event_loop::time_point deadline)
+    -> loop_state* {
     auto ns = (deadline - loop->m_origin).count();
     std::uint64_t tick = ns <= 0 ? 0 : static_cast<std::uint64_t>((ns + 999) / 1000);
     loop->m_wheel.arm(node, tick);

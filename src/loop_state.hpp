@@ -73,6 +73,10 @@ struct loop_state : loop_core {
     void reopen_remote() noexcept;
 };
 
+/// Arms `node` on `loop`'s wheel (arm_timer() arms on the calling thread's loop).
+auto arm_timer_on(loop_state* loop, timer_node* node, event_loop::time_point deadline)
+    -> loop_state*;
+
 /// apply_timeout()'s completion node (src/cancel_scope.cpp): stop() frees the ones of tasks it
 /// has to destroy.
 auto is_root_timeout(const completion_node* c) noexcept -> bool;

@@ -518,3 +518,96 @@ TEST(CancelScope, DestroyingASuspendedBlockAtLoopStopLeavesNothingBehind) {
     EXPECT_EQ(coven::testing::live().timers, 0);
     EXPECT_EQ(coven::testing::live().frames, 0);
 }
+
+TEST(CancelScope, DeadlineMovedFromTheOwningThreadWhileTheLoopIsNotDrivenArmsOnTheTasksLoop) {
+    coven::event_loop loop(virtual_options());
+    cancel_scope* scope_of_b = nullptr;
+    bool b_finished = true;
+    auto b = [](cancel_scope*& out, bool& finished) -> task<void> {
+        cancel_scope s;
+        out = &s;
+        finished = co_await s.run(sleep_for(100.0));
+    };
+    future<void> fb;
+    loop.run_until_complete(
+        [](coven::event_loop& loop, future<void>& fb, task<void> b) -> task<void> {
+            fb = loop.create_task(std::move(b));
+            co_await coven::sleep(1.0);
+        }(loop, fb, b(scope_of_b, b_finished)));
+    ASSERT_NE(scope_of_b, nullptr);
+    EXPECT_TRUE(scope_of_b->active());
+    scope_of_b->set_deadline(at(5.0)); // from this thread: nobody drives the loop now
+    loop.run_until_complete([](future<void> f) -> task<void> { co_await f; }(fb));
+    EXPECT_FALSE(b_finished);
+    EXPECT_DOUBLE_EQ(loop.time(), 5.0);
+}
+
+TEST(CancelScope, AnAwaitedTaskIsCancelledOnceWhenSeveralScopesAroundTheAwaiterFire) {
+    coven::event_loop loop(virtual_options());
+    std::vector<std::string> log;
+    auto target = [](std::vector<std::string>& log) -> task<int> {
+        bool cancelled = false;
+        try {
+            co_await coven::sleep(10.0);
+        } catch (const coven::cancelled_error&) {
+            cancelled = true;
+        }
+        if (cancelled) {
+            co_await coven::sleep(2.0); // cleanup, from t=1 to t=3: must not be cut at t=2
+            log.push_back("cleanup done");
+            throw coven::cancelled_error();
+        }
+        co_return 1;
+    };
+    auto main = [&]() -> task<void> {
+        auto t = loop.create_task(target(log));
+        cancel_scope outer(at(2.0));
+        cancel_scope inner(at(1.0));
+        bool finished = co_await outer.run([&]() -> task<void> { co_await inner.run(t); });
+        EXPECT_FALSE(finished);
+        EXPECT_TRUE(t.cancelled());
+        EXPECT_DOUBLE_EQ(loop.time(), 3.0);
+    };
+    loop.run_until_complete(main());
+    EXPECT_EQ(log, (std::vector<std::string>{"cleanup done"}));
+}
+
+TEST(CancelScope, AnEmptyTaskIsAUsageErrorThatLeavesNoScopeBehind) {
+    coven::event_loop loop(virtual_options());
+    auto main = [&]() -> task<void> {
+        cancel_scope scope(at(1.0));
+        task<void> empty;
+        bool threw = false;
+        try {
+            co_await scope.run(std::move(empty));
+        } catch (const coven::usage_error&) {
+            threw = true;
+        }
+        EXPECT_TRUE(threw);
+        EXPECT_FALSE(scope.active());
+        co_await coven::sleep(2.0); // not inside the scope: not cut at t=1
+        EXPECT_DOUBLE_EQ(loop.time(), 2.0);
+        EXPECT_EQ(coven::testing::live().timers, 0);
+    };
+    loop.run_until_complete(main());
+}
+
+namespace {
+struct rvalue_awaitable {
+    int value;
+    [[nodiscard]] auto await_ready() const noexcept -> bool { return true; }
+    void await_suspend(std::coroutine_handle<>) const noexcept {}
+    auto await_resume() noexcept -> int&& { return std::move(value); }
+};
+} // namespace
+
+TEST(CancelScope, AnAwaitableYieldingAnRvalueReferenceGivesAValue) {
+    coven::event_loop loop(virtual_options());
+    auto main = [&]() -> task<void> {
+        cancel_scope scope;
+        std::optional<int> r = co_await scope.run(rvalue_awaitable{5});
+        EXPECT_EQ(r, 5);
+        EXPECT_EQ(co_await coven::fail_after(1.0, rvalue_awaitable{6}), 6);
+    };
+    loop.run_until_complete(main());
+}

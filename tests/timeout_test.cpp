@@ -462,25 +462,15 @@ TEST(ApplyTimeout, CancellingTheAwaiterIsACancelNotATimeout) {
     loop.run_until_complete(main());
 }
 
-TEST(ApplyTimeout, OffTheLoopThreadIsAUsageError) {
+TEST(ApplyTimeout, FromAThreadThatDoesNotDriveTheLoopIsAUsageError) {
     coven::event_loop loop(virtual_options());
-    future<void> f;
-    auto main = [&]() -> task<void> {
-        f = loop.create_task(sleep_for(1.0));
-        co_return;
-    };
-    loop.run_until_complete(main());
-    std::exception_ptr error;
-    std::thread([&] {
-        try {
-            f.apply_timeout(1.0);
-        } catch (...) {
-            error = std::current_exception();
-        }
-    }).join();
-    EXPECT_THROW(std::rethrow_exception(error), coven::usage_error);
-    loop.run_until_complete([](future<void> f) -> task<void> { co_await f; }(f));
-    f = {};
+    loop.start(); // driven by its own thread from now on
+    future<void> f = loop.run([](coven::event_loop& loop) -> task<future<void>> {
+        co_return loop.create_task(sleep_for(1.0));
+    }(loop));
+    EXPECT_THROW(f.apply_timeout(1.0), coven::usage_error);
+    loop.run([](future<void> f) -> task<void> { co_await f; }(std::move(f)));
+    loop.stop();
 }
 
 // --- repeat_timeout (S13) ---------------------------------------------------------------------
@@ -670,4 +660,47 @@ TEST(Timeout, SleepDueInTheSameTickAsTheDeadlineWakesOnceEitherWay) {
         };
         loop.run_until_complete(main());
     }
+}
+
+TEST(ApplyTimeout, AnExplicitCancelFirstIsNotRelabelledNorCutByTheDeadline) {
+    coven::event_loop loop(virtual_options());
+    std::vector<std::string> log;
+    auto worker = [](std::vector<std::string>& log) -> task<void> {
+        bool cancelled = false;
+        try {
+            co_await coven::sleep(10.0);
+        } catch (const coven::cancelled_error&) {
+            cancelled = true;
+        }
+        if (cancelled) {
+            co_await coven::sleep(1.0); // cleanup from 0.5 to 1.5, across the deadline at 1.0
+            log.push_back("cleanup done");
+            throw coven::cancelled_error();
+        }
+    };
+    auto main = [&]() -> task<void> {
+        auto f = loop.create_task(worker(log));
+        f.apply_timeout(1.0);
+        co_await coven::sleep(0.5);
+        f.cancel();
+        EXPECT_THROW(co_await f, coven::cancelled_error);
+        EXPECT_FALSE(f.timed_out());
+        EXPECT_DOUBLE_EQ(loop.time(), 1.5);
+    };
+    loop.run_until_complete(main());
+    EXPECT_EQ(log, (std::vector<std::string>{"cleanup done"}));
+}
+
+TEST(ApplyTimeout, FromTheOwningThreadWhileTheLoopIsNotDriven) {
+    coven::event_loop loop(virtual_options());
+    future<void> f;
+    loop.run_until_complete([](coven::event_loop& loop, future<void>& f) -> task<void> {
+        f = loop.create_task(sleep_for(10.0));
+        co_return;
+    }(loop, f));
+    f.apply_timeout(2.0); // this thread owns the loop; nobody drives it right now
+    loop.run_until_complete(
+        [](future<void> f) -> task<void> { EXPECT_THROW(co_await f, coven::timeout_error); }(f));
+    EXPECT_DOUBLE_EQ(loop.time(), 2.0);
+    f = {};
 }

@@ -205,7 +205,10 @@ struct work_traits {
             return std::type_identity<await_result_t<work>>{};
         }
     }
-    using value_type = typename decltype(pick())::type;
+    // An awaitable that yields `U&&` gives a U (a task cannot hold an rvalue reference).
+    using picked = typename decltype(pick())::type;
+    using value_type = std::conditional_t<std::is_rvalue_reference_v<picked>,
+                                          std::remove_reference_t<picked>, picked>;
 
     static auto make(work& w) -> task<value_type> {
         if constexpr (is_task<work>::value) {
@@ -256,10 +259,10 @@ public:
     void await_suspend(std::coroutine_handle<> caller) {
         promise_base* self = require_current_task("co_await on a cancel scope");
         m_child = work_traits<Stored>::make(m_work);
+        auto child = m_child.operator co_await(); // throws for an empty or used task: first
         scope_kernel::enter(*m_scope, self);
         m_entered = true;
         // As task<T>'s awaiter: the child runs next, through the loop's trampoline.
-        auto child = m_child.operator co_await();
         child.await_suspend(caller);
         m_handle = child.m_handle;
     }

@@ -57,6 +57,9 @@ public:
         }
         m_on_cancel = [](waiter* w, promise_base*) noexcept {
             auto* self = static_cast<future_wait*>(w);
+            if (self->m_cancel_seen) {
+                return; // still parked after the first: the awaited task is cancelled once
+            }
             self->m_cancel_seen = true;
             cancel_root(self->m_target); // it wakes us when it has ended
         };

@@ -80,6 +80,7 @@ struct promise_base {
         f_started = 1 << 9,    // a root that has had its first turn
         f_scoped = 1 << 10,    // m_scope is not null: cancellation checks walk the scopes
         f_timed_out = 1 << 11, // future::apply_timeout() expired and cancelled it
+        f_cancel_sent = 1 << 12, // cancel_root() was called at least once (never cleared)
     };
 
     union {
