@@ -1,5 +1,29 @@
 #include <coven/error.hpp>
 
+namespace coven {
+
+namespace {
+auto describe_all(const std::vector<std::exception_ptr>& errors) -> std::string {
+    std::string what = "coven: " + std::to_string(errors.size()) + " errors";
+    if (!errors.empty()) {
+        try {
+            std::rethrow_exception(errors.front());
+        } catch (const std::exception& e) {
+            what += "; the first: ";
+            what += e.what();
+        } catch (...) {
+            what += "; the first is not a std::exception";
+        }
+    }
+    return what;
+}
+} // namespace
+
+aggregate_error::aggregate_error(std::vector<std::exception_ptr> errors)
+    : error(describe_all(errors)), m_errors(std::move(errors)) {}
+
+} // namespace coven
+
 namespace coven::detail {
 
 void throw_usage(const char* what) {

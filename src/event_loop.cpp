@@ -477,6 +477,8 @@ void loop_state::shutdown() {
                 remove_completion(t, n);
                 if (is_root_timeout(n)) {
                     root_timeout_end(n, t); // owned by the task: freed with it
+                } else if (is_scope_child(n)) {
+                    scope_child_dropped(n, t); // drops the scope's reference
                 }
             }
         }

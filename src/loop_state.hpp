@@ -82,6 +82,11 @@ auto arm_timer_on(loop_state* loop, timer_node* node, event_loop::time_point dea
 auto is_root_timeout(const completion_node* c) noexcept -> bool;
 void root_timeout_end(completion_node* c, promise_base* t) noexcept;
 
+/// A task_scope's node on a child (src/task_scope.cpp): stop() unlinks the ones of tasks it has
+/// to destroy, without waking anyone.
+auto is_scope_child(const completion_node* c) noexcept -> bool;
+void scope_child_dropped(completion_node* c, promise_base* t) noexcept;
+
 /// The loop that runs a root task.
 inline auto state_of(const promise_base* t) noexcept -> loop_state* {
     return static_cast<loop_state*>(t->m_loop);

@@ -129,6 +129,7 @@ private:
     static constexpr std::uint8_t s_entered = 8;
     static constexpr std::uint8_t s_fail = 16;            // fail_after(): timeout_error
     static constexpr std::uint8_t s_outer_delivered = 32; // see scope_kernel::leave
+    static constexpr std::uint8_t s_task_scope_body = 64; // a task_scope's with_scope() block
 
     [[nodiscard]] auto has(std::uint8_t bit) const noexcept -> bool {
         return (m_owner_bits & bit) != 0;
@@ -161,6 +162,12 @@ struct scope_kernel {
     static auto parent_of(cancel_scope& s) noexcept -> cancel_scope*&;
     static void pop(cancel_scope& s) noexcept;
     static auto pending(const promise_base* t) noexcept -> bool;
+    static void mark_task_scope_body(cancel_scope& s) noexcept {
+        s.m_owner_bits |= cancel_scope::s_task_scope_body;
+    }
+    [[nodiscard]] static auto is_task_scope_body(const cancel_scope& s) noexcept -> bool {
+        return s.has(cancel_scope::s_task_scope_body);
+    }
     [[noreturn]] static void throw_cancelled(promise_base* t);
 };
 

@@ -1,8 +1,10 @@
 #pragma once
 // coven's exception hierarchy. Everything coven throws derives from coven::error.
 
+#include <exception>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace coven {
 
@@ -36,6 +38,20 @@ class timeout_error : public error {
 public:
     timeout_error() : error("coven: the deadline passed (timeout)") {}
     using error::error;
+};
+
+/// Several errors at once: the failures of a scope's children (and of its block), none dropped.
+/// what() counts them and quotes the first; errors() holds every one, in the order they
+/// happened.
+class aggregate_error : public error {
+public:
+    explicit aggregate_error(std::vector<std::exception_ptr> errors);
+    [[nodiscard]] auto errors() const noexcept -> const std::vector<std::exception_ptr>& {
+        return m_errors;
+    }
+
+private:
+    std::vector<std::exception_ptr> m_errors;
 };
 
 namespace detail {

@@ -51,6 +51,8 @@ public:
             throw_usage("a task awaited its own future; it would wait forever");
         }
         require_loop_thread(m_target, "co_await future (from another loop)");
+        m_target->set(
+            promise_base::f_joined); // its outcome is handled here: a scope won't bubble it
         if (cancel_pending(m_task)) {
             m_cancel_seen = true;
             return false;
@@ -190,6 +192,7 @@ public:
     /// Calls `fn(future)` on the loop thread when the task ends (at once if it has ended).
     void add_done_callback(std::function<void(future&)> fn) {
         auto& p = promise();
+        p.set(detail::promise_base::f_joined);
         struct node : detail::completion_node {
             std::function<void(future&)> fn;
             future self;

@@ -1,0 +1,422 @@
+// task_scope: the structured-concurrency core (ARCHITECTURE §4).
+//
+// A scope keeps a circular list of scope_child nodes, one per live child task. Each node is also
+// a completion node on its child, so the child's end calls child_ended(), and holds a reference
+// on the child's promise until then. Forked scopes count as live (awaited) children of their
+// parent.
+//
+// States:   open --finalize()--> finalized --awaited children done--> closing
+//             \                        \                                  |
+//              +------ cancelling <-----+  (cancel(), timeout, error,     | background
+//                         |                 master ended, parent)         | children cancelled
+//                         v                                               v
+//                        done  <------------- no live children ----------+
+//
+// done wakes every joiner and tells the parent. Everything runs on the loop's thread.
+
+#include "loop_state.hpp"
+
+#include <coven/sleep.hpp>
+#include <coven/task_scope.hpp>
+
+#include <cstdio>
+#include <string>
+
+namespace coven::detail {
+
+struct scope_child : completion_node {
+    task_scope* m_scope = nullptr;
+    promise_base* m_task = nullptr;
+    scope_child* m_prev_child = nullptr;
+    scope_child* m_next_child = nullptr;
+    bool m_bubble = true;
+    bool m_master = false;
+    bool m_awaited = true;
+};
+
+namespace {
+auto what_of(const std::exception_ptr& e) -> std::string {
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::exception& x) {
+        return x.what();
+    } catch (...) {
+        return "an exception that is not a std::exception";
+    }
+}
+} // namespace
+
+struct task_scope_kernel {
+    static void link(task_scope& s, scope_child* n) noexcept {
+        if (scope_child* head = s.m_children) {
+            n->m_next_child = head;
+            n->m_prev_child = head->m_prev_child;
+            head->m_prev_child->m_next_child = n;
+            head->m_prev_child = n;
+        } else {
+            n->m_next_child = n->m_prev_child = n;
+            s.m_children = n;
+        }
+    }
+
+    static void unlink(task_scope& s, scope_child* n) noexcept {
+        if (n->m_next_child == n) {
+            s.m_children = nullptr;
+        } else {
+            n->m_prev_child->m_next_child = n->m_next_child;
+            n->m_next_child->m_prev_child = n->m_prev_child;
+            if (s.m_children == n) {
+                s.m_children = n->m_next_child;
+            }
+        }
+        --s.m_live;
+        if (n->m_awaited) {
+            --s.m_awaited_live;
+        }
+    }
+
+    template <class F>
+    static void for_each_child(task_scope& s, F f) {
+        if (scope_child* head = s.m_children) {
+            scope_child* n = head;
+            do {
+                scope_child* next = n->m_next_child;
+                f(n);
+                n = next;
+            } while (n != head && s.m_children);
+        }
+    }
+
+    static void child_ended(completion_node* c, promise_base* t) noexcept {
+        auto* n = static_cast<scope_child*>(c);
+        task_scope& s = *n->m_scope;
+        if (t->m_exception) {
+            if (n->m_bubble && !t->has(promise_base::f_joined)) {
+                t->set(promise_base::f_observed); // the scope reports it
+                s.m_errors.push_back(t->m_exception);
+                s.log(root_name(t) + " failed: " + what_of(t->m_exception));
+                if (s.m_on_error == error_mode::cancel) {
+                    cancel(s, "a task failed");
+                }
+            } else {
+                s.log(root_name(t) + " failed (not bubbling): " + what_of(t->m_exception));
+            }
+        } else if (t->has(promise_base::f_cancelled)) {
+            s.log(root_name(t) + " cancelled");
+        } else {
+            s.log(root_name(t) + " finished");
+        }
+        if (n->m_master) {
+            cancel(s, "its master task ended");
+        }
+        unlink(s, n);
+        --t->m_refs; // ours; the loop still holds one while the task ends
+        delete n;
+        check_done(s);
+    }
+
+    // Quiet by itself: what the scope raises at its end depends only on its errors and on
+    // whether the timeout fired.
+    static void cancel(task_scope& s, const char* why) noexcept {
+        if (s.m_done || s.m_cancelling) {
+            return;
+        }
+        s.m_cancelling = true;
+        s.log(std::string("cancelled: ") + why);
+        disarm_timer(&s.m_loop->state(), &s.m_deadline);
+        scope_kernel::cancel(s.m_body);
+        for_each_child(s, [](scope_child* n) { cancel_root(n->m_task); });
+        for (task_scope* f : s.m_forks) {
+            cancel(*f, "its parent scope was cancelled");
+        }
+        check_done(s);
+    }
+
+    static void check_done(task_scope& s) noexcept {
+        if (s.m_done) {
+            return;
+        }
+        if (!s.m_closing && !s.m_cancelling && s.m_finalized && s.m_awaited_live == 0) {
+            s.m_closing = true; // background children are cancelled, quietly
+            for_each_child(s, [](scope_child* n) {
+                if (!n->m_awaited) {
+                    cancel_root(n->m_task);
+                }
+            });
+        }
+        if (s.m_live != 0 || !(s.m_closing || s.m_cancelling)) {
+            return;
+        }
+        s.m_done = true;
+        disarm_timer(&s.m_loop->state(), &s.m_deadline);
+        s.log("done");
+        while (task_scope::join_awaiter* j = s.m_joiners) {
+            s.m_joiners = j->m_next_joiner;
+            j->m_parked = false;
+            wake(j->m_task);
+        }
+        if (task_scope* parent = s.m_parent) {
+            detach_from_parent(s);
+            check_done(*parent);
+        }
+    }
+
+    static void detach_from_parent(task_scope& s) noexcept {
+        task_scope& parent = *s.m_parent;
+        std::erase(parent.m_forks, &s);
+        --parent.m_live;
+        --parent.m_awaited_live;
+        s.m_parent = nullptr;
+    }
+
+    static void deadline_fired(timer_node* n) noexcept {
+        task_scope& s = *static_cast<task_scope::deadline_timer*>(n)->m_owner;
+        s.m_timed_out = true;
+        cancel(s, "its timeout passed");
+    }
+
+    static void joiner_cancelled(waiter* w, promise_base*) noexcept {
+        auto* j = static_cast<task_scope::join_awaiter*>(w);
+        if (j->m_cancel_seen) {
+            return;
+        }
+        j->m_cancel_seen = true;
+        cancel(*j->m_scope, "the task waiting for it was cancelled"); // wakes j when done
+    }
+};
+
+auto is_scope_child(const completion_node* c) noexcept -> bool {
+    return c->m_fire == &task_scope_kernel::child_ended;
+}
+
+void scope_child_dropped(completion_node* c, promise_base* t) noexcept {
+    auto* n = static_cast<scope_child*>(c);
+    task_scope_kernel::unlink(*n->m_scope, n);
+    --t->m_refs;
+    delete n;
+}
+
+void throw_with_scope_errors(std::exception_ptr block_error,
+                             const std::vector<std::exception_ptr>& children) {
+    if (children.empty()) {
+        std::rethrow_exception(block_error);
+    }
+    std::vector<std::exception_ptr> all;
+    all.reserve(children.size() + 1);
+    all.push_back(std::move(block_error));
+    all.insert(all.end(), children.begin(), children.end());
+    throw aggregate_error(std::move(all));
+}
+
+} // namespace coven::detail
+
+namespace coven {
+
+using detail::task_scope_kernel;
+
+auto task_scope::current_loop_or_throw() -> event_loop& {
+    event_loop* loop = current_loop();
+    if (!loop) {
+        detail::throw_usage("task_scope used outside a loop thread; make and use scopes inside "
+                            "the tasks of a loop");
+    }
+    return *loop;
+}
+
+task_scope::task_scope(scope_options options)
+    : m_name(options.name), m_on_exit(options.on_exit), m_on_error(options.on_error),
+      m_logger(options.logger), m_loop(&current_loop_or_throw()) {
+    if (m_name.empty()) {
+        char buf[40];
+        std::snprintf(buf, sizeof buf, "scope@%p", static_cast<void*>(this));
+        m_name = buf;
+    }
+    m_body.m_owner = this;
+    detail::scope_kernel::mark_task_scope_body(m_body);
+    m_deadline.m_owner = this;
+    m_deadline.m_fire = &task_scope_kernel::deadline_fired;
+    if (options.timeout != event_loop::duration::max()) {
+        auto now = m_loop->now();
+        auto deadline = options.timeout >= cancel_scope::no_deadline - now
+                            ? cancel_scope::no_deadline
+                            : now + options.timeout;
+        if (deadline != cancel_scope::no_deadline) {
+            detail::arm_timer_on(&m_loop->state(), &m_deadline, deadline);
+        }
+    }
+}
+
+task_scope::task_scope(task_scope& parent, scope_options options) : task_scope(std::move(options)) {
+    m_parent = &parent;
+    parent.m_forks.push_back(this);
+    ++parent.m_live;
+    ++parent.m_awaited_live;
+    log("forked from " + parent.m_name);
+    if (parent.m_cancelling) {
+        task_scope_kernel::cancel(*this, "its parent scope was cancelled");
+    }
+}
+
+task_scope::~task_scope() {
+    detail::disarm_timer(&m_loop->state(), &m_deadline);
+    if (!m_done) {
+        // Destroyed without being awaited (or at loop teardown): the children are cancelled and
+        // forgotten; each unwinds on its own.
+        task_scope_kernel::for_each_child(*this, [this](detail::scope_child* n) {
+            detail::remove_completion(n->m_task, n);
+            detail::cancel_root(n->m_task);
+            task_scope_kernel::unlink(*this, n);
+            detail::release_root(n->m_task);
+            delete n;
+        });
+        for (task_scope* f : m_forks) {
+            f->m_parent = nullptr;
+        }
+        while (join_awaiter* j = m_joiners) {
+            m_joiners = j->m_next_joiner;
+            j->m_parked = false;
+            j->m_scope = nullptr;
+            detail::wake(j->m_task);
+        }
+        if (m_parent) {
+            task_scope_kernel::detach_from_parent(*this);
+        }
+    }
+}
+
+void task_scope::adopt(detail::promise_base* child, spawn_options& options) {
+    auto* n = new detail::scope_child();
+    n->m_scope = this;
+    n->m_task = child;
+    n->m_bubble = options.bubble;
+    n->m_master = options.master;
+    n->m_awaited = options.awaited;
+    n->m_fire = &task_scope_kernel::child_ended;
+    ++child->m_refs;
+    detail::add_completion(child, n);
+    task_scope_kernel::link(*this, n);
+    ++m_live;
+    if (n->m_awaited) {
+        ++m_awaited_live;
+    }
+    log("spawned " + detail::root_name(child) + (options.master ? " (master)" : "") +
+        (options.bubble ? "" : " (not bubbling)") + (options.awaited ? "" : " (background)"));
+    if (m_cancelling || m_closing) {
+        detail::cancel_root(child); // ends before its first turn
+    }
+}
+
+void task_scope::finalize() {
+    if (m_finalized || m_done) {
+        return;
+    }
+    m_finalized = true;
+    log("finalized");
+    if (m_on_exit == exit_mode::cancel && !m_cancelling) {
+        m_closing = true; // unfinished children are cancelled, quietly
+        task_scope_kernel::for_each_child(
+            *this, [](detail::scope_child* n) { detail::cancel_root(n->m_task); });
+        for (task_scope* f : m_forks) {
+            task_scope_kernel::cancel(*f, "its parent scope exited");
+        }
+    }
+    task_scope_kernel::check_done(*this);
+}
+
+void task_scope::cancel() {
+    if (current_loop() != m_loop && current_loop() != nullptr) {
+        detail::throw_usage("task_scope::cancel() from another loop's thread; use "
+                            "event_loop::call_soon_threadsafe()");
+    }
+    task_scope_kernel::cancel(*this, "cancel() was called");
+}
+
+auto task_scope::current() noexcept -> task_scope* {
+    detail::promise_base* t = detail::current_task();
+    if (!t) {
+        return nullptr;
+    }
+    for (cancel_scope* s = t->m_scope; s; s = detail::scope_kernel::parent_of(*s)) {
+        if (detail::scope_kernel::is_task_scope_body(*s)) {
+            return static_cast<body_scope*>(s)->m_owner;
+        }
+    }
+    if (detail::completion_node* head = t->m_completions) {
+        detail::completion_node* c = head;
+        do {
+            if (detail::is_scope_child(c)) {
+                return static_cast<detail::scope_child*>(c)->m_scope;
+            }
+            c = c->m_next;
+        } while (c != head);
+    }
+    return nullptr;
+}
+
+void task_scope::rethrow_outcome() const {
+    if (!m_done) {
+        detail::throw_usage("task_scope::rethrow_outcome() before the scope ended; co_await it");
+    }
+    if (m_errors.size() == 1) {
+        std::rethrow_exception(m_errors.front());
+    }
+    if (m_errors.size() > 1) {
+        throw aggregate_error(m_errors);
+    }
+    if (m_timed_out) {
+        throw timeout_error("coven: task scope '" + m_name +
+                            "' timed out; its tasks were "
+                            "cancelled and have unwound");
+    }
+}
+
+void task_scope::log(const std::string& line) const {
+    if (m_logger) {
+        m_logger("scope '" + m_name + "': " + line);
+    }
+}
+
+// ---------------------------------------------------------------- join_awaiter
+
+task_scope::join_awaiter::~join_awaiter() {
+    if (m_parked && m_scope) { // a frame destroyed while waiting (loop teardown)
+        for (join_awaiter** link = &m_scope->m_joiners; *link; link = &(*link)->m_next_joiner) {
+            if (*link == this) {
+                *link = m_next_joiner;
+                break;
+            }
+        }
+    }
+}
+
+auto task_scope::join_awaiter::await_suspend(std::coroutine_handle<> h) -> bool {
+    m_task = detail::require_current_task("co_await task_scope");
+    if (detail::cancel_pending(m_task)) {
+        // The scope must not be left behind running: cancel it and wait for its end.
+        m_cancel_seen = true;
+        task_scope_kernel::cancel(*m_scope, "the task waiting for it was cancelled");
+        if (m_scope->m_done) {
+            return false;
+        }
+    }
+    m_on_cancel = &task_scope_kernel::joiner_cancelled;
+    detail::park(m_task, this, h);
+    m_next_joiner = m_scope->m_joiners;
+    m_scope->m_joiners = this;
+    m_parked = true;
+    return true;
+}
+
+void task_scope::join_awaiter::await_resume() {
+    if (!m_scope) {
+        detail::throw_usage("a task_scope was destroyed while a task waited for it");
+    }
+    if (m_cancel_seen) {
+        detail::throw_cancelled(m_task);
+    }
+    if (m_raise) {
+        m_scope->rethrow_outcome();
+    }
+}
+
+} // namespace coven
