@@ -44,6 +44,27 @@ int main();
 namespace coven_seed_scarletio_repeat_timeout {
 int main();
 }
+namespace coven_seed_traio_simple_scope {
+int main();
+}
+namespace coven_seed_traio_manual_scope {
+int main();
+}
+namespace coven_seed_traio_bubble {
+int main();
+}
+namespace coven_seed_traio_master {
+int main();
+}
+namespace coven_seed_traio_awaited {
+int main();
+}
+namespace coven_seed_traio_nested_scope {
+int main();
+}
+namespace coven_seed_traio_current_scope {
+int main();
+}
 namespace coven_example_shielded_cleanup {
 int main();
 }
@@ -116,7 +137,7 @@ auto capture(int (*example)(), std::function<void(std::size_t)> on_line = {},
 }
 
 auto expected_lines(const std::string& name) -> std::vector<std::string> {
-    const bool seed = name.rfind("scarletio_", 0) == 0;
+    const bool seed = name.rfind("scarletio_", 0) == 0 || name.rfind("traio_", 0) == 0;
     std::ifstream in(std::string(seed ? COVEN_SEEDS_DIR : COVEN_EXAMPLES_DIR) + "/" + name +
                      ".expected");
     std::vector<std::string> out;
@@ -174,6 +195,37 @@ TEST(SeedExamples, TimeoutPrintsTimeoutAfterOneSecond) {
 TEST(SeedExamples, RepeatTimeoutSaysHiTwiceThenTimesOutInTheThirdIteration) {
     // hi after 2 s, hi after 4 more, then the 6-second wait overruns its 5 s: TIMEOUT! at 11.
     check("scarletio_repeat_timeout", coven_seed_scarletio_repeat_timeout::main, {2.0, 6.0, 11.0});
+}
+
+TEST(SeedExamples, TraioSimpleScopeWaitsForItsTenTasks) {
+    check("traio_simple_scope", coven_seed_traio_simple_scope::main, {3.0});
+}
+
+TEST(SeedExamples, TraioManualScopeEndsAfterFinalize) {
+    check("traio_manual_scope", coven_seed_traio_manual_scope::main, {3.0});
+}
+
+TEST(SeedExamples, TraioNonBubblingErrorLeavesTheScopeToTimeOut) {
+    coven::set_unobserved_exception_handler([](std::exception_ptr, const std::string&) {});
+    check("traio_bubble", coven_seed_traio_bubble::main, {0.5});
+    coven::set_unobserved_exception_handler(nullptr);
+}
+
+TEST(SeedExamples, TraioScopeDiesWithItsMasterTask) {
+    check("traio_master", coven_seed_traio_master::main, {0.01});
+}
+
+TEST(SeedExamples, TraioBackgroundTaskIsCancelledWhenTheJobIsDone) {
+    check("traio_awaited", coven_seed_traio_awaited::main, {10.0});
+}
+
+TEST(SeedExamples, TraioOuterTimeoutCancelsTheForkedScope) {
+    check("traio_nested_scope", coven_seed_traio_nested_scope::main, {0.2});
+}
+
+TEST(SeedExamples, TraioHandlerForksTheCurrentScope) {
+    check("traio_current_scope", coven_seed_traio_current_scope::main,
+          {0.5, 1.0, 2.0, 2.0, 3.0, 3.0, 4.0, 4.0});
 }
 
 TEST(Examples, ShieldedCleanupFinishesAfterTheDeadlineBeforeTheTimeoutIsReported) {

@@ -1,0 +1,40 @@
+// traio, "Special tasks: awaited": a background task (awaited = false) does not keep the scope
+// open; it is cancelled once the awaited tasks are done.
+#include <coven/coven.hpp>
+
+#include <iomanip>
+#include <iostream>
+
+auto background(int& ticks) -> coven::task<void> {
+    for (;;) {
+        // Do something periodic and sleep
+        co_await coven::sleep(1);
+        ++ticks;
+    }
+}
+
+auto job() -> coven::task<void> {
+    // Do the real work
+    co_await coven::sleep(10);
+}
+
+auto amain() -> coven::task<void> {
+    int ticks = 0;
+    co_await coven::with_scope({}, [&](coven::task_scope& n) -> coven::task<> {
+        // Spawn a background job
+        (void)n.spawn(background(ticks), {.awaited = false});
+
+        // Do what you have to do.
+        n << job();
+        co_return;
+    });
+    // At this point, job is done and background task was cancelled
+    std::cout << "job done after " << std::fixed << std::setprecision(1)
+              << coven::current_loop()->time() << " s; the background task ticked " << ticks
+              << " times and was cancelled" << std::endl;
+}
+
+int main() {
+    coven::run(amain());
+    return 0;
+}
