@@ -423,6 +423,21 @@ void loop_state::register_root(promise_base* t) noexcept {
     ++m_live;
 }
 
+void loop_state::unqueue(promise_base* t) noexcept {
+    promise_base* prev = nullptr;
+    for (promise_base* cur = m_ready_head; cur; prev = cur, cur = cur->m_next) {
+        if (cur == t) {
+            (prev ? prev->m_next : m_ready_head) = cur->m_next;
+            if (m_ready_tail == cur) {
+                m_ready_tail = prev;
+            }
+            t->clear(promise_base::f_scheduled);
+            t->m_next = nullptr;
+            return;
+        }
+    }
+}
+
 void loop_state::unregister_root(promise_base* t) noexcept {
     (t->m_reg_prev ? t->m_reg_prev->m_reg_next : m_registry) = t->m_reg_next;
     (t->m_reg_next ? t->m_reg_next->m_reg_prev : m_registry_tail) = t->m_reg_prev;
@@ -484,6 +499,11 @@ void loop_state::shutdown() {
         }
         while (promise_base* t = m_registry) {
             unregister_root(t);
+            if (t->has(promise_base::f_scheduled)) {
+                // Woken by a frame destroyed before it (a task_scope's waiter): it must not
+                // stay in the ready queue once freed.
+                unqueue(t);
+            }
             if (t->parked_waiter()) {
                 t->m_waiter = nullptr;
                 count_add(g_live.waiters, -1);

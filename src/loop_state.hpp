@@ -69,6 +69,8 @@ struct loop_state : loop_core {
     void shutdown();
     void register_root(promise_base* t) noexcept;
     void unregister_root(promise_base* t) noexcept;
+    /// Removes a scheduled task from the ready queue (O(queue); stop()'s last resort only).
+    void unqueue(promise_base* t) noexcept;
     /// Reopens the cross-thread queue that a finished shutdown closed.
     void reopen_remote() noexcept;
 };

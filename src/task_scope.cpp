@@ -126,10 +126,30 @@ struct task_scope_kernel {
         disarm_timer(&s.m_loop->state(), &s.m_deadline);
         scope_kernel::cancel(s.m_body);
         for_each_child(s, [](scope_child* n) { cancel_root(n->m_task); });
-        for (task_scope* f : s.m_forks) {
-            cancel(*f, "its parent scope was cancelled");
-        }
+        cancel_forks(s, "its parent scope was cancelled");
         check_done(s);
+    }
+
+    // A fork that ends at once detaches from s.m_forks: iterate over a copy.
+    static void cancel_forks(task_scope& s, const char* why) noexcept {
+        if (s.m_forks.empty()) {
+            return;
+        }
+        std::vector<task_scope*> forks;
+        try {
+            forks = s.m_forks;
+        } catch (...) {
+            // No memory for the copy: cancel from the back, where an erase moves nothing.
+            for (std::size_t i = s.m_forks.size(); i-- > 0;) {
+                if (i < s.m_forks.size()) {
+                    cancel(*s.m_forks[i], why);
+                }
+            }
+            return;
+        }
+        for (task_scope* f : forks) {
+            cancel(*f, why);
+        }
     }
 
     static void check_done(task_scope& s) noexcept {
@@ -138,6 +158,7 @@ struct task_scope_kernel {
         }
         if (!s.m_closing && !s.m_cancelling && s.m_finalized && s.m_awaited_live == 0) {
             s.m_closing = true; // background children are cancelled, quietly
+            disarm_timer(&s.m_loop->state(), &s.m_deadline); // the work it bounded is done
             for_each_child(s, [](scope_child* n) {
                 if (!n->m_awaited) {
                     cancel_root(n->m_task);
@@ -150,9 +171,19 @@ struct task_scope_kernel {
         s.m_done = true;
         disarm_timer(&s.m_loop->state(), &s.m_deadline);
         s.log("done");
+        std::exception_ptr outcome;
+        try {
+            outcome = s.outcome();
+        } catch (...) {
+            outcome = std::current_exception(); // bad_alloc making it: that is what they get
+        }
         while (task_scope::join_awaiter* j = s.m_joiners) {
+            // Each waiter takes the outcome now: the first to resume may destroy the scope.
             s.m_joiners = j->m_next_joiner;
             j->m_parked = false;
+            j->m_scope = nullptr;
+            j->m_outcome = outcome;
+            j->m_outcome_is_failure = !s.m_errors.empty();
             wake(j->m_task);
         }
         if (task_scope* parent = s.m_parent) {
@@ -196,16 +227,51 @@ void scope_child_dropped(completion_node* c, promise_base* t) noexcept {
     delete n;
 }
 
-void throw_with_scope_errors(std::exception_ptr block_error,
-                             const std::vector<std::exception_ptr>& children) {
-    if (children.empty()) {
-        std::rethrow_exception(block_error);
+/// A cancellation of `t` that was consumed by being raised, and is not about to be raised again
+/// by a cancelled scope: requested again, so that raising failures instead does not lose it.
+void keep_cancellation_pending(promise_base* t) noexcept {
+    if (t && !cancel_pending(t)) {
+        t->set(promise_base::f_cancel_requested);
     }
-    std::vector<std::exception_ptr> all;
-    all.reserve(children.size() + 1);
-    all.push_back(std::move(block_error));
-    all.insert(all.end(), children.begin(), children.end());
-    throw aggregate_error(std::move(all));
+}
+
+namespace {
+[[noreturn]] void throw_failures(std::vector<std::exception_ptr> failures) {
+    if (failures.size() == 1) {
+        std::rethrow_exception(failures.front());
+    }
+    throw aggregate_error(std::move(failures));
+}
+} // namespace
+
+void finish_with_scope(const task_scope& scope, const std::exception_ptr& block_error,
+                       const std::exception_ptr& wait_error) {
+    std::exception_ptr cancellation;
+    std::vector<std::exception_ptr> failures;
+    if (block_error) {
+        if (is_cancellation(block_error)) {
+            cancellation = block_error;
+        } else {
+            failures.push_back(block_error);
+        }
+    }
+    if (wait_error && is_cancellation(wait_error) && !cancellation) {
+        cancellation = wait_error;
+    }
+    failures.insert(failures.end(), scope.errors().begin(), scope.errors().end());
+    if (!failures.empty()) {
+        if (cancellation) {
+            keep_cancellation_pending(current_task()); // raised by the next await
+        }
+        throw_failures(std::move(failures));
+    }
+    if (cancellation) {
+        std::rethrow_exception(cancellation);
+    }
+    if (wait_error) {
+        std::rethrow_exception(wait_error); // usage_error: the scope was destroyed
+    }
+    scope.rethrow_outcome();
 }
 
 } // namespace coven::detail
@@ -246,9 +312,12 @@ task_scope::task_scope(scope_options options)
     }
 }
 
-task_scope::task_scope(task_scope& parent, scope_options options) : task_scope(std::move(options)) {
+task_scope::task_scope(task_scope& parent, scope_options options) : task_scope(options) {
+    if (parent.m_done) {
+        detail::throw_usage("fork() of a task_scope that has ended; fork it while it runs");
+    }
+    parent.m_forks.push_back(this); // first: if it throws, nothing is linked yet
     m_parent = &parent;
-    parent.m_forks.push_back(this);
     ++parent.m_live;
     ++parent.m_awaited_live;
     log("forked from " + parent.m_name);
@@ -269,23 +338,43 @@ task_scope::~task_scope() {
             detail::release_root(n->m_task);
             delete n;
         });
+        task_scope_kernel::cancel_forks(*this, "its parent scope was destroyed");
         for (task_scope* f : m_forks) {
-            f->m_parent = nullptr;
+            f->m_parent = nullptr; // orphaned: each ends on its own
         }
         while (join_awaiter* j = m_joiners) {
             m_joiners = j->m_next_joiner;
             j->m_parked = false;
             j->m_scope = nullptr;
+            j->m_scope_destroyed = true;
             detail::wake(j->m_task);
         }
-        if (m_parent) {
+        if (task_scope* parent = m_parent) {
             task_scope_kernel::detach_from_parent(*this);
+            task_scope_kernel::check_done(*parent);
         }
     }
 }
 
-void task_scope::adopt(detail::promise_base* child, spawn_options& options) {
-    auto* n = new detail::scope_child();
+void task_scope::node_deleter::operator()(detail::scope_child* n) const noexcept {
+    delete n;
+}
+
+auto task_scope::make_child_node() -> child_node {
+    return child_node(new detail::scope_child());
+}
+
+void task_scope::check_thread(const char* what) const {
+    if (!m_loop->in_loop_thread() && m_loop->is_running()) {
+        throw usage_error(std::string("coven: ") + what +
+                          " from a thread that does not drive the scope's loop; use "
+                          "event_loop::call_soon_threadsafe()");
+    }
+}
+
+void task_scope::adopt(detail::promise_base* child, const spawn_options& options,
+                       child_node node) noexcept {
+    detail::scope_child* n = node.release();
     n->m_scope = this;
     n->m_task = child;
     n->m_bubble = options.bubble;
@@ -299,14 +388,21 @@ void task_scope::adopt(detail::promise_base* child, spawn_options& options) {
     if (n->m_awaited) {
         ++m_awaited_live;
     }
-    log("spawned " + detail::root_name(child) + (options.master ? " (master)" : "") +
-        (options.bubble ? "" : " (not bubbling)") + (options.awaited ? "" : " (background)"));
     if (m_cancelling || m_closing) {
         detail::cancel_root(child); // ends before its first turn
+    }
+    if (m_logger) {
+        try {
+            log("spawned " + detail::root_name(child) + (options.master ? " (master)" : "") +
+                (options.bubble ? "" : " (not bubbling)") +
+                (options.awaited ? "" : " (background)"));
+        } catch (...) { // building the line: a lost log line, nothing else
+        }
     }
 }
 
 void task_scope::finalize() {
+    check_thread("task_scope::finalize()");
     if (m_finalized || m_done) {
         return;
     }
@@ -314,20 +410,16 @@ void task_scope::finalize() {
     log("finalized");
     if (m_on_exit == exit_mode::cancel && !m_cancelling) {
         m_closing = true; // unfinished children are cancelled, quietly
+        detail::disarm_timer(&m_loop->state(), &m_deadline);
         task_scope_kernel::for_each_child(
             *this, [](detail::scope_child* n) { detail::cancel_root(n->m_task); });
-        for (task_scope* f : m_forks) {
-            task_scope_kernel::cancel(*f, "its parent scope exited");
-        }
+        task_scope_kernel::cancel_forks(*this, "its parent scope exited");
     }
     task_scope_kernel::check_done(*this);
 }
 
 void task_scope::cancel() {
-    if (current_loop() != m_loop && current_loop() != nullptr) {
-        detail::throw_usage("task_scope::cancel() from another loop's thread; use "
-                            "event_loop::call_soon_threadsafe()");
-    }
+    check_thread("task_scope::cancel()");
     task_scope_kernel::cancel(*this, "cancel() was called");
 }
 
@@ -353,26 +445,39 @@ auto task_scope::current() noexcept -> task_scope* {
     return nullptr;
 }
 
+auto task_scope::outcome() const -> std::exception_ptr {
+    if (m_errors.size() == 1) {
+        return m_errors.front();
+    }
+    if (m_errors.size() > 1) {
+        return std::make_exception_ptr(aggregate_error(m_errors));
+    }
+    if (m_timed_out) {
+        return std::make_exception_ptr(
+            timeout_error("coven: task scope '" + m_name +
+                          "' timed out; its tasks were cancelled and have "
+                          "unwound"));
+    }
+    return nullptr;
+}
+
 void task_scope::rethrow_outcome() const {
     if (!m_done) {
         detail::throw_usage("task_scope::rethrow_outcome() before the scope ended; co_await it");
     }
-    if (m_errors.size() == 1) {
-        std::rethrow_exception(m_errors.front());
-    }
-    if (m_errors.size() > 1) {
-        throw aggregate_error(m_errors);
-    }
-    if (m_timed_out) {
-        throw timeout_error("coven: task scope '" + m_name +
-                            "' timed out; its tasks were "
-                            "cancelled and have unwound");
+    if (auto e = outcome()) {
+        std::rethrow_exception(e);
     }
 }
 
-void task_scope::log(const std::string& line) const {
-    if (m_logger) {
+void task_scope::log(const std::string& line) const noexcept {
+    if (!m_logger) {
+        return;
+    }
+    try {
         m_logger("scope '" + m_name + "': " + line);
+    } catch (...) {
+        detail::report_callback_error(std::current_exception()); // the loop's handler
     }
 }
 
@@ -408,14 +513,24 @@ auto task_scope::join_awaiter::await_suspend(std::coroutine_handle<> h) -> bool 
 }
 
 void task_scope::join_awaiter::await_resume() {
-    if (!m_scope) {
+    if (m_scope_destroyed) {
         detail::throw_usage("a task_scope was destroyed while a task waited for it");
     }
-    if (m_cancel_seen) {
-        detail::throw_cancelled(m_task);
+    if (m_scope) { // never parked: the scope had ended, and is still there
+        m_outcome = m_scope->outcome();
+        m_outcome_is_failure = !m_scope->m_errors.empty();
     }
-    if (m_raise) {
-        m_scope->rethrow_outcome();
+    if (m_cancel_seen) {
+        if (m_raise && m_outcome_is_failure) {
+            // Failures are not dropped for a cancellation: they are raised, and the
+            // cancellation stays pending for the next await.
+            detail::keep_cancellation_pending(m_task);
+            std::rethrow_exception(m_outcome);
+        }
+        detail::throw_cancelled(m_task); // never a timeout: the outer cancellation wins
+    }
+    if (m_raise && m_outcome) {
+        std::rethrow_exception(m_outcome);
     }
 }
 

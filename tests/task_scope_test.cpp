@@ -10,6 +10,7 @@
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace coven_test;
@@ -534,4 +535,137 @@ TEST(TaskScope, RandomTreesNeverEndBeforeTheirChildrenAndLeakNothing) {
         EXPECT_EQ(st.live, 0) << seed;
     }
     coven::set_unobserved_exception_handler(nullptr);
+}
+
+// --- regressions from review ------------------------------------------------------------------
+
+TEST(TaskScope, CancellingAParentEndsEveryForkEvenThoseThatEndAtOnce) {
+    coven::event_loop loop(virtual_options());
+    auto main = [&]() -> task<void> {
+        task_scope parent;
+        task_scope a = parent.fork();
+        task_scope b = parent.fork();
+        task_scope c = parent.fork();
+        parent.cancel(); // each fork ends at once and leaves the parent's list meanwhile
+        EXPECT_TRUE(a.done());
+        EXPECT_TRUE(b.done());
+        EXPECT_TRUE(c.done());
+        EXPECT_TRUE(parent.done());
+        co_await parent;
+    };
+    loop.run_until_complete(main());
+}
+
+TEST(TaskScope, FailuresAreRaisedNotDroppedWhenTheWaiterIsCancelledAndTheCancelStaysPending) {
+    coven::event_loop loop(virtual_options());
+    auto failing_cleanup = []() -> task<void> {
+        try {
+            co_await coven::sleep(10.0);
+        } catch (const coven::cancelled_error&) {
+            throw std::runtime_error("cleanup failed");
+        }
+    };
+    auto worker = [&](std::string& seen, bool& next_raised) -> task<void> {
+        try {
+            co_await coven::with_scope({}, [&](task_scope& n) -> task<void> {
+                n << failing_cleanup();
+                co_await coven::sleep(10.0);
+            });
+        } catch (const std::runtime_error& e) {
+            seen = e.what();
+        }
+        try {
+            co_await coven::skip_ready_cycle();
+        } catch (const coven::cancelled_error&) {
+            next_raised = true;
+            throw;
+        }
+    };
+    auto main = [&]() -> task<void> {
+        std::string seen;
+        bool next_raised = false;
+        auto w = loop.create_task(worker(seen, next_raised));
+        co_await coven::sleep(1.0);
+        w.cancel();
+        EXPECT_THROW(co_await w, coven::cancelled_error);
+        EXPECT_EQ(seen, "cleanup failed");
+        EXPECT_TRUE(next_raised);
+    };
+    loop.run_until_complete(main());
+}
+
+TEST(TaskScope, AWaiterResumingAfterTheScopeWasDestroyedTouchesNothing) {
+    coven::event_loop loop(virtual_options());
+    auto other_waiter = [](task_scope* s, bool& ok) -> task<void> {
+        co_await *s; // woken together with the owner, which destroys the scope first
+        ok = true;
+    };
+    auto main = [&]() -> task<void> {
+        bool ok = false;
+        future<void> w;
+        {
+            task_scope scope;
+            scope << sleep_for(1.0);
+            scope.finalize();
+            w = loop.create_task(other_waiter(&scope, ok));
+            co_await coven::skip_ready_cycle(); // w parks on the scope first
+            co_await scope;
+        } // destroyed here, before w resumes
+        co_await w;
+        EXPECT_TRUE(ok);
+    };
+    loop.run_until_complete(main());
+}
+
+TEST(TaskScope, TheTimeoutDoesNotFireWhileBackgroundTasksUnwindAfterTheWorkIsDone) {
+    coven::event_loop loop(virtual_options());
+    auto slow_to_stop = []() -> task<void> {
+        try {
+            co_await coven::sleep(100.0);
+        } catch (const coven::cancelled_error&) {
+        }
+        coven::cancel_scope cleanup;
+        cleanup.set_shield(true);
+        co_await cleanup.run(sleep_for(2.0)); // from t=1 to t=3, across the timeout at 2
+    };
+    auto main = [&]() -> task<void> {
+        co_await coven::with_scope({.timeout = 2s}, [&](task_scope& n) -> task<void> {
+            n.spawn(slow_to_stop(), {.awaited = false});
+            n << sleep_for(1.0);
+            co_return;
+        }); // no timeout_error: the awaited work was done at t=1
+        EXPECT_DOUBLE_EQ(loop.time(), 3.0);
+    };
+    loop.run_until_complete(main());
+}
+
+TEST(TaskScope, MisuseIsAUsageErrorOrAnImmediateCancel) {
+    coven::event_loop loop(virtual_options());
+    auto main = [&]() -> task<void> {
+        task_scope done_scope;
+        done_scope.finalize();
+        co_await done_scope;
+        EXPECT_THROW((void)done_scope.fork(), coven::usage_error);
+
+        task_scope cancelled;
+        cancelled.cancel();
+        EXPECT_TRUE(cancelled.done());
+        auto f = cancelled.spawn(sleep_for(1.0)); // ended by cancellation: cancelled at once
+        EXPECT_THROW(co_await f, coven::cancelled_error);
+
+        task_scope running;
+        bool threw = false;
+        loop.call_soon_threadsafe([] {}); // keep the loop busy while the thread runs
+        std::thread([&] {
+            try {
+                running.cancel();
+            } catch (const coven::usage_error&) {
+                threw = true;
+            }
+        }).join();
+        EXPECT_TRUE(threw);
+        running.cancel();
+        co_await running;
+    };
+    loop.run_until_complete(main());
 }

@@ -5,6 +5,12 @@
 #include <iomanip>
 #include <iostream>
 
+/// Seconds since the program's loop started (loop.time() counts from the clock's origin).
+auto elapsed() -> double {
+    static const double start = coven::current_loop()->time();
+    return coven::current_loop()->time() - start;
+}
+
 auto background(int& ticks) -> coven::task<void> {
     for (;;) {
         // Do something periodic and sleep
@@ -19,6 +25,7 @@ auto job() -> coven::task<void> {
 }
 
 auto amain() -> coven::task<void> {
+    (void)elapsed(); // starts the count
     int ticks = 0;
     co_await coven::with_scope({}, [&](coven::task_scope& n) -> coven::task<> {
         // Spawn a background job
@@ -29,9 +36,9 @@ auto amain() -> coven::task<void> {
         co_return;
     });
     // At this point, job is done and background task was cancelled
-    std::cout << "job done after " << std::fixed << std::setprecision(1)
-              << coven::current_loop()->time() << " s; the background task ticked " << ticks
-              << " times and was cancelled" << std::endl;
+    std::cout << "job done after " << std::fixed << std::setprecision(1) << elapsed()
+              << " s; the background task ticked " << ticks << " times and was cancelled"
+              << std::endl;
 }
 
 int main() {

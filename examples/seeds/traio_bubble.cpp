@@ -9,6 +9,12 @@
 
 using namespace std::chrono_literals;
 
+/// Seconds since the program's loop started (loop.time() counts from the clock's origin).
+auto elapsed() -> double {
+    static const double start = coven::current_loop()->time();
+    return coven::current_loop()->time() - start;
+}
+
 auto fetch_url() -> coven::task<void> {
     // Do something long
     co_await coven::sleep(10);
@@ -20,6 +26,7 @@ auto trivial() -> coven::task<void> {
 }
 
 auto amain() -> coven::task<void> {
+    (void)elapsed(); // starts the count
     try {
         co_await coven::with_scope({.timeout = 500ms}, [](coven::task_scope& n) -> coven::task<> {
             // This will try to run for 10 seconds
@@ -31,8 +38,8 @@ auto amain() -> coven::task<void> {
         });
     } catch (const coven::timeout_error&) {
         // Eventually after 0.5 seconds the scope times out and gives a timeout_error
-        std::cout << "scope timed out after " << std::fixed << std::setprecision(1)
-                  << coven::current_loop()->time() << " s" << std::endl;
+        std::cout << "scope timed out after " << std::fixed << std::setprecision(1) << elapsed()
+                  << " s" << std::endl;
     }
 }
 

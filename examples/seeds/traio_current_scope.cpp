@@ -5,9 +5,14 @@
 #include <iomanip>
 #include <iostream>
 
+/// Seconds since the program's loop started (loop.time() counts from the clock's origin).
+auto elapsed() -> double {
+    static const double start = coven::current_loop()->time();
+    return coven::current_loop()->time() - start;
+}
+
 auto say(const char* what) -> void {
-    std::cout << std::fixed << std::setprecision(1) << coven::current_loop()->time() << " " << what
-              << std::endl;
+    std::cout << std::fixed << std::setprecision(1) << elapsed() << " " << what << std::endl;
 }
 
 auto do_something(const char* what, double seconds) -> coven::task<void> {
@@ -35,6 +40,7 @@ auto server(coven::task_scope& main_scope) -> coven::task<void> {
 }
 
 auto amain() -> coven::task<void> {
+    (void)elapsed(); // starts the count
     co_await coven::with_scope({}, [](coven::task_scope& main_scope) -> coven::task<> {
         main_scope << server(main_scope);
         main_scope << do_something("something else done", 0.5);

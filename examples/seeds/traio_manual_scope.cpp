@@ -9,12 +9,19 @@
 
 using namespace std::chrono_literals;
 
+/// Seconds since the program's loop started (loop.time() counts from the clock's origin).
+auto elapsed() -> double {
+    static const double start = coven::current_loop()->time();
+    return coven::current_loop()->time() - start;
+}
+
 auto fetch_url(int x) -> coven::task<void> {
     // Do something long
     co_await coven::sleep(3);
 }
 
 auto amain() -> coven::task<void> {
+    (void)elapsed(); // starts the count
     // Equivalent to the with_scope() example
     coven::task_scope scope({.timeout = 10s});
 
@@ -24,8 +31,8 @@ auto amain() -> coven::task<void> {
 
     scope.finalize();
     co_await scope;
-    std::cout << "scope done after " << std::fixed << std::setprecision(1)
-              << coven::current_loop()->time() << " s" << std::endl;
+    std::cout << "scope done after " << std::fixed << std::setprecision(1) << elapsed() << " s"
+              << std::endl;
 }
 
 int main() {

@@ -8,12 +8,19 @@
 
 using namespace std::chrono_literals;
 
+/// Seconds since the program's loop started (loop.time() counts from the clock's origin).
+auto elapsed() -> double {
+    static const double start = coven::current_loop()->time();
+    return coven::current_loop()->time() - start;
+}
+
 auto fetch_url() -> coven::task<void> {
     // Do something long
     co_await coven::sleep(10);
 }
 
 auto amain() -> coven::task<void> {
+    (void)elapsed(); // starts the count
     try {
         co_await coven::with_scope({.timeout = 200ms},
                                    [](coven::task_scope& parent) -> coven::task<> {
@@ -26,8 +33,7 @@ auto amain() -> coven::task<void> {
     } catch (const coven::timeout_error&) {
         // Here the outer scope timed out first and cancelled the inner one
         std::cout << "outer scope timed out after " << std::fixed << std::setprecision(1)
-                  << coven::current_loop()->time() << " s; the inner one was cancelled with it"
-                  << std::endl;
+                  << elapsed() << " s; the inner one was cancelled with it" << std::endl;
     }
 }
 

@@ -51,12 +51,11 @@ public:
             throw_usage("a task awaited its own future; it would wait forever");
         }
         require_loop_thread(m_target, "co_await future (from another loop)");
-        m_target->set(
-            promise_base::f_joined); // its outcome is handled here: a scope won't bubble it
         if (cancel_pending(m_task)) {
             m_cancel_seen = true;
             return false;
         }
+        m_target->set(promise_base::f_joined); // its outcome is handled here: no bubbling
         m_on_cancel = [](waiter* w, promise_base*) noexcept {
             auto* self = static_cast<future_wait*>(w);
             if (self->m_cancel_seen) {

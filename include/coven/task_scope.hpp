@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -90,13 +91,19 @@ struct spawn_options {
 };
 static_assert(std::is_trivially_copyable_v<spawn_options>, "see scope_options");
 
+class task_scope;
+
 namespace detail {
 struct scope_child;
 struct task_scope_kernel;
 
-/// Rethrows a with_scope() block's error, as an aggregate_error with the children's if any.
-[[noreturn]] void throw_with_scope_errors(std::exception_ptr block_error,
-                                          const std::vector<std::exception_ptr>& children);
+/// Ends with_scope(): raises the failures of the block and of the children (one as itself,
+/// several as aggregate_error) if there are any, keeping a cancellation pending for the next
+/// await; else the cancellation; else the scope's own outcome (timeout).
+void finish_with_scope(const task_scope& scope, const std::exception_ptr& block_error,
+                       const std::exception_ptr& wait_error);
+/// Requests cancellation of `task` again if no cancelled scope is about to raise it anyway.
+void keep_cancellation_pending(promise_base* task) noexcept;
 } // namespace detail
 
 /// A nursery: tasks spawned into it run concurrently, and the scope ends only when all of them
@@ -138,11 +145,18 @@ public:
     /// **Throws:** usage_error if the scope has ended.
     template <class T>
     auto spawn(task<T> t, spawn_options options = {}) -> future<T> {
-        if (m_done) {
+        check_thread("task_scope::spawn()");
+        if (m_done && !m_cancelling) {
             detail::throw_usage("spawn into a task_scope that has ended; make a new scope");
         }
-        auto f = current_loop_or_throw().create_task(std::move(t), std::string(options.name));
-        adopt(&f.promise(), options);
+        auto node = make_child_node(); // allocated first: nothing can fail after the spawn
+        auto f = m_loop->create_task(std::move(t), std::string(options.name));
+        if (m_done) {
+            // A scope that ended by cancellation: the task is cancelled before its first turn.
+            detail::cancel_root(&f.promise());
+            return f;
+        }
+        adopt(&f.promise(), options, std::move(node));
         return f;
     }
     /// `scope << task`: spawn with the default flags (R2).
@@ -159,8 +173,9 @@ public:
     void cancel();
     /// A child scope, cancelled with this one (R9): `task_scope inner = scope.fork({...});`.
     /// This scope does not end before it.
+    /// **Throws:** usage_error if this scope has ended.
     [[nodiscard]] auto fork(scope_options options = {}) -> task_scope {
-        return task_scope(*this, std::move(options));
+        return task_scope(*this, options);
     }
 
     /// The innermost scope of the running task (R11): the with_scope() block it runs in, else
@@ -191,12 +206,15 @@ public:
     private:
         friend struct detail::task_scope_kernel;
         friend class task_scope;
-        task_scope* m_scope;
+        task_scope* m_scope; // null once woken: the scope may be gone by the time it resumes
         detail::promise_base* m_task = nullptr;
         join_awaiter* m_next_joiner = nullptr;
+        std::exception_ptr m_outcome; // what the scope ended with, copied when it woke us
         bool m_raise;
         bool m_cancel_seen = false;
         bool m_parked = false;
+        bool m_scope_destroyed = false;
+        bool m_outcome_is_failure = false;
     };
     /// Waits until the scope has ended and raises its outcome (see the class comment).
     auto operator co_await() -> join_awaiter { return join_awaiter(*this, true); }
@@ -216,9 +234,19 @@ private:
         task_scope* m_owner = nullptr;
     };
 
+    struct node_deleter {
+        void operator()(detail::scope_child* n) const noexcept;
+    };
+    using child_node = std::unique_ptr<detail::scope_child, node_deleter>;
+
     static auto current_loop_or_throw() -> event_loop&;
-    void adopt(detail::promise_base* child, spawn_options& options);
-    void log(const std::string& line) const;
+    static auto make_child_node() -> child_node;
+    void check_thread(const char* what) const;
+    void adopt(detail::promise_base* child, const spawn_options& options, child_node node) noexcept;
+    void log(const std::string& line) const noexcept;
+    /// The outcome as an exception (null for a quiet end): one error, aggregate_error, or
+    /// timeout_error.
+    [[nodiscard]] auto outcome() const -> std::exception_ptr;
 
     struct deadline_timer : detail::timer_node {
         task_scope* m_owner = nullptr;
@@ -259,7 +287,7 @@ private:
 /// ```
 template <class Body>
 auto with_scope(scope_options options, Body body) -> task<void> {
-    task_scope scope(std::move(options));
+    task_scope scope(options);
     std::exception_ptr body_error;
     try {
         co_await scope.m_body.run([&]() -> task<void> { co_await body(scope); });
@@ -270,11 +298,13 @@ auto with_scope(scope_options options, Body body) -> task<void> {
         scope.cancel();
     }
     scope.finalize();
-    co_await scope.wait(); // an outer cancellation cancels the scope and raises here
-    if (body_error) {
-        detail::throw_with_scope_errors(body_error, scope.errors());
+    std::exception_ptr wait_error;
+    try {
+        co_await scope.wait(); // an outer cancellation cancels the scope and raises here
+    } catch (...) {
+        wait_error = std::current_exception();
     }
-    scope.rethrow_outcome();
+    detail::finish_with_scope(scope, body_error, wait_error);
 }
 
 } // namespace coven
