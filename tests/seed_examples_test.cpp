@@ -65,6 +65,15 @@ int main();
 namespace coven_seed_traio_current_scope {
 int main();
 }
+namespace coven_seed_scarletio_task_group {
+int main();
+}
+namespace coven_seed_scarletio_task_cancellation {
+int main();
+}
+namespace coven_seed_scarletio_sleep_future {
+int main();
+}
 namespace coven_example_shielded_cleanup {
 int main();
 }
@@ -226,6 +235,18 @@ TEST(SeedExamples, TraioOuterTimeoutCancelsTheForkedScope) {
 TEST(SeedExamples, TraioHandlerForksTheCurrentScope) {
     check("traio_current_scope", coven_seed_traio_current_scope::main,
           {0.5, 1.0, 2.0, 2.0, 3.0, 3.0, 4.0, 4.0});
+}
+
+TEST(SeedExamples, TaskGroupPrintsHelloThenWorld) {
+    check("scarletio_task_group", coven_seed_scarletio_task_group::main, {1.0, 2.0});
+}
+
+TEST(SeedExamples, TaskCancellationPrintsOnlyWorld) {
+    check("scarletio_task_cancellation", coven_seed_scarletio_task_cancellation::main, {2.0});
+}
+
+TEST(SeedExamples, SleepFutureJoinsTheGroup) {
+    check("scarletio_sleep_future", coven_seed_scarletio_sleep_future::main, {1.0, 2.0});
 }
 
 TEST(Examples, ShieldedCleanupFinishesAfterTheDeadlineBeforeTheTimeoutIsReported) {

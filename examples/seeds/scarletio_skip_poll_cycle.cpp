@@ -1,9 +1,6 @@
 // scarletio, "Task suspension": skip_poll_cycle() resumes only after the next I/O poll, and the
 // loop polls only once every ready task has run, so ten skip_ready_cycle() hops still finish
 // first.
-//
-// The seed collects the tasks in a TaskGroup; coven's task_group arrives with structured
-// concurrency (issue #4), so until then the two futures are awaited one after the other.
 #include <coven/coven.hpp>
 
 #include <iostream>
@@ -22,12 +19,13 @@ auto skip_io_poll_then_say(std::string to_say) -> coven::task<void> {
 }
 
 auto amain(coven::event_loop& loop) -> coven::task<void> {
-    auto world = loop.create_task(skip_io_poll_then_say("world"));
-    auto hello = loop.create_task(skip_10_times_then_say("hello"));
+    coven::task_group task_group(loop);
+
+    task_group.create_task(skip_io_poll_then_say("world"));
+    task_group.create_task(skip_10_times_then_say("hello"));
 
     // Let's await our tasks' completion.
-    co_await world;
-    co_await hello;
+    co_await task_group.wait_all();
 }
 
 int main() {

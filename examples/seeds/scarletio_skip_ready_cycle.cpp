@@ -1,8 +1,5 @@
 // scarletio, "Task suspension": skip_ready_cycle() lets every task that is ready run first, so
 // `say_second` always prints after `say_first` when both are scheduled together.
-//
-// The seed collects the tasks in a TaskGroup; coven's task_group arrives with structured
-// concurrency (issue #4), so until then the two futures are awaited one after the other.
 #include <coven/coven.hpp>
 
 #include <iostream>
@@ -19,13 +16,14 @@ auto say_second(std::string to_say) -> coven::task<void> {
 }
 
 auto amain(coven::event_loop& loop) -> coven::task<void> {
+    coven::task_group task_group(loop);
+
     // `say_second` will always print after `say_first` if scheduled concurrently.
-    auto second = loop.create_task(say_second("world"));
-    auto first = loop.create_task(say_first("hello"));
+    task_group.create_task(say_second("world"));
+    task_group.create_task(say_first("hello"));
 
     // Let's await our tasks' completion.
-    co_await second;
-    co_await first;
+    co_await task_group.wait_all();
 }
 
 int main() {

@@ -8,6 +8,7 @@
 #include <coven/run.hpp>
 #include <coven/sleep.hpp>
 #include <coven/task.hpp>
+#include <coven/task_group.hpp>
 #include <coven/task_scope.hpp>
 #include <coven/timeout.hpp>
 #include <coven/yield.hpp>

@@ -92,11 +92,11 @@ public:
 template <class T>
 class task_promise final : public task_promise_storage<T> {
 public:
-    task_promise() noexcept {
-        this->m_destroy = [](promise_base* p) noexcept {
-            std::coroutine_handle<task_promise>::from_promise(*static_cast<task_promise*>(p))
-                .destroy();
-        };
+    task_promise() noexcept { this->m_destroy = &destroy_frame; }
+    /// Destroys the frame of a task whose promise is `p`. Its address also identifies T, so a
+    /// type-erased handle can be turned back into a future<T> safely (any_future::as<T>()).
+    static void destroy_frame(promise_base* p) noexcept {
+        std::coroutine_handle<task_promise>::from_promise(*static_cast<task_promise*>(p)).destroy();
     }
     auto get_return_object() noexcept -> task<T>;
     // Lazy start. A root cancelled before its first turn is finished by the loop without

@@ -1,0 +1,202 @@
+#pragma once
+// coven::task_group: scarletio's TaskGroup (S7): a set of futures to wait on together, as a
+// whole, first come, first failed, or one by one as they complete.
+
+#include <coven/detail/promise_base.hpp>
+#include <coven/error.hpp>
+#include <coven/event_loop.hpp>
+#include <coven/future.hpp>
+#include <coven/task.hpp>
+
+#include <coroutine>
+#include <cstddef>
+#include <exception>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace coven {
+
+class task_group;
+
+namespace detail {
+struct group_node;
+struct task_group_kernel;
+} // namespace detail
+
+/// A future whose value type was erased: what a task_group hands back, since its tasks may
+/// return different types. as<T>() gives the typed future back.
+/// **Thread safety:** as future<T>: the loop's thread.
+class any_future {
+public:
+    any_future() noexcept = default;
+    template <class T>
+    any_future(const future<T>& f) : any_future(&f.promise()) {} // NOLINT: a widening
+    any_future(const any_future& o) noexcept : any_future(o.m_p) {}
+    any_future(any_future&& o) noexcept : m_p(std::exchange(o.m_p, nullptr)) {}
+    auto operator=(any_future o) noexcept -> any_future& {
+        std::swap(m_p, o.m_p);
+        return *this;
+    }
+    ~any_future() {
+        if (m_p) {
+            detail::release_root(m_p);
+        }
+    }
+
+    [[nodiscard]] auto valid() const noexcept -> bool { return m_p != nullptr; }
+    [[nodiscard]] auto done() const -> bool { return get().has(detail::promise_base::f_done); }
+    [[nodiscard]] auto cancelled() const -> bool {
+        return get().has(detail::promise_base::f_cancelled);
+    }
+    /// True if it ended with an exception (not by cancellation).
+    [[nodiscard]] auto failed() const -> bool {
+        return done() && !cancelled() && get().m_exception != nullptr;
+    }
+    /// Requests cancellation; false if the task had ended.
+    auto cancel() -> bool;
+    [[nodiscard]] auto name() const -> std::string { return detail::root_name(&get()); }
+    /// The exception it ended with (null if it returned).
+    /// **Throws:** usage_error before the end; cancelled_error if it was cancelled.
+    [[nodiscard]] auto exception() const -> std::exception_ptr;
+    /// The typed future. **Throws:** usage_error if the task's type is not `task<T>`.
+    template <class T>
+    [[nodiscard]] auto as() const -> future<T> {
+        if (get().m_destroy != &detail::task_promise<T>::destroy_frame) {
+            detail::throw_usage("any_future::as<T>() with a T other than the task's value type");
+        }
+        return future<T>(static_cast<detail::task_promise<T>*>(m_p));
+    }
+    /// Waits until the task ends, without raising its outcome (as future::wait()).
+    [[nodiscard]] auto wait() const -> future<void>::wait_awaiter {
+        return future<void>::wait_awaiter(&get());
+    }
+    friend auto operator==(const any_future& a, const any_future& b) noexcept -> bool {
+        return a.m_p == b.m_p;
+    }
+
+    /// The task (for coven's own facades).
+    [[nodiscard]] auto get() const -> detail::promise_base& {
+        if (!m_p) {
+            detail::throw_usage("use of an empty any_future");
+        }
+        return *m_p;
+    }
+
+private:
+    friend struct detail::task_group_kernel;
+    friend class task_group;
+    explicit any_future(detail::promise_base* p) noexcept : m_p(p) {
+        if (m_p) {
+            ++m_p->m_refs;
+        }
+    }
+    detail::promise_base* m_p = nullptr;
+};
+
+/// scarletio's TaskGroup (S7): tasks created in it, or futures added to it, are waited on
+/// together. It tracks; it does not own: a task keeps running if the group goes away first, and
+/// a task's error stays in its future (check the done set, or use wait_exception()).
+///
+/// **Cancellation:** cancelling a task that waits on the group raises cancelled_error in it and
+/// leaves the group's tasks running (cancel_all() stops them); its waiter is unlinked.
+/// **Thread safety:** the loop's thread.
+/// **Example:**
+/// ```
+/// coven::task_group group(loop);
+/// group.create_task(say_after("hello", 1));
+/// group.add_future(coven::sleep(2));
+/// co_await group.wait_all();
+/// ```
+class task_group {
+public:
+    /// A group of tasks of `loop`.
+    explicit task_group(event_loop& loop) noexcept : m_loop(&loop) {}
+    /// A group on the calling thread's loop. **Throws:** usage_error off a loop thread.
+    task_group();
+    ~task_group();
+    task_group(const task_group&) = delete;
+    auto operator=(const task_group&) -> task_group& = delete;
+
+    /// Spawns `t` on the group's loop and adds it.
+    template <class T>
+    auto create_task(task<T> t, std::string name = {}) -> future<T> {
+        auto f = m_loop->create_task(std::move(t), std::move(name));
+        add(&f.promise());
+        return f;
+    }
+    /// Adds a future (of a task of the same loop): `group.add_future(coven::sleep(2))`.
+    template <class T>
+    auto add_future(future<T> f) -> future<T> {
+        add(&f.promise());
+        return f;
+    }
+    /// Also takes what converts to a future<void>, such as `coven::sleep(2)`.
+    auto add_future(future<void> f) -> future<void> {
+        add(&f.promise());
+        return f;
+    }
+
+    /// Waiting on the group; what co_await gives depends on the kind.
+    class [[nodiscard]] wait_awaiter : private detail::waiter {
+    public:
+        enum class kind { all, first, next, exception };
+        wait_awaiter(task_group& g, kind k) noexcept : m_group(&g), m_kind(k) {}
+        wait_awaiter(const wait_awaiter&) = delete;
+        auto operator=(const wait_awaiter&) -> wait_awaiter& = delete;
+        ~wait_awaiter();
+        [[nodiscard]] auto await_ready() noexcept -> bool;
+        auto await_suspend(std::coroutine_handle<> h) -> bool;
+        /// all: empty; first: the first future to have completed; next: the next one in
+        /// completion order not handed out yet; exception: the first that failed or was
+        /// cancelled. Empty where there is none.
+        auto await_resume() -> std::optional<any_future>;
+
+    private:
+        friend struct detail::task_group_kernel;
+        friend class task_group;
+        task_group* m_group;
+        detail::promise_base* m_task = nullptr;
+        wait_awaiter* m_next_waiter = nullptr;
+        std::optional<any_future> m_result; // decided when it was woken
+        kind m_kind;
+        bool m_parked = false;
+        bool m_cancel_seen = false;
+        bool m_group_destroyed = false;
+    };
+
+    /// Waits until every future in the group is done (returns at once if none is pending). Raises
+    /// none of their exceptions.
+    [[nodiscard]] auto wait_all() -> wait_awaiter { return {*this, wait_awaiter::kind::all}; }
+    /// Waits until one is done and returns the first that completed (empty if the group is empty).
+    [[nodiscard]] auto wait_first() -> wait_awaiter { return {*this, wait_awaiter::kind::first}; }
+    /// Returns the futures one by one in the order they complete, waiting when needed; empty
+    /// once every one has been returned:
+    /// `while (auto f = co_await group.wait_next()) { ... }`.
+    [[nodiscard]] auto wait_next() -> wait_awaiter { return {*this, wait_awaiter::kind::next}; }
+    /// Waits until one fails (exception or cancellation) and returns it; empty if all finished
+    /// without failing.
+    [[nodiscard]] auto wait_exception() -> wait_awaiter {
+        return {*this, wait_awaiter::kind::exception};
+    }
+
+    /// Cancels every pending task; returns how many were asked.
+    auto cancel_all() -> std::size_t;
+    /// The futures that are done, in completion order, and those still pending.
+    [[nodiscard]] auto done() const -> std::vector<any_future>;
+    [[nodiscard]] auto pending() const -> std::vector<any_future>;
+    [[nodiscard]] auto size() const noexcept -> std::size_t { return m_nodes.size(); }
+
+private:
+    friend struct detail::task_group_kernel;
+    void add(detail::promise_base* p);
+
+    event_loop* m_loop;
+    std::vector<detail::group_node*> m_nodes; // in adding order
+    std::vector<detail::group_node*> m_done;  // in completion order
+    std::size_t m_next_unhanded = 0;          // wait_next(): index into m_done
+    wait_awaiter* m_waiters = nullptr;
+};
+
+} // namespace coven

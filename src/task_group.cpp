@@ -1,0 +1,226 @@
+// task_group (S7): a tracker of futures. Each added task gets a group_node, a completion node
+// holding a reference, so its end moves it to the done list (in completion order) and wakes the
+// waiters it satisfies. A waiter's result is decided when it is woken, so that two wait_next()
+// callers never get the same future and none gets an early "empty".
+
+#include "loop_state.hpp"
+
+#include <coven/task_group.hpp>
+
+namespace coven::detail {
+
+struct group_node : completion_node {
+    task_group* m_group = nullptr;
+    promise_base* m_task = nullptr;
+};
+
+struct task_group_kernel {
+    using awaiter = task_group::wait_awaiter;
+
+    static auto failed(const promise_base* t) noexcept -> bool {
+        return t->has(promise_base::f_cancelled) || t->m_exception != nullptr;
+    }
+
+    /// Decides w's result if its condition holds now; false if it must wait.
+    static auto try_complete(task_group& g, awaiter& w) noexcept -> bool {
+        const bool all_done = g.m_done.size() == g.m_nodes.size();
+        switch (w.m_kind) {
+        case awaiter::kind::all:
+            return all_done;
+        case awaiter::kind::first:
+            if (!g.m_done.empty()) {
+                w.m_result.emplace(any_future(g.m_done.front()->m_task));
+                return true;
+            }
+            return all_done; // an empty group
+        case awaiter::kind::next:
+            if (g.m_next_unhanded < g.m_done.size()) {
+                w.m_result.emplace(any_future(g.m_done[g.m_next_unhanded++]->m_task));
+                return true;
+            }
+            return all_done;
+        case awaiter::kind::exception:
+            for (group_node* n : g.m_done) {
+                if (failed(n->m_task)) {
+                    w.m_result.emplace(any_future(n->m_task));
+                    return true;
+                }
+            }
+            return all_done;
+        }
+        return false;
+    }
+
+    static void unlink(task_group& g, awaiter* w) noexcept {
+        for (awaiter** link = &g.m_waiters; *link; link = &(*link)->m_next_waiter) {
+            if (*link == w) {
+                *link = w->m_next_waiter;
+                break;
+            }
+        }
+        w->m_parked = false;
+    }
+
+    static void ended(completion_node* c, promise_base*) noexcept {
+        auto* n = static_cast<group_node*>(c);
+        task_group& g = *n->m_group;
+        g.m_done.push_back(n); // capacity reserved when it was added
+        for (awaiter* w = g.m_waiters; w;) {
+            awaiter* next = w->m_next_waiter;
+            if (try_complete(g, *w)) {
+                unlink(g, w);
+                wake(w->m_task);
+            }
+            w = next;
+        }
+    }
+
+    static void waiter_cancelled(waiter* base, promise_base* t) noexcept {
+        auto* w = static_cast<awaiter*>(base);
+        w->m_cancel_seen = true;
+        unlink(*w->m_group, w);
+        wake(t);
+    }
+};
+
+} // namespace coven::detail
+
+namespace coven {
+
+using detail::task_group_kernel;
+
+auto any_future::cancel() -> bool {
+    detail::require_loop_thread(&get(), "any_future::cancel()");
+    return detail::cancel_root(&get());
+}
+
+auto any_future::exception() const -> std::exception_ptr {
+    auto& p = get();
+    if (!p.has(detail::promise_base::f_done)) {
+        detail::throw_usage("any_future::exception() before the task ended; wait for it first");
+    }
+    if (p.has(detail::promise_base::f_cancelled)) {
+        if (p.has(detail::promise_base::f_timed_out)) {
+            detail::throw_root_timeout(&p);
+        }
+        throw cancelled_error();
+    }
+    p.set(detail::promise_base::f_observed);
+    return p.m_exception;
+}
+
+task_group::task_group() : m_loop(current_loop()) {
+    if (!m_loop) {
+        detail::throw_usage("task_group made outside a loop thread; pass the loop: "
+                            "task_group(loop)");
+    }
+}
+
+task_group::~task_group() {
+    for (detail::group_node* n : m_nodes) {
+        if (n->linked()) {
+            detail::remove_completion(n->m_task, n);
+        }
+        detail::release_root(n->m_task);
+        delete n;
+    }
+    while (wait_awaiter* w = m_waiters) {
+        m_waiters = w->m_next_waiter;
+        w->m_parked = false;
+        w->m_group_destroyed = true;
+        detail::wake(w->m_task);
+    }
+}
+
+void task_group::add(detail::promise_base* p) {
+    if (detail::state_of(p) != &m_loop->state()) {
+        detail::throw_usage("task_group::add_future() with a task of another loop");
+    }
+    detail::require_loop_thread(p, "task_group::add_future()");
+    auto* n = new detail::group_node();
+    try {
+        m_nodes.reserve(m_nodes.size() + 1);
+        m_done.reserve(m_nodes.size() + 1); // ended() must not allocate
+    } catch (...) {
+        delete n;
+        throw;
+    }
+    n->m_group = this;
+    n->m_task = p;
+    n->m_fire = &task_group_kernel::ended;
+    ++p->m_refs;
+    m_nodes.push_back(n);
+    if (p->has(detail::promise_base::f_done)) {
+        task_group_kernel::ended(n, p); // already over: done at once
+    } else {
+        detail::add_completion(p, n);
+    }
+}
+
+auto task_group::cancel_all() -> std::size_t {
+    std::size_t asked = 0;
+    for (detail::group_node* n : m_nodes) {
+        if (!n->m_task->has(detail::promise_base::f_done)) {
+            detail::require_loop_thread(n->m_task, "task_group::cancel_all()");
+            asked += detail::cancel_root(n->m_task) ? 1 : 0;
+        }
+    }
+    return asked;
+}
+
+auto task_group::done() const -> std::vector<any_future> {
+    std::vector<any_future> out;
+    out.reserve(m_done.size());
+    for (detail::group_node* n : m_done) {
+        out.push_back(any_future(n->m_task));
+    }
+    return out;
+}
+
+auto task_group::pending() const -> std::vector<any_future> {
+    std::vector<any_future> out;
+    for (detail::group_node* n : m_nodes) {
+        if (!n->m_task->has(detail::promise_base::f_done)) {
+            out.push_back(any_future(n->m_task));
+        }
+    }
+    return out;
+}
+
+// ---------------------------------------------------------------- wait_awaiter
+
+task_group::wait_awaiter::~wait_awaiter() {
+    if (m_parked) { // a frame destroyed while waiting (loop teardown)
+        task_group_kernel::unlink(*m_group, this);
+    }
+}
+
+auto task_group::wait_awaiter::await_ready() noexcept -> bool {
+    return task_group_kernel::try_complete(*m_group, *this);
+}
+
+auto task_group::wait_awaiter::await_suspend(std::coroutine_handle<> h) -> bool {
+    m_task = detail::require_current_task("co_await task_group");
+    if (detail::cancel_pending(m_task)) {
+        m_cancel_seen = true;
+        return false;
+    }
+    m_on_cancel = &task_group_kernel::waiter_cancelled;
+    detail::park(m_task, this, h);
+    m_next_waiter = m_group->m_waiters;
+    m_group->m_waiters = this;
+    m_parked = true;
+    return true;
+}
+
+auto task_group::wait_awaiter::await_resume() -> std::optional<any_future> {
+    if (m_group_destroyed) {
+        detail::throw_usage("a task_group was destroyed while a task waited on it");
+    }
+    if (m_cancel_seen) {
+        detail::throw_cancelled(m_task);
+    }
+    return std::move(m_result);
+}
+
+} // namespace coven
