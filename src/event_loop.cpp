@@ -494,6 +494,8 @@ void loop_state::shutdown() {
                     root_timeout_end(n, t); // owned by the task: freed with it
                 } else if (is_scope_child(n)) {
                     scope_child_dropped(n, t); // drops the scope's reference
+                } else if (is_group_node(n)) {
+                    group_node_dropped(n, t); // drops the group's reference
                 }
             }
         }

@@ -89,6 +89,11 @@ void root_timeout_end(completion_node* c, promise_base* t) noexcept;
 auto is_scope_child(const completion_node* c) noexcept -> bool;
 void scope_child_dropped(completion_node* c, promise_base* t) noexcept;
 
+/// A task_group's node on a task (src/task_group.cpp): stop() makes the group forget the tasks
+/// it has to destroy.
+auto is_group_node(const completion_node* c) noexcept -> bool;
+void group_node_dropped(completion_node* c, promise_base* t) noexcept;
+
 /// The loop that runs a root task.
 inline auto state_of(const promise_base* t) noexcept -> loop_state* {
     return static_cast<loop_state*>(t->m_loop);

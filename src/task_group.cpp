@@ -7,12 +7,17 @@
 
 #include <coven/task_group.hpp>
 
+#include <string>
+
 namespace coven::detail {
 
 struct group_node : completion_node {
     task_group* m_group = nullptr;
-    promise_base* m_task = nullptr;
+    promise_base* m_task = nullptr; // null once loop stop destroyed the task (dropped)
 };
+
+auto is_group_node(const completion_node* c) noexcept -> bool;
+void group_node_dropped(completion_node* c, promise_base* t) noexcept;
 
 struct task_group_kernel {
     using awaiter = task_group::wait_awaiter;
@@ -75,6 +80,13 @@ struct task_group_kernel {
         }
     }
 
+    static void check_thread(const task_group& g, const char* what) {
+        if (!g.m_loop->in_loop_thread() && g.m_loop->is_running()) {
+            throw usage_error(std::string("coven: ") + what +
+                              " from a thread that does not drive the group's loop");
+        }
+    }
+
     static void waiter_cancelled(waiter* base, promise_base* t) noexcept {
         auto* w = static_cast<awaiter*>(base);
         w->m_cancel_seen = true;
@@ -82,6 +94,17 @@ struct task_group_kernel {
         wake(t);
     }
 };
+
+auto is_group_node(const completion_node* c) noexcept -> bool {
+    return c->m_fire == &task_group_kernel::ended;
+}
+
+void group_node_dropped(completion_node* c, promise_base* t) noexcept {
+    // Loop stop destroys the task: the group forgets it (it never completes for its waiters,
+    // which are stuck too) and drops its reference.
+    static_cast<group_node*>(c)->m_task = nullptr;
+    --t->m_refs;
+}
 
 } // namespace coven::detail
 
@@ -118,10 +141,12 @@ task_group::task_group() : m_loop(current_loop()) {
 
 task_group::~task_group() {
     for (detail::group_node* n : m_nodes) {
-        if (n->linked()) {
-            detail::remove_completion(n->m_task, n);
+        if (n->m_task) {
+            if (n->linked()) {
+                detail::remove_completion(n->m_task, n);
+            }
+            detail::release_root(n->m_task);
         }
-        detail::release_root(n->m_task);
         delete n;
     }
     while (wait_awaiter* w = m_waiters) {
@@ -158,10 +183,10 @@ void task_group::add(detail::promise_base* p) {
 }
 
 auto task_group::cancel_all() -> std::size_t {
+    task_group_kernel::check_thread(*this, "task_group::cancel_all()");
     std::size_t asked = 0;
     for (detail::group_node* n : m_nodes) {
-        if (!n->m_task->has(detail::promise_base::f_done)) {
-            detail::require_loop_thread(n->m_task, "task_group::cancel_all()");
+        if (n->m_task && !n->m_task->has(detail::promise_base::f_done)) {
             asked += detail::cancel_root(n->m_task) ? 1 : 0;
         }
     }
@@ -169,6 +194,7 @@ auto task_group::cancel_all() -> std::size_t {
 }
 
 auto task_group::done() const -> std::vector<any_future> {
+    task_group_kernel::check_thread(*this, "task_group::done()");
     std::vector<any_future> out;
     out.reserve(m_done.size());
     for (detail::group_node* n : m_done) {
@@ -178,9 +204,10 @@ auto task_group::done() const -> std::vector<any_future> {
 }
 
 auto task_group::pending() const -> std::vector<any_future> {
+    task_group_kernel::check_thread(*this, "task_group::pending()");
     std::vector<any_future> out;
     for (detail::group_node* n : m_nodes) {
-        if (!n->m_task->has(detail::promise_base::f_done)) {
+        if (n->m_task && !n->m_task->has(detail::promise_base::f_done)) {
             out.push_back(any_future(n->m_task));
         }
     }
@@ -201,14 +228,23 @@ auto task_group::wait_awaiter::await_ready() noexcept -> bool {
 
 auto task_group::wait_awaiter::await_suspend(std::coroutine_handle<> h) -> bool {
     m_task = detail::require_current_task("co_await task_group");
+    if (detail::state_of(m_task) != &m_group->m_loop->state()) {
+        detail::throw_usage("co_await on a task_group of another loop; wait on it from a task "
+                            "of its own loop");
+    }
     if (detail::cancel_pending(m_task)) {
         m_cancel_seen = true;
         return false;
     }
     m_on_cancel = &task_group_kernel::waiter_cancelled;
     detail::park(m_task, this, h);
-    m_next_waiter = m_group->m_waiters;
-    m_group->m_waiters = this;
+    // Appended: waiters are served in the order they came (fair among wait_next() consumers).
+    wait_awaiter** link = &m_group->m_waiters;
+    while (*link) {
+        link = &(*link)->m_next_waiter;
+    }
+    m_next_waiter = nullptr;
+    *link = this;
     m_parked = true;
     return true;
 }

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -176,6 +177,55 @@ TEST(TaskGroup, AGroupDestroyedFirstLeavesItsTasksRunning) {
             t = group.create_task(sleep_then(2.0, 2));
         }
         EXPECT_EQ(co_await t, 2);
+    };
+    loop.run_until_complete(main());
+}
+
+namespace {
+// Waits, shielded, on a task that waits on it: nothing ends either at loop stop.
+auto deadlocked(future<void>* other) -> task<void> {
+    co_await coven::skip_ready_cycle(); // *other is set by now
+    coven::cancel_scope shielded;
+    shielded.set_shield(true);
+    co_await shielded.run(*other);
+}
+} // namespace
+
+TEST(TaskGroup, LoopStopDestroysStuckTasksOfALiveGroupAndTheGroupForgetsThem) {
+    auto loop = std::make_unique<coven::event_loop>(virtual_options());
+    task_group group(*loop);
+    struct pair {
+        future<void> a, b;
+    } st;
+    auto main = [](task_group& g, pair& st) -> task<void> {
+        st.a = g.create_task(deadlocked(&st.b));
+        st.b = g.create_task(deadlocked(&st.a));
+        co_await coven::sleep(1.0);
+        st.a = {}; // only the loop and the group refer to them now
+        st.b = {};
+    };
+    loop->run_until_complete(main(group, st));
+    EXPECT_EQ(group.size(), 2u);
+    loop.reset(); // stop(): both are stuck and destroyed; the group drops its references
+    EXPECT_EQ(coven::testing::live().frames, 0);
+}
+
+TEST(TaskGroup, WaitingFromAnotherLoopIsAUsageError) {
+    coven::event_loop loop(virtual_options());
+    coven::event_loop other(virtual_options());
+    auto main = [&]() -> task<void> {
+        task_group group(loop);
+        group.create_task(sleep_then(1.0, 1));
+        bool threw = false;
+        other.run_until_complete([](task_group& g, bool& threw) -> task<void> {
+            try {
+                co_await g.wait_all();
+            } catch (const coven::usage_error&) {
+                threw = true;
+            }
+        }(group, threw));
+        EXPECT_TRUE(threw);
+        co_await group.wait_all();
     };
     loop.run_until_complete(main());
 }

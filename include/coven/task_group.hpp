@@ -61,6 +61,8 @@ public:
     /// **Throws:** usage_error before the end; cancelled_error if it was cancelled.
     [[nodiscard]] auto exception() const -> std::exception_ptr;
     /// The typed future. **Throws:** usage_error if the task's type is not `task<T>`.
+    /// The check compares the promise's destroy function with task_promise<T>'s, so it needs a
+    /// link without identical-code folding of functions (the default; not `--icf=all`).
     template <class T>
     [[nodiscard]] auto as() const -> future<T> {
         if (get().m_destroy != &detail::task_promise<T>::destroy_frame) {
