@@ -17,24 +17,6 @@ using coven::cancel_scope;
 using coven::future;
 using coven::task;
 
-namespace {
-
-auto sleep_then(double seconds, int value) -> task<int> {
-    co_await coven::sleep(seconds);
-    co_return value;
-}
-
-auto sleep_for(double seconds) -> task<void> {
-    co_await coven::sleep(seconds);
-}
-
-auto at(double seconds) -> coven::event_loop::time_point {
-    return coven::event_loop::time_point(std::chrono::duration_cast<coven::event_loop::duration>(
-        std::chrono::duration<double>(seconds)));
-}
-
-} // namespace
-
 TEST(CancelScope, DeadlineStopsTheBlockAndTheScopeAbsorbsItsOwnCancellation) {
     coven::event_loop loop(virtual_options());
     auto main = [&]() -> task<void> {

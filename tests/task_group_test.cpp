@@ -20,11 +20,6 @@ using coven::task_group;
 
 namespace {
 
-auto sleep_then(double seconds, int value) -> task<int> {
-    co_await coven::sleep(seconds);
-    co_return value;
-}
-
 auto sleep_then_throw(double seconds) -> task<void> {
     co_await coven::sleep(seconds);
     throw std::runtime_error("failed");

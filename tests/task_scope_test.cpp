@@ -20,10 +20,6 @@ using coven::task_scope;
 
 namespace {
 
-auto sleep_for(double seconds) -> task<void> {
-    co_await coven::sleep(seconds);
-}
-
 auto sleep_then_throw(double seconds, std::string what) -> task<void> {
     co_await coven::sleep(seconds);
     throw std::runtime_error(what);
