@@ -42,66 +42,80 @@ int g_unobserved = 0;
 } // namespace
 
 TEST(Cancellation, LifecycleMatrixHasExactlyOneOutcomeAndLeaksNothing) {
+    // TESTING.md #5: body x cancel time x handle x owner. A scope owner spawns without bubbling,
+    // so that the outcomes match the loop owner's, and must not end before the task.
     coven::set_unobserved_exception_handler(
         [](std::exception_ptr, const std::string&) { ++g_unobserved; });
-    for (auto kind : {body_kind::returns, body_kind::throws, body_kind::cancelled}) {
-        for (auto when : {cancel_at::never, cancel_at::before_start, cancel_at::while_suspended,
-                          cancel_at::after_finish}) {
-            for (auto use :
-                 {handle_use::awaited, handle_use::dropped_early, handle_use::dropped_late}) {
-                SCOPED_TRACE(testing::Message()
-                             << "body " << static_cast<int>(kind) << " cancel "
-                             << static_cast<int>(when) << " handle " << static_cast<int>(use));
-                g_unobserved = 0;
-                record r;
-                coven::event_loop loop(virtual_options());
-                const bool cancelled_outcome = kind == body_kind::cancelled ||
-                                               when == cancel_at::before_start ||
-                                               when == cancel_at::while_suspended;
-                auto main = [&]() -> task<void> {
-                    auto f = loop.create_task(body(kind, r));
-                    if (when == cancel_at::before_start) {
-                        EXPECT_TRUE(f.cancel());
-                    }
-                    if (use == handle_use::dropped_early) {
+    for (bool owned_by_scope : {false, true}) {
+        for (auto kind : {body_kind::returns, body_kind::throws, body_kind::cancelled}) {
+            for (auto when : {cancel_at::never, cancel_at::before_start, cancel_at::while_suspended,
+                              cancel_at::after_finish}) {
+                for (auto use :
+                     {handle_use::awaited, handle_use::dropped_early, handle_use::dropped_late}) {
+                    SCOPED_TRACE(testing::Message()
+                                 << "owner " << (owned_by_scope ? "scope" : "loop") << " body "
+                                 << static_cast<int>(kind) << " cancel " << static_cast<int>(when)
+                                 << " handle " << static_cast<int>(use));
+                    g_unobserved = 0;
+                    record r;
+                    coven::event_loop loop(virtual_options());
+                    const bool cancelled_outcome = kind == body_kind::cancelled ||
+                                                   when == cancel_at::before_start ||
+                                                   when == cancel_at::while_suspended;
+                    auto scenario = [&](future<int> f) -> task<void> {
+                        if (when == cancel_at::before_start) {
+                            EXPECT_TRUE(f.cancel());
+                        }
+                        if (use == handle_use::dropped_early) {
+                            if (when == cancel_at::while_suspended) {
+                                co_await coven::sleep(0.5);
+                                f.cancel();
+                            }
+                            f = future<int>(); // drop the only handle: the task keeps running
+                            co_await coven::sleep(5.0);
+                            co_return;
+                        }
                         if (when == cancel_at::while_suspended) {
                             co_await coven::sleep(0.5);
-                            f.cancel();
+                            EXPECT_TRUE(f.cancel());
                         }
-                        f = future<int>(); // drop the only handle: the task keeps running
-                        co_await coven::sleep(5.0);
-                        co_return;
-                    }
-                    if (when == cancel_at::while_suspended) {
-                        co_await coven::sleep(0.5);
-                        EXPECT_TRUE(f.cancel());
-                    }
-                    if (use == handle_use::dropped_late || when == cancel_at::after_finish) {
-                        co_await coven::sleep(5.0);
-                        EXPECT_TRUE(f.done());
-                    }
-                    if (when == cancel_at::after_finish) {
-                        EXPECT_FALSE(f.cancel());
-                    }
-                    if (cancelled_outcome) {
-                        EXPECT_THROW(co_await f, coven::cancelled_error);
-                        EXPECT_TRUE(f.cancelled());
-                    } else if (kind == body_kind::throws) {
-                        EXPECT_THROW(co_await f, std::runtime_error);
-                        EXPECT_FALSE(f.cancelled());
-                    } else {
-                        EXPECT_EQ(co_await f, 7);
-                    }
-                };
-                loop.run_until_complete(main());
-                EXPECT_EQ(r.started, when != cancel_at::before_start);
-                EXPECT_EQ(r.reached_end,
-                          when == cancel_at::never || when == cancel_at::after_finish);
-                const bool unobserved_error =
-                    use == handle_use::dropped_early && kind == body_kind::throws &&
-                    (when == cancel_at::never || when == cancel_at::after_finish);
-                EXPECT_EQ(g_unobserved, unobserved_error ? 1 : 0);
-                EXPECT_EQ(loop.statistics().live_tasks, 0u);
+                        if (use == handle_use::dropped_late || when == cancel_at::after_finish) {
+                            co_await coven::sleep(5.0);
+                            EXPECT_TRUE(f.done());
+                        }
+                        if (when == cancel_at::after_finish) {
+                            EXPECT_FALSE(f.cancel());
+                        }
+                        if (cancelled_outcome) {
+                            EXPECT_THROW(co_await f, coven::cancelled_error);
+                            EXPECT_TRUE(f.cancelled());
+                        } else if (kind == body_kind::throws) {
+                            EXPECT_THROW(co_await f, std::runtime_error);
+                            EXPECT_FALSE(f.cancelled());
+                        } else {
+                            EXPECT_EQ(co_await f, 7);
+                        }
+                    };
+                    auto main = [&]() -> task<void> {
+                        if (!owned_by_scope) {
+                            co_await scenario(loop.create_task(body(kind, r)));
+                            co_return;
+                        }
+                        co_await coven::with_scope({}, [&](coven::task_scope& s) -> task<void> {
+                            co_await scenario(s.spawn(body(kind, r), {.bubble = false}));
+                        });
+                        EXPECT_EQ(loop.statistics().live_tasks, 1u); // only main: none outlived
+                    };
+                    loop.run_until_complete(main());
+                    EXPECT_EQ(r.started, when != cancel_at::before_start);
+                    EXPECT_EQ(r.reached_end,
+                              when == cancel_at::never || when == cancel_at::after_finish);
+                    const bool unobserved_error =
+                        use == handle_use::dropped_early && kind == body_kind::throws &&
+                        (when == cancel_at::never || when == cancel_at::after_finish);
+                    EXPECT_EQ(g_unobserved, unobserved_error ? 1 : 0);
+                    EXPECT_EQ(loop.statistics().live_tasks, 0u);
+                }
             }
         }
     }
