@@ -236,11 +236,7 @@ void scope_kernel::throw_timeout() {
 }
 
 auto deadline_after(event_loop::duration d, const char* what) -> event_loop::time_point {
-    auto now = loop_now(what);
-    if (d >= cancel_scope::no_deadline - now) {
-        return cancel_scope::no_deadline;
-    }
-    return now + d;
+    return saturating_deadline(loop_now(what), d);
 }
 
 // ---------------------------------------------------------------- apply_timeout (S12)
@@ -282,9 +278,7 @@ void apply_root_timeout(promise_base* t, event_loop::duration d) {
         return;
     }
     // The task's loop's clock: the caller may be a thread that merely owns an undriven loop.
-    const auto now = state_of(t)->m_self->now();
-    const auto deadline =
-        d >= cancel_scope::no_deadline - now ? cancel_scope::no_deadline : now + d;
+    const auto deadline = saturating_deadline(state_of(t)->m_self->now(), d);
     root_timeout* node = nullptr;
     if (completion_node* head = t->m_completions) {
         completion_node* c = head;

@@ -302,10 +302,7 @@ task_scope::task_scope(scope_options options)
     m_deadline.m_owner = this;
     m_deadline.m_fire = &task_scope_kernel::deadline_fired;
     if (options.timeout != event_loop::duration::max()) {
-        auto now = m_loop->now();
-        auto deadline = options.timeout >= cancel_scope::no_deadline - now
-                            ? cancel_scope::no_deadline
-                            : now + options.timeout;
+        auto deadline = detail::saturating_deadline(m_loop->now(), options.timeout);
         if (deadline != cancel_scope::no_deadline) {
             detail::arm_timer_on(&m_loop->state(), &m_deadline, deadline);
         }

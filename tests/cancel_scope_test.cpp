@@ -527,22 +527,10 @@ TEST(CancelScope, DeadlineMovedFromTheOwningThreadWhileTheLoopIsNotDrivenArmsOnT
 TEST(CancelScope, AnAwaitedTaskIsCancelledOnceWhenSeveralScopesAroundTheAwaiterFire) {
     coven::event_loop loop(virtual_options());
     std::vector<std::string> log;
-    auto target = [](std::vector<std::string>& log) -> task<int> {
-        bool cancelled = false;
-        try {
-            co_await coven::sleep(10.0);
-        } catch (const coven::cancelled_error&) {
-            cancelled = true;
-        }
-        if (cancelled) {
-            co_await coven::sleep(2.0); // cleanup, from t=1 to t=3: must not be cut at t=2
-            log.push_back("cleanup done");
-            throw coven::cancelled_error();
-        }
-        co_return 1;
-    };
     auto main = [&]() -> task<void> {
-        auto t = loop.create_task(target(log));
+        // Cancelled at t=1 by the inner scope; its cleanup runs to t=3 and must not be cut at
+        // t=2 when the outer scope fires too.
+        auto t = loop.create_task(sleep_with_slow_cleanup(10.0, 2.0, log));
         cancel_scope outer(at(2.0));
         cancel_scope inner(at(1.0));
         bool finished = co_await outer.run([&]() -> task<void> { co_await inner.run(t); });

@@ -647,21 +647,9 @@ TEST(Timeout, SleepDueInTheSameTickAsTheDeadlineWakesOnceEitherWay) {
 TEST(ApplyTimeout, AnExplicitCancelFirstIsNotRelabelledNorCutByTheDeadline) {
     coven::event_loop loop(virtual_options());
     std::vector<std::string> log;
-    auto worker = [](std::vector<std::string>& log) -> task<void> {
-        bool cancelled = false;
-        try {
-            co_await coven::sleep(10.0);
-        } catch (const coven::cancelled_error&) {
-            cancelled = true;
-        }
-        if (cancelled) {
-            co_await coven::sleep(1.0); // cleanup from 0.5 to 1.5, across the deadline at 1.0
-            log.push_back("cleanup done");
-            throw coven::cancelled_error();
-        }
-    };
     auto main = [&]() -> task<void> {
-        auto f = loop.create_task(worker(log));
+        // Cancelled at 0.5; the cleanup runs to 1.5, across the deadline at 1.0.
+        auto f = loop.create_task(sleep_with_slow_cleanup(10.0, 1.0, log));
         f.apply_timeout(1.0);
         co_await coven::sleep(0.5);
         f.cancel();

@@ -2,6 +2,7 @@
 // coven::future<T>: a handle to a task spawned with event_loop::create_task (S5, S8).
 
 #include <coven/detail/accounting.hpp>
+#include <coven/detail/duration.hpp>
 #include <coven/detail/promise_base.hpp>
 #include <coven/error.hpp>
 #include <coven/task.hpp>
@@ -140,12 +141,7 @@ public:
     /// **Example:** `auto f = loop.create_task(fetch()); f.apply_timeout(1.0); co_await f;`
     template <class Rep, class Period>
     auto apply_timeout(std::chrono::duration<Rep, Period> d) -> future& {
-        const double ns = std::chrono::duration<double, std::nano>(d).count();
-        std::chrono::nanoseconds clamped =
-            !(ns < 9.2e18) ? std::chrono::nanoseconds::max()
-            : ns <= 0      ? std::chrono::nanoseconds::zero()
-                           : std::chrono::duration_cast<std::chrono::nanoseconds>(d);
-        detail::apply_root_timeout(&promise(), clamped);
+        detail::apply_root_timeout(&promise(), detail::to_loop_duration(d));
         return *this;
     }
     /// apply_timeout() in seconds, as scarletio spells it: `task.apply_timeout(1.0);`

@@ -8,6 +8,7 @@
 //   co_await scope.run([&]() -> coven::task<> { ... });
 
 #include <coven/cancel_scope.hpp>
+#include <coven/detail/duration.hpp>
 #include <coven/event_loop.hpp>
 #include <coven/task.hpp>
 
@@ -18,18 +19,6 @@
 namespace coven {
 
 namespace detail {
-/// A duration in the loop's unit, clamped to [0, max] (hours::max() or 1e300 s mean "never").
-template <class Rep, class Period>
-auto to_loop_duration(std::chrono::duration<Rep, Period> d) noexcept -> event_loop::duration {
-    const double ns = std::chrono::duration<double, std::nano>(d).count();
-    if (!(ns < 9.2e18)) { // also NaN
-        return event_loop::duration::max();
-    }
-    if (ns <= 0) {
-        return event_loop::duration::zero();
-    }
-    return std::chrono::duration_cast<event_loop::duration>(d);
-}
 inline auto from_seconds(double s) noexcept -> event_loop::duration {
     return to_loop_duration(std::chrono::duration<double>(s));
 }

@@ -5,6 +5,8 @@
 #include <coven/testing.hpp>
 
 #include <chrono>
+#include <string>
+#include <vector>
 
 namespace coven_test {
 
@@ -30,6 +32,24 @@ inline auto sleep_then(double seconds, int value) -> coven::task<int> {
 /// A task that only sleeps.
 inline auto sleep_for(double seconds) -> coven::task<void> {
     co_await coven::sleep(seconds);
+}
+
+/// Sleeps `seconds`; if cancelled meanwhile, runs a cleanup that itself sleeps `cleanup`
+/// seconds (unshielded: a cancel request is consumed when raised), appends "cleanup done" to
+/// `log`, and ends cancelled.
+inline auto sleep_with_slow_cleanup(double seconds, double cleanup, std::vector<std::string>& log)
+    -> coven::task<void> {
+    bool cancelled = false;
+    try {
+        co_await coven::sleep(seconds);
+    } catch (const coven::cancelled_error&) {
+        cancelled = true; // (C++ forbids co_await inside a handler)
+    }
+    if (cancelled) {
+        co_await coven::sleep(cleanup);
+        log.push_back("cleanup done");
+        throw coven::cancelled_error();
+    }
 }
 
 /// Seconds of virtual time since the loop's origin.

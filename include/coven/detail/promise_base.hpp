@@ -76,10 +76,10 @@ struct promise_base {
         f_observed = 1 << 5, // its exception was retrieved by someone
         f_named = 1 << 6,
         f_shutdown_cancelled = 1 << 7,
-        f_awaited = 1 << 8,    // a child task<T> that has been started
-        f_started = 1 << 9,    // a root that has had its first turn
-        f_scoped = 1 << 10,    // m_scope is not null: cancellation checks walk the scopes
-        f_timed_out = 1 << 11, // future::apply_timeout() expired and cancelled it
+        f_awaited = 1 << 8,      // a child task<T> that has been started
+        f_started = 1 << 9,      // a root that has had its first turn
+        f_scoped = 1 << 10,      // m_scope is not null: cancellation checks walk the scopes
+        f_timed_out = 1 << 11,   // future::apply_timeout() expired and cancelled it
         f_cancel_sent = 1 << 12, // cancel_root() was called at least once (never cleared)
         f_joined = 1 << 13,      // someone awaits its future or has a done-callback on it
     };
