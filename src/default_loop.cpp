@@ -29,7 +29,31 @@ auto env_options() -> loop_options {
     return o;
 }
 
+/// The options a default (or thread) loop gets when made now.
+auto wanted_options(default_loop_holder& h) -> loop_options {
+    std::lock_guard lock(h.mutex);
+    return h.options_set ? h.options : env_options();
+}
+
+auto same_options(const loop_options& a, const loop_options& b) -> bool {
+    return a.clock == b.clock && a.autojump == b.autojump &&
+           a.io_poll_interval == b.io_poll_interval;
+}
+
+thread_local std::unique_ptr<event_loop> t_thread_loop;
+
 } // namespace
+
+auto this_thread_loop() -> event_loop& {
+    if (t_thread_loop && t_thread_loop->is_running()) {
+        return *t_thread_loop; // being driven (by this thread: it is nobody else's)
+    }
+    loop_options wanted = wanted_options(holder());
+    if (!t_thread_loop || !same_options(t_thread_loop->options(), wanted)) {
+        t_thread_loop = std::make_unique<event_loop>(wanted);
+    }
+    return *t_thread_loop;
+}
 
 auto get_or_create_event_loop() -> event_loop& {
     auto& h = holder();
@@ -41,9 +65,7 @@ auto get_or_create_event_loop() -> event_loop& {
         return *h.loop; // stopping from inside: hand back the same loop
     }
     loop_options wanted = h.options_set ? h.options : env_options();
-    if (!h.loop || h.loop->options().clock != wanted.clock ||
-        h.loop->options().autojump != wanted.autojump ||
-        h.loop->options().io_poll_interval != wanted.io_poll_interval) {
+    if (!h.loop || !same_options(h.loop->options(), wanted)) {
         h.loop = std::make_unique<event_loop>(wanted);
     }
     h.loop->start();
@@ -65,6 +87,10 @@ void testing::reset_default_loop() {
                             "first");
     }
     h.loop.reset();
+    if (t_thread_loop && t_thread_loop->is_running()) {
+        detail::throw_usage("testing::reset_default_loop() from a task of this thread's loop");
+    }
+    t_thread_loop.reset();
 }
 
 auto detail::default_loop_running() -> bool {

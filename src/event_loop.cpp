@@ -56,16 +56,19 @@ auto describe(std::exception_ptr e) -> std::string {
 }
 
 void report_unobserved(promise_base* t) noexcept {
-    std::string name = root_name(t);
-    if (auto hook = g_unobserved.load()) {
-        hook(t->m_exception, name);
-        return;
-    }
-    std::fprintf(stderr, "coven: exception in %s was never retrieved: %s\n", name.c_str(),
-                 describe(t->m_exception).c_str());
+    report_unobserved_error(t->m_exception, root_name(t));
 }
 
 } // namespace
+
+void report_unobserved_error(std::exception_ptr e, const std::string& name) noexcept {
+    if (auto hook = g_unobserved.load()) {
+        hook(std::move(e), name);
+        return;
+    }
+    std::fprintf(stderr, "coven: exception in %s was never retrieved: %s\n", name.c_str(),
+                 describe(e).c_str());
+}
 
 // ---------------------------------------------------------------- task entry points
 

@@ -289,9 +289,12 @@ auto task_scope::current_loop_or_throw() -> event_loop& {
     return *loop;
 }
 
-task_scope::task_scope(scope_options options)
+task_scope::task_scope(scope_options options) : task_scope(current_loop_or_throw(), options) {}
+
+task_scope::task_scope(event_loop& loop, scope_options options)
     : m_name(options.name), m_on_exit(options.on_exit), m_on_error(options.on_error),
-      m_logger(options.logger), m_loop(&current_loop_or_throw()) {
+      m_logger(options.logger), m_loop(&loop) {
+    check_thread("task_scope's constructor");
     if (m_name.empty()) {
         char buf[40];
         std::snprintf(buf, sizeof buf, "scope@%p", static_cast<void*>(this));
@@ -309,7 +312,8 @@ task_scope::task_scope(scope_options options)
     }
 }
 
-task_scope::task_scope(task_scope& parent, scope_options options) : task_scope(options) {
+task_scope::task_scope(task_scope& parent, scope_options options)
+    : task_scope(*parent.m_loop, options) {
     if (parent.m_done) {
         detail::throw_usage("fork() of a task_scope that has ended; fork it while it runs");
     }

@@ -1,7 +1,9 @@
 #pragma once
 // Everything coven offers, in one include.
 
+#include <coven/async_scope.hpp>
 #include <coven/cancel_scope.hpp>
+#include <coven/delayed_result.hpp>
 #include <coven/error.hpp>
 #include <coven/event_loop.hpp>
 #include <coven/future.hpp>

@@ -40,6 +40,13 @@ public:
     using error::error;
 };
 
+/// A result was asked for before it arrived (async-tamer's AttributeError on
+/// `DelayedResult.value`): block() or co_await the delayed_result first.
+class not_ready_error : public error {
+public:
+    using error::error;
+};
+
 /// Several errors at once: the failures of a scope's children (and of its block), none dropped.
 /// what() counts them and quotes the first; errors() holds every one, in the order they
 /// happened.

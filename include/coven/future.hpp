@@ -25,6 +25,9 @@ void set_unobserved_exception_handler(void (*handler)(std::exception_ptr, const 
 
 namespace detail {
 auto root_name(const promise_base* task) -> std::string;
+/// Hands an exception nobody will retrieve to the unobserved-exception handler; `name` says
+/// whose it was.
+void report_unobserved_error(std::exception_ptr e, const std::string& name) noexcept;
 /// Arms, or moves, a root task's apply_timeout() deadline to now + d (src/cancel_scope.cpp).
 void apply_root_timeout(promise_base* task, std::chrono::nanoseconds d);
 [[noreturn]] void throw_root_timeout(const promise_base* task);

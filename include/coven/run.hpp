@@ -17,8 +17,17 @@ namespace coven {
 /// **Thread safety:** any thread.
 auto get_or_create_event_loop() -> event_loop&;
 
-/// Options for the default loop from its next (re)start on.
+/// Options for the default loop from its next (re)start on (and for this_thread_loop()).
 void set_default_loop_options(loop_options options);
+
+/// The calling thread's own loop, for synchronous code that blocks on async work (T5:
+/// async_scope's blocking form, delayed_result::block()). Unlike the default loop it has no
+/// thread of its own: work scheduled on it waits until the thread blocks, and then the thread
+/// drives it, so the order of a synchronous program stays deterministic (also on the virtual
+/// clock). Made on first use with the default loop's options, remade when those change while it
+/// is idle; destroyed when the thread exits.
+/// **Thread safety:** the calling thread's own.
+auto this_thread_loop() -> event_loop&;
 
 namespace detail {
 auto default_loop_running() -> bool;

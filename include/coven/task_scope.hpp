@@ -132,6 +132,10 @@ class task_scope {
 public:
     /// A scope on the calling thread's loop. **Throws:** usage_error off a loop thread.
     explicit task_scope(scope_options options = {});
+    /// A scope on `loop`, made by the thread that drives it, or by any thread while no thread
+    /// drives it (a synchronous caller preparing work it will then drive, as async_scope does).
+    /// **Throws:** usage_error if another thread drives `loop`.
+    task_scope(event_loop& loop, scope_options options);
     /// A child scope of `parent` (see fork()).
     task_scope(task_scope& parent, scope_options options);
     /// A scope still running when destroyed cancels its children and forgets them (they unwind

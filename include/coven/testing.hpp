@@ -19,8 +19,9 @@ struct live_objects {
     friend auto operator==(const live_objects&, const live_objects&) -> bool = default;
 };
 
-/// Destroys the default loop object if it is stopped, so that a test ends with no loop and no
-/// loop fds alive. Any reference to it obtained earlier dangles afterwards: tests only.
+/// Destroys the default loop object if it is stopped, and the calling thread's
+/// this_thread_loop(), so that a test ends with no loop and no loop fds alive (and the next one
+/// starts at time zero). Any reference to them obtained earlier dangles afterwards: tests only.
 /// **Throws:** usage_error if the default loop is running.
 void reset_default_loop();
 
