@@ -74,6 +74,33 @@ int main();
 namespace coven_seed_scarletio_sleep_future {
 int main();
 }
+namespace coven_seed_tamer_usage {
+int main();
+}
+namespace coven_seed_tamer_scope_execution {
+int main();
+}
+namespace coven_seed_tamer_returning_results {
+int main();
+}
+namespace coven_seed_tamer_delayed_result {
+int main();
+}
+namespace coven_seed_tamer_nested_scopes {
+int main();
+}
+namespace coven_seed_tamer_nested_async_scopes {
+int main();
+}
+namespace coven_seed_tamer_rate_limiter {
+int main();
+}
+namespace coven_seed_tamer_scope_exception {
+int main();
+}
+namespace coven_seed_tamer_no_exception_left_behind {
+int main();
+}
 namespace coven_example_shielded_cleanup {
 int main();
 }
@@ -146,7 +173,8 @@ auto capture(int (*example)(), std::function<void(std::size_t)> on_line = {},
 }
 
 auto expected_lines(const std::string& name) -> std::vector<std::string> {
-    const bool seed = name.rfind("scarletio_", 0) == 0 || name.rfind("traio_", 0) == 0;
+    const bool seed = name.rfind("scarletio_", 0) == 0 || name.rfind("traio_", 0) == 0 ||
+                      name.rfind("tamer_", 0) == 0;
     std::ifstream in(std::string(seed ? COVEN_SEEDS_DIR : COVEN_EXAMPLES_DIR) + "/" + name +
                      ".expected");
     std::vector<std::string> out;
@@ -247,6 +275,48 @@ TEST(SeedExamples, TaskCancellationPrintsOnlyWorld) {
 
 TEST(SeedExamples, SleepFutureJoinsTheGroup) {
     check("scarletio_sleep_future", coven_seed_scarletio_sleep_future::main, {1.0, 2.0});
+}
+
+// async-tamer. Lines printed by synchronous code, outside any loop, are stamped -1.
+
+TEST(SeedExamples, TamerUsageBlocksForTheSyncCallThenWaitsForTheScope) {
+    // The synchronous call runs on the default loop; the scope on this thread's own loop.
+    check("tamer_usage", coven_seed_tamer_usage::main, {0.5, 0.1, 0.2});
+}
+
+TEST(SeedExamples, TamerScopeFunctionsPrintInTheOrderTheirDelaysEnd) {
+    check("tamer_scope_execution", coven_seed_tamer_scope_execution::main, {0.1, 0.5, 1.0});
+}
+
+TEST(SeedExamples, TamerResultIsThereAfterTheScope) {
+    check("tamer_returning_results", coven_seed_tamer_returning_results::main, {-1.0});
+}
+
+TEST(SeedExamples, TamerDelayedResultIsNotReadyThenBlocksForIt) {
+    check("tamer_delayed_result", coven_seed_tamer_delayed_result::main, {-1.0, -1.0});
+}
+
+TEST(SeedExamples, TamerOuterScopeRunsWhileTheInnerOneIsWaitedFor) {
+    check("tamer_nested_scopes", coven_seed_tamer_nested_scopes::main, {1.0, 1.0, 1.5, 2.0, 2.5});
+}
+
+TEST(SeedExamples, TamerAsyncScopesNestTheSameWay) {
+    check("tamer_nested_async_scopes", coven_seed_tamer_nested_async_scopes::main,
+          {1.0, 1.0, 1.5, 2.0, 2.5});
+}
+
+TEST(SeedExamples, TamerRateLimiterLetsThreeThroughThenOnePerSecond) {
+    check("tamer_rate_limiter", coven_seed_tamer_rate_limiter::main,
+          {0.0, 0.0, 0.0, 1.0, 2.0, 3.0});
+}
+
+TEST(SeedExamples, TamerFailureIsHandledWhereTheResultIsWaitedFor) {
+    check("tamer_scope_exception", coven_seed_tamer_scope_exception::main, {-1.0});
+}
+
+TEST(SeedExamples, TamerFailureNobodyWaitedForIsRaisedAtTheScopesEnd) {
+    check("tamer_no_exception_left_behind", coven_seed_tamer_no_exception_left_behind::main,
+          {-1.0});
 }
 
 TEST(Examples, ShieldedCleanupFinishesAfterTheDeadlineBeforeTheTimeoutIsReported) {
