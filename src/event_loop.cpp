@@ -528,7 +528,7 @@ void loop_state::shutdown() {
     m_stop_requested.store(false, std::memory_order_relaxed);
 }
 
-void spawn_root(loop_state& loop, promise_base* root) {
+void spawn_root(loop_state& loop, promise_base* root, bool queue) {
     // Fast path: this thread drives the loop. Otherwise only an undriven loop may be fed.
     if (t_loop != &loop && (loop.m_driver.load(std::memory_order_relaxed) != std::thread::id{} ||
                             loop.m_background.load(std::memory_order_relaxed))) {
@@ -541,7 +541,34 @@ void spawn_root(loop_state& loop, promise_base* root) {
     ++root->m_refs; // the loop's reference, dropped when the task ends
     loop.register_root(root);
     ++loop.m_spawned;
-    loop.push_ready(root);
+    if (queue) {
+        loop.push_ready(root);
+    }
+}
+
+void queue_root(promise_base* root) noexcept {
+    state_of(root)->push_ready(root);
+}
+
+void start_now(promise_base* root) noexcept {
+    loop_state* loop = state_of(root);
+    if (t_loop != loop || root->has(promise_base::f_cancel_requested)) {
+        loop->push_ready(root); // run_ready() gives it its turn (or ends it, if cancelled)
+        return;
+    }
+    // The turn run_ready() would give it, nested in the caller's: the caller is running, not
+    // parked, and resumes when this returns.
+    root->set(promise_base::f_started);
+    promise_base* const caller = t_current_task;
+    std::coroutine_handle<> const pending = std::exchange(t_transfer, nullptr);
+    t_current_task = root;
+    root->m_resume.resume();
+    while (std::coroutine_handle<> next = t_transfer) { // see t_transfer
+        t_transfer = nullptr;
+        next.resume();
+    }
+    t_current_task = caller;
+    t_transfer = pending;
 }
 
 void drive_until_done(loop_state& loop, promise_base* root) {

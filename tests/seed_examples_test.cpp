@@ -101,6 +101,9 @@ int main();
 namespace coven_seed_tamer_no_exception_left_behind {
 int main();
 }
+namespace coven_seed_asynkit_eager_task_group {
+int main();
+}
 namespace coven_example_shielded_cleanup {
 int main();
 }
@@ -174,7 +177,7 @@ auto capture(int (*example)(), std::function<void(std::size_t)> on_line = {},
 
 auto expected_lines(const std::string& name) -> std::vector<std::string> {
     const bool seed = name.rfind("scarletio_", 0) == 0 || name.rfind("traio_", 0) == 0 ||
-                      name.rfind("tamer_", 0) == 0;
+                      name.rfind("tamer_", 0) == 0 || name.rfind("asynkit_", 0) == 0;
     std::ifstream in(std::string(seed ? COVEN_SEEDS_DIR : COVEN_EXAMPLES_DIR) + "/" + name +
                      ".expected");
     std::vector<std::string> out;
@@ -317,6 +320,12 @@ TEST(SeedExamples, TamerFailureIsHandledWhereTheResultIsWaitedFor) {
 TEST(SeedExamples, TamerFailureNobodyWaitedForIsRaisedAtTheScopesEnd) {
     check("tamer_no_exception_left_behind", coven_seed_tamer_no_exception_left_behind::main,
           {-1.0});
+}
+
+TEST(SeedExamples, AsynkitEagerTaskGroupRunsTheChildInsideStart) {
+    // hello and fine before any suspension; goodbye after the child's 10 ms sleep.
+    check("asynkit_eager_task_group", coven_seed_asynkit_eager_task_group::main,
+          {0.0, 0.0, 0.0, 0.01, 0.01});
 }
 
 TEST(Examples, ShieldedCleanupFinishesAfterTheDeadlineBeforeTheTimeoutIsReported) {

@@ -68,7 +68,15 @@ struct remote_fn final : remote_item {
 
 /// Pushes an item; false (and the item is left to the caller) when the loop is stopped.
 auto post(loop_state& loop, remote_item* item) noexcept -> bool;
-void spawn_root(loop_state& loop, promise_base* root);
+/// Registers a new root task on `loop` and queues its first turn, or (`queue` false) leaves it
+/// for start_now().
+void spawn_root(loop_state& loop, promise_base* root, bool queue = true);
+/// Gives a root spawned with `queue` false its first turn at once, on the calling thread, up to
+/// its first suspension (eager start, K1/K25); the calling task resumes after that. Off the
+/// loop's thread the turn is queued instead.
+void start_now(promise_base* root) noexcept;
+/// Queues the first turn of a root spawned with `queue` false.
+void queue_root(promise_base* root) noexcept;
 void drive_until_done(loop_state& loop, promise_base* root);
 auto has_background_thread(const loop_state& loop) noexcept -> bool;
 
@@ -160,13 +168,12 @@ public:
         if (!t.valid()) {
             detail::throw_usage("create_task() got an empty task (moved from or already spawned)");
         }
-        auto h = t.release();
-        h.promise().m_resume = h;
-        detail::spawn_root(*m_state, &h.promise()); // destroys h if it throws
-        if (!name.empty()) {
-            detail::set_root_name(&h.promise(), std::move(name));
-        }
-        return future<T>(&h.promise());
+        return spawn(std::move(t), std::move(name), true);
+    }
+    /// create_task() whose first turn waits for detail::start_now() (coven's eager facades).
+    template <class T>
+    auto create_task_unqueued(task<T> t, std::string name = {}) -> future<T> {
+        return spawn(std::move(t), std::move(name), false);
     }
 
     /// Runs `t` to completion and returns its value or rethrows its exception; the loop stays
@@ -248,6 +255,20 @@ public:
     [[nodiscard]] auto state() noexcept -> detail::loop_state& { return *m_state; }
 
 private:
+    template <class T>
+    auto spawn(task<T> t, std::string name, bool queue) -> future<T> {
+        if (!t.valid()) {
+            detail::throw_usage("create_task() got an empty task (moved from or already spawned)");
+        }
+        auto h = t.release();
+        h.promise().m_resume = h;
+        detail::spawn_root(*m_state, &h.promise(), queue); // destroys h if it throws
+        future<T> f(&h.promise());
+        if (!name.empty()) {
+            detail::set_root_name(&h.promise(), std::move(name));
+        }
+        return f;
+    }
     void check_not_loop_thread(const char* what) const;
     std::unique_ptr<detail::loop_state> m_state;
 };

@@ -88,6 +88,9 @@ struct spawn_options {
     /// The scope waits for this child at its end; a background child (false) is cancelled when
     /// the awaited ones are done.
     bool awaited = true;
+    /// The child runs at once, inside spawn(), up to its first suspension (asynkit's eager
+    /// start, K25); spawn() returns after that. Off the loop's thread its turn is queued.
+    bool eager = false;
 };
 static_assert(std::is_trivially_copyable_v<spawn_options>, "see scope_options");
 
@@ -154,13 +157,18 @@ public:
             detail::throw_usage("spawn into a task_scope that has ended; make a new scope");
         }
         auto node = make_child_node(); // allocated first: nothing can fail after the spawn
-        auto f = m_loop->create_task(std::move(t), std::string(options.name));
+        auto f = m_loop->create_task_unqueued(std::move(t), std::string(options.name));
         if (m_done) {
             // A scope that ended by cancellation: the task is cancelled before its first turn.
             detail::cancel_root(&f.promise());
-            return f;
+        } else {
+            adopt(&f.promise(), options, std::move(node));
         }
-        adopt(&f.promise(), options, std::move(node));
+        if (options.eager) {
+            detail::start_now(&f.promise()); // a cancelled one is queued to end there
+        } else {
+            detail::queue_root(&f.promise());
+        }
         return f;
     }
     /// `scope << task`: spawn with the default flags (R2).

@@ -1,0 +1,228 @@
+#pragma once
+// coven::eager_task_group: asynkit's EagerTaskGroup (K25) on the task_scope core. Children start
+// eagerly, inside start_soon() / start(), and run until their first suspension; start() hands
+// back the value the child passes to task_status.started() (Trio's "the server is listening").
+
+#include <coven/detail/promise_base.hpp>
+#include <coven/error.hpp>
+#include <coven/future.hpp>
+#include <coven/task.hpp>
+#include <coven/task_scope.hpp>
+
+#include <coroutine>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+namespace coven {
+
+namespace detail {
+
+/// Where a started() value (or the child's early failure) meets start()'s awaiter.
+template <class T>
+struct start_slot {
+    using stored = std::conditional_t<std::is_void_v<T>, bool, T>;
+    std::optional<stored> value;
+    std::exception_ptr error;
+    promise_base* parked = nullptr; // the task awaiting start(), while it waits
+    bool resolved = false;
+
+    void resolve() noexcept {
+        resolved = true;
+        if (parked != nullptr) {
+            wake(std::exchange(parked, nullptr));
+        }
+    }
+};
+
+} // namespace detail
+
+/// Handed to a child started with eager_task_group::start(): the child calls started(value)
+/// once it is ready (say, listening), and start()'s awaiter resumes with that value.
+/// **Throws:** usage_error when started() is called twice.
+template <class T = void>
+class task_status {
+public:
+    /// Reports the child ready, with its value (none for task_status<void>).
+    template <class... V>
+    void started(V&&... value) {
+        if (m_slot->resolved) {
+            detail::throw_usage("task_status::started() called twice; a child is started once");
+        }
+        if constexpr (std::is_void_v<T>) {
+            static_assert(sizeof...(V) == 0, "task_status<void>::started() takes no value");
+            m_slot->value.emplace(true);
+        } else {
+            m_slot->value.emplace(std::forward<V>(value)...);
+        }
+        m_slot->resolve();
+    }
+
+private:
+    friend class eager_task_group;
+    explicit task_status(std::shared_ptr<detail::start_slot<T>> slot) noexcept
+        : m_slot(std::move(slot)) {}
+    std::shared_ptr<detail::start_slot<T>> m_slot;
+};
+
+/// What eager_task_group::start() returns: await it for the started() value.
+/// **Cancellation:** cancelling the awaiting task cancels the child too (it has not reported
+/// ready, and nobody else waits for it to be); the awaiter raises cancelled_error at once.
+/// **Throws:** the child's error if it failed before started(); usage_error if it ended without
+/// calling started().
+template <class T>
+class [[nodiscard]] start_result {
+public:
+    class awaiter : private detail::waiter {
+    public:
+        explicit awaiter(start_result& r) noexcept : m_result(&r) {}
+        awaiter(const awaiter&) = delete;
+        auto operator=(const awaiter&) -> awaiter& = delete;
+        ~awaiter() {
+            if (m_task != nullptr && m_result->m_slot->parked == m_task) {
+                m_result->m_slot->parked = nullptr; // a frame destroyed while waiting
+            }
+        }
+        [[nodiscard]] auto await_ready() const noexcept -> bool {
+            return m_result->m_slot->resolved;
+        }
+        auto await_suspend(std::coroutine_handle<> h) -> bool {
+            m_task = detail::require_current_task("co_await start_result");
+            if (detail::cancel_pending(m_task)) {
+                m_cancelled = true;
+                m_result->m_child.cancel();
+                return false;
+            }
+            m_on_cancel = [](detail::waiter* w, detail::promise_base* task) noexcept {
+                auto* self = static_cast<awaiter*>(w);
+                self->m_result->m_slot->parked = nullptr;
+                self->m_cancelled = true;
+                detail::cancel_root(&self->m_result->m_child.promise());
+                detail::wake(task);
+            };
+            detail::park(m_task, this, h);
+            m_result->m_slot->parked = m_task;
+            return true;
+        }
+        auto await_resume() -> T {
+            if (m_cancelled) {
+                detail::throw_cancelled(m_task);
+            }
+            auto& slot = *m_result->m_slot;
+            if (slot.error) {
+                std::rethrow_exception(slot.error);
+            }
+            if constexpr (!std::is_void_v<T>) {
+                return std::move(*slot.value);
+            }
+        }
+
+    private:
+        start_result* m_result;
+        detail::promise_base* m_task = nullptr;
+        bool m_cancelled = false;
+    };
+    auto operator co_await() & -> awaiter { return awaiter(*this); }
+    auto operator co_await() && -> awaiter { return awaiter(*this); }
+
+    /// True once the child called started() or ended before it.
+    [[nodiscard]] auto ready() const noexcept -> bool { return m_slot->resolved; }
+    /// The child's task.
+    [[nodiscard]] auto child() const -> const future<void>& { return m_child; }
+
+private:
+    friend class eager_task_group;
+    start_result(std::shared_ptr<detail::start_slot<T>> slot, future<void> child) noexcept
+        : m_slot(std::move(slot)), m_child(std::move(child)) {}
+    std::shared_ptr<detail::start_slot<T>> m_slot;
+    future<void> m_child;
+};
+
+/// asynkit's eager task group (K25): a view of a task_scope whose children start eagerly. Made
+/// by with_eager_task_group(), or around any task_scope.
+///  - `start_soon(task)`: the child runs at once, up to its first suspension, then start_soon()
+///    returns (its future);
+///  - `start<T>(fn, args...)`: calls `fn(args..., task_status<T>)` and runs the child eagerly;
+///    `co_await` the result for the value the child passes to `task_status.started(value)`.
+///    A failure before started() is raised there, not in the group; after it, the child is an
+///    ordinary member of the group.
+/// The group's end, errors and cancellation are the task_scope's.
+/// **Thread safety:** the loop's thread.
+class eager_task_group {
+public:
+    explicit eager_task_group(task_scope& scope) noexcept : m_scope(&scope) {}
+
+    /// Spawns `t` and runs it up to its first suspension before returning.
+    template <class T>
+    auto start_soon(task<T> t, std::string_view name = {}) -> future<T> {
+        return m_scope->spawn(std::move(t), {.name = name, .eager = true});
+    }
+
+    /// Starts `fn(args..., task_status<T>)` eagerly; await the result for its started() value.
+    template <class T = void, class Fn, class... Args>
+    auto start(Fn&& fn, Args&&... args) -> start_result<T> {
+        auto slot = std::make_shared<detail::start_slot<T>>();
+        task<void> body =
+            std::invoke(std::forward<Fn>(fn), std::forward<Args>(args)..., task_status<T>(slot));
+        future<void> child = m_scope->spawn(starter<T>(slot, std::move(body)), {.eager = true});
+        return start_result<T>(std::move(slot), std::move(child));
+    }
+
+    /// Cancels every child.
+    void cancel() { m_scope->cancel(); }
+    [[nodiscard]] auto core() noexcept -> task_scope& { return *m_scope; }
+
+private:
+    /// Runs the child's body: an error before started() goes to start()'s awaiter instead of
+    /// the group; ending without started() is reported there too.
+    template <class T>
+    static auto starter(std::shared_ptr<detail::start_slot<T>> slot, task<void> body)
+        -> task<void> {
+        std::exception_ptr early;
+        try {
+            co_await std::move(body);
+        } catch (const cancelled_error&) {
+            if (!slot->resolved) {
+                slot->error = std::current_exception();
+                slot->resolve();
+            }
+            throw; // the child ends cancelled, as it should
+        } catch (...) {
+            if (slot->resolved) {
+                throw; // started: an ordinary error of the group
+            }
+            early = std::current_exception(); // start()'s awaiter gets it, not the group
+        }
+        if (!slot->resolved) {
+            slot->error = early ? early
+                                : std::make_exception_ptr(usage_error(
+                                      "coven: a child of eager_task_group::start() ended without "
+                                      "calling task_status.started()"));
+            slot->resolve();
+        }
+    }
+
+    task_scope* m_scope;
+};
+
+/// asynkit's `async with create_eager_task_group() as tg:`: with_scope() with an
+/// eager_task_group view of the scope.
+/// **Example:**
+/// ```
+/// co_await coven::with_eager_task_group([&](coven::eager_task_group& tg) -> coven::task<> {
+///     auto port = co_await tg.start<int>(serve);  // serve(task_status<int>) calls started(8080)
+///     tg.start_soon(client(port));
+/// });
+/// ```
+template <class Body>
+auto with_eager_task_group(Body body, scope_options options = {}) -> task<void> {
+    co_await with_scope(options, [&body](task_scope& scope) -> task<void> {
+        eager_task_group group(scope);
+        co_await body(group);
+    });
+}
+
+} // namespace coven
