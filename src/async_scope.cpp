@@ -8,15 +8,15 @@ namespace coven {
 
 namespace detail {
 
-void async_scope_state::child_ended(std::uint64_t child, promise_base& ended) {
-    if (ended.has(promise_base::f_cancelled) || !ended.m_exception) {
-        return;
+void async_scope_state::child_ended(std::uint64_t child, promise_base& ended) noexcept {
+    if (ended.has(promise_base::f_cancelled) || !ended.m_exception || scope == nullptr) {
+        return; // (a scope that is gone: its result's last handle reports it if nobody looks)
     }
     // The scope answers for it now: no "exception never retrieved" report when the last handle
     // goes. It is raised at the scope's end unless a delayed_result hands it over first.
+    failures.push_back({child, ended.m_exception}); // reserved by spawn(): does not throw
     ended.set(promise_base::f_observed);
-    failures.push_back({child, ended.m_exception});
-    if (cancel_on_error && scope != nullptr) {
+    if (cancel_on_error) {
         scope->cancel();
     }
 }
@@ -71,7 +71,8 @@ async_scope::async_scope(async_form, async_scope_options options)
 
 async_scope::async_scope(event_loop& loop, async_scope_options options, bool blocking)
     : m_state(std::make_shared<detail::async_scope_state>()),
-      m_scope(loop, {.name = options.name, .on_exit = options.on_exit}),
+      m_scope(loop,
+              {.name = options.name, .on_exit = options.on_exit, .on_error = options.on_error}),
       m_uncaught(std::uncaught_exceptions()), m_blocking(blocking) {
     m_state->loop = &loop;
     m_state->scope = &m_scope;
@@ -85,6 +86,7 @@ async_scope::~async_scope() noexcept(false) {
             try {
                 close(); // the scope's end raises the unhandled failures (T10)
             } catch (...) {
+                report_left_over(); // when close() failed for another reason
                 m_state->scope = nullptr;
                 throw;
             }
@@ -100,12 +102,18 @@ async_scope::~async_scope() noexcept(false) {
             } catch (...) {
                 detail::report_unobserved_error(std::current_exception(), m_scope.name());
             }
-            for (auto& e : take_failures()) {
-                detail::report_unobserved_error(e, m_scope.name());
-            }
+            report_left_over();
         }
     }
+    report_left_over();       // the async form's frame destroyed at loop teardown
     m_state->scope = nullptr; // a result may outlive us; late callbacks must not reach m_scope
+}
+
+void async_scope::report_left_over() noexcept {
+    for (auto& f : m_state->failures) {
+        detail::report_unobserved_error(f.error, m_scope.name());
+    }
+    m_state->failures.clear();
 }
 
 void async_scope::close() {
@@ -129,12 +137,14 @@ void async_scope::close() {
 }
 
 auto async_scope::take_failures() -> std::vector<std::exception_ptr> {
+    // Failures of our functions, then those of tasks spawned on core() directly (they bubble).
     std::vector<std::exception_ptr> errors;
-    errors.reserve(m_state->failures.size());
+    errors.reserve(m_state->failures.size() + m_scope.errors().size());
     for (auto& f : m_state->failures) {
         errors.push_back(std::move(f.error));
     }
     m_state->failures.clear();
+    errors.insert(errors.end(), m_scope.errors().begin(), m_scope.errors().end());
     return errors;
 }
 
@@ -163,6 +173,11 @@ void async_scope::finish_async(std::exception_ptr body_error, std::exception_ptr
     }
     for (auto& e : take_failures()) {
         errors.push_back(std::move(e));
+    }
+    if (!errors.empty() && (wait_error || (body_error && is_cancel(body_error)))) {
+        // Failures are raised instead of the cancellation, which stays pending for the next
+        // await: it is not lost.
+        detail::keep_cancellation_pending(detail::current_task());
     }
     raise(std::move(errors));
     if (wait_error) {

@@ -45,12 +45,9 @@ thread_local std::unique_ptr<event_loop> t_thread_loop;
 } // namespace
 
 auto this_thread_loop() -> event_loop& {
-    if (t_thread_loop && t_thread_loop->is_running()) {
-        return *t_thread_loop; // being driven (by this thread: it is nobody else's)
-    }
-    loop_options wanted = wanted_options(holder());
-    if (!t_thread_loop || !same_options(t_thread_loop->options(), wanted)) {
-        t_thread_loop = std::make_unique<event_loop>(wanted);
+    // Made once per thread and never replaced: scopes and results made on it point at it.
+    if (!t_thread_loop) {
+        t_thread_loop = std::make_unique<event_loop>(wanted_options(holder()));
     }
     return *t_thread_loop;
 }

@@ -6,8 +6,10 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace coven_test;
@@ -402,4 +404,149 @@ TEST_F(AsyncScope, CancelEndsTheScopeQuietly) {
     EXPECT_NO_THROW(scope.close());
     EXPECT_EQ(ticks, 2);
     EXPECT_TRUE(stopper.ready());
+}
+
+TEST_F(AsyncScope, CancellingTheAsyncFormWhileAFunctionHasFailedRaisesTheFailureAndKeepsTheCancel) {
+    coven::event_loop loop(virtual_options());
+    std::vector<std::string> log;
+    auto main = [&]() -> task<void> {
+        try {
+            co_await coven::with_async_scope({.on_error = coven::error_mode::keep_going},
+                                             [](async_scope& scope) -> task<> {
+                                                 scope.spawn(fail_after(0.0, "failed early"));
+                                                 scope.spawn(value_after(10.0, 1));
+                                                 co_return;
+                                             });
+        } catch (const std::runtime_error& e) {
+            log.emplace_back(e.what());
+        }
+        try {
+            co_await coven::sleep(5.0); // the cancellation is still pending: raised here
+            log.emplace_back("not cancelled");
+        } catch (const coven::cancelled_error&) {
+            log.emplace_back("cancelled");
+        }
+    };
+    auto outer = [&]() -> task<void> {
+        auto f = coven::current_loop()->create_task(main());
+        co_await coven::sleep(1.0);
+        f.cancel();
+        co_await f.wait();
+    };
+    loop.run_until_complete(outer());
+    EXPECT_EQ(log, (std::vector<std::string>{"failed early", "cancelled"}));
+    EXPECT_DOUBLE_EQ(loop.time(), 1.0);
+}
+
+TEST_F(AsyncScope, AFunctionMaySpawnIntoItsOwnScopeWhileTheEndWaits) {
+    std::vector<event> log;
+    {
+        async_scope scope;
+        scope.spawn([](async_scope& s, std::vector<event>& l) -> task<void> {
+            co_await coven::sleep(1.0);
+            s.spawn(record(l, "sibling", 1.0));
+        }(scope, log));
+    }
+    EXPECT_EQ(names(log), std::vector<std::string>{"sibling"});
+    EXPECT_DOUBLE_EQ(now(), 2.0);
+}
+
+TEST_F(AsyncScope, SpawningAfterACancelledScopeHasUnwoundIsAUsageError) {
+    async_scope scope;
+    auto bad = scope.spawn(fail_after(0.0, "x"));
+    EXPECT_THROW(bad.block(), std::runtime_error); // handled; the scope was cancelled by it
+    EXPECT_THROW(scope.spawn(value_after(0.0, 1)), coven::usage_error);
+    EXPECT_NO_THROW(scope.close());
+}
+
+TEST_F(AsyncScope, FailuresOfTasksSpawnedOnTheCoreAreRaisedAtTheEnd) {
+    auto run = [] {
+        async_scope scope;
+        scope.core() << fail_after(0.5, "from the core");
+    };
+    try {
+        run();
+        ADD_FAILURE() << "the core task's failure was dropped";
+    } catch (const std::runtime_error& e) {
+        EXPECT_STREQ(e.what(), "from the core");
+    }
+}
+
+TEST_F(AsyncScope, TheResultOfACancelledFunctionIsCancelledError) {
+    async_scope scope;
+    auto r = scope.spawn(value_after(5.0, 1));
+    scope.cancel();
+    scope.close();
+    EXPECT_TRUE(r.ready());
+    EXPECT_THROW((void)r.value(), coven::cancelled_error);
+    EXPECT_TRUE(r.as_future().cancelled());
+}
+
+TEST_F(AsyncScope, UnwindingWithTheDefaultErrorModeCancelsEverythingAndHangsNothing) {
+    std::vector<event> log;
+    try {
+        async_scope outer;
+        outer.spawn(record(log, "outer", 5.0));
+        async_scope inner;
+        inner.spawn(record(log, "inner", 5.0));
+        throw std::logic_error("leaving");
+    } catch (const std::logic_error&) {
+    }
+    EXPECT_TRUE(log.empty());
+    EXPECT_DOUBLE_EQ(now(), 0.0);
+}
+
+TEST_F(AsyncScope, ATemporaryResultIsReturnedByValue) {
+    async_scope scope;
+    auto make = []() -> task<std::vector<int>> {
+        co_await coven::sleep(0.1);
+        co_return std::vector<int>{1, 2, 3};
+    };
+    int sum = 0;
+    for (int x : scope.spawn(make()).block()) { // no reference into a freed frame (ASan)
+        sum += x;
+    }
+    EXPECT_EQ(sum, 6);
+}
+
+TEST_F(AsyncScope, AMoveOnlyResultCanBeAwaited) {
+    coven::event_loop loop(virtual_options());
+    auto main = [&]() -> task<void> {
+        co_await coven::with_async_scope({}, [](async_scope& scope) -> task<> {
+            auto r = scope.spawn(
+                []() -> task<std::unique_ptr<int>> { co_return std::make_unique<int>(9); }());
+            std::unique_ptr<int> p = co_await r;
+            EXPECT_EQ(*p, 9);
+        });
+    };
+    loop.run_until_complete(main());
+}
+
+TEST_F(AsyncScope, EachThreadBlocksOnItsOwnLoop) {
+    std::vector<event> here;
+    std::vector<event> there;
+    std::thread other([&] {
+        async_scope scope;
+        scope.spawn(record(there, "there", 2.0));
+    });
+    {
+        async_scope scope;
+        scope.spawn(record(here, "here", 1.0));
+    }
+    other.join();
+    EXPECT_EQ(names(here), std::vector<std::string>{"here"});
+    EXPECT_EQ(names(there), std::vector<std::string>{"there"});
+    EXPECT_DOUBLE_EQ(here.at(0).at, 1.0);
+    EXPECT_DOUBLE_EQ(there.at(0).at, 2.0); // a loop of its own: its own virtual time
+}
+
+TEST_F(AsyncScope, AFunctionAwaitingItsOwnResultIsAUsageError) {
+    async_scope scope;
+    auto slot = std::make_shared<delayed_result<int>>();
+    *slot = scope.spawn([](std::shared_ptr<delayed_result<int>> self) -> task<int> {
+        co_await coven::sleep(0.1);
+        co_return co_await *self;
+    }(slot));
+    EXPECT_THROW((void)slot->block(), coven::usage_error);
+    *slot = {}; // the frame holds `slot`: break the cycle so that the frame can go
 }

@@ -42,8 +42,8 @@ static_assert(std::is_trivially_copyable_v<async_scope_options>, "see scope_opti
 ///
 /// At the end, exit_mode::wait waits for unfinished functions and exit_mode::cancel cancels them
 /// (T8). error_mode::cancel cancels the other functions at the first failure; keep_going lets
-/// them run (T9). A failure that no block(), co_await or value() reached is raised at the end
-/// (T10): one as itself, several as aggregate_error.
+/// them run (T9). Neither interrupts the async form's body. A failure that no block(), co_await or
+/// value() reached is raised at the end (T10): one as itself, several as aggregate_error.
 ///
 /// **Cancellation:** cancel() cancels every function. The async form's awaiting task being
 /// cancelled cancels them too, and raises cancelled_error once they have unwound.
@@ -65,7 +65,9 @@ public:
     explicit async_scope(async_scope_options options = {});
     /// The scope's end in the blocking form (see close()). While an exception unwinds through
     /// it, the functions are cancelled instead, and their unhandled failures go to the
-    /// unobserved-exception handler: a destructor cannot raise then.
+    /// unobserved-exception handler: a destructor cannot raise then. It raises otherwise, so
+    /// keep the scope a plain local: a holder with a noexcept destructor (unique_ptr, optional)
+    /// would turn a raised failure into std::terminate.
     ~async_scope() noexcept(false);
     async_scope(const async_scope&) = delete;
     auto operator=(const async_scope&) -> async_scope& = delete;
@@ -73,15 +75,20 @@ public:
     /// Schedules `t` as a function of the scope (async-tamer's `_async_scope=scope`, T3) and
     /// returns its result-to-be at once.
     /// **Throws:** usage_error if the scope has ended.
+    /// A function may schedule more into its own scope while the scope's end waits.
+    /// **Throws:** usage_error once the scope has ended (every function done), or once it was
+    /// cancelled and everything in it has unwound.
     template <class T>
     auto spawn(task<T> t, std::string_view name = {}) -> delayed_result<T> {
-        if (m_ended) {
-            detail::throw_usage("spawn into an async_scope that has ended; make a new scope");
+        if (m_scope.done()) {
+            detail::throw_usage("spawn into an async_scope that has ended (or was cancelled and "
+                                "has unwound); make a new scope");
         }
+        m_state->failures.reserve(m_state->failures.size() + 1); // child_ended cannot fail
         // The scope keeps the outcome (bubble off): the failure is raised at the end, by us.
         future<T> f = m_scope.spawn(std::move(t), {.name = name, .bubble = false});
         const std::uint64_t child = m_state->next_child++;
-        f.add_done_callback([state = m_state, child](future<T>& done) {
+        f.add_done_callback([state = m_state, child](future<T>& done) noexcept {
             state->child_ended(child, done.promise());
         });
         return delayed_result<T>(std::move(f), m_state, child);
@@ -92,7 +99,9 @@ public:
     /// Once is enough; the destructor then has nothing left to do.
     /// **Throws:** the failures; usage_error inside a task, or on the async form.
     void close();
-    /// Cancels every function; the scope ends once they have unwound.
+    /// Cancels every function; the scope ends once they have unwound. The async form's body is
+    /// not interrupted: it runs on to its end, and spawning into the scope after it has unwound
+    /// is a usage_error.
     void cancel() { m_scope.cancel(); }
 
     [[nodiscard]] auto name() const -> const std::string& { return m_scope.name(); }
@@ -100,7 +109,9 @@ public:
     [[nodiscard]] auto size() const noexcept -> std::size_t { return m_scope.size(); }
     /// True once the scope's end has begun (close(), the destructor, or the async body's end).
     [[nodiscard]] auto ended() const noexcept -> bool { return m_ended; }
-    /// The underlying core scope (for fork() and the other task_scope operations).
+    /// The underlying core scope (for fork() and the other task_scope operations). Failures of
+    /// tasks spawned on it directly (bubbling, as task_scope spawns by default) are raised at the
+    /// end with the others.
     [[nodiscard]] auto core() noexcept -> task_scope& { return m_scope; }
 
 private:
@@ -112,6 +123,8 @@ private:
     async_scope(event_loop& loop, async_scope_options options, bool blocking);
     /// The unhandled failures, taken out of the state.
     auto take_failures() -> std::vector<std::exception_ptr>;
+    /// Hands failures still held to the unobserved-exception handler.
+    void report_left_over() noexcept;
     /// Raises `errors`: one as itself, several as aggregate_error; nothing if empty.
     static void raise(std::vector<std::exception_ptr> errors);
     /// Ends the async form: `body_error` from the body, `wait_error` from waiting for the end.

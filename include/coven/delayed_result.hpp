@@ -36,7 +36,7 @@ struct async_scope_state {
 
     /// A function of the scope ended. A failure (not a cancellation) is kept until someone
     /// handles it, and under error_mode::cancel it cancels the other functions.
-    void child_ended(std::uint64_t child, promise_base& ended);
+    void child_ended(std::uint64_t child, promise_base& ended) noexcept;
     /// The failure of `child` reached someone (block(), co_await, value()): it is theirs now.
     void handled(std::uint64_t child) noexcept;
 };
@@ -58,6 +58,9 @@ public:
     }
     auto await_suspend(std::coroutine_handle<> h) -> bool {
         m_task = require_current_task("co_await delayed_result");
+        if (m_task == m_target) {
+            throw_usage("a function awaited its own delayed_result; it would wait forever");
+        }
         require_loop_thread(m_target, "co_await delayed_result (from another loop)");
         if (cancel_pending(m_task)) {
             m_cancelled = true;
@@ -98,13 +101,15 @@ void block_until_done(event_loop& loop, promise_base* task, const char* what);
 } // namespace detail
 
 /// The result of a function scheduled into an async_scope (T4). It is a value that arrives late,
-/// not running code: it cannot be cancelled (cancel the scope instead). What you can do with it:
+/// not running code: waiting for it never cancels the function (cancel the scope instead). What
+/// you can do with it:
 ///  - `value()`: the result if it has arrived; not_ready_error if not yet;
 ///  - `block()`: from synchronous code, drive the scope's loop until it arrives, then value();
 ///  - `co_await r`: from a task, wait for it;
 ///  - pass it (it is copyable) to another function, which awaits it.
-/// A failure of the function is raised by whichever of these reaches it first; the scope then
-/// counts it as handled and does not raise it again at its end (T10).
+/// A failure of the function is raised by each of these; the first one counts it as handled, and
+/// the scope does not raise it again at its end (T10). (as_future() is the plain future: going
+/// through it counts as nothing, and `co_await` on it cancels the function with its waiter.)
 ///
 /// **Throws:** value() and block() rethrow the function's exception, or cancelled_error if it was
 /// cancelled; block() throws usage_error inside a task (co_await instead).
@@ -123,29 +128,36 @@ public:
 
     delayed_result() = default;
 
-    /// True once the function has ended (with a value, an error or cancellation).
-    [[nodiscard]] auto ready() const -> bool { return m_future.done(); }
+    /// True once the function has ended (with a value, an error or cancellation); false for an
+    /// empty delayed_result.
+    [[nodiscard]] auto ready() const -> bool { return m_future.valid() && m_future.done(); }
 
     /// The result. **Throws:** not_ready_error if it has not arrived; the function's error.
-    auto value() const -> reference {
-        if (!m_future.done()) {
-            throw not_ready_error("coven: delayed_result::value() before the result arrived; "
-                                  "block() (synchronous code) or co_await it (a task) first");
-        }
+    auto value() const& -> reference {
+        check_arrived();
+        note_handled();
+        return m_future.result();
+    }
+    /// On a temporary the value is returned, not a reference into the frame that goes with it.
+    auto value() && -> T {
+        check_arrived();
         return take();
     }
 
     /// Waits for the result, driving the scope's loop on this thread, and returns it.
     /// **Throws:** the function's error; usage_error inside a task.
-    auto block() const -> reference {
-        if (!m_future.done()) {
-            detail::block_until_done(*m_state->loop, &m_future.promise(),
-                                     "delayed_result::block()");
-        }
+    auto block() const& -> reference {
+        wait_here();
+        note_handled();
+        return m_future.result();
+    }
+    auto block() && -> T {
+        wait_here();
         return take();
     }
 
-    /// Awaiter of `co_await r`: the value (a copy), or the function's error.
+    /// Awaiter of `co_await r`: the value (a copy; moved out when no other handle shares it, or
+    /// when T cannot be copied), or the function's error.
     struct awaiter : detail::result_wait {
         explicit awaiter(const delayed_result& r)
             : detail::result_wait(&r.m_future.promise()), m_result(&r) {}
@@ -168,17 +180,41 @@ private:
                    std::uint64_t child) noexcept
         : m_future(std::move(f)), m_state(std::move(state)), m_child(child) {}
 
+    void check_arrived() const {
+        if (!m_future.done()) {
+            throw not_ready_error("coven: delayed_result::value() before the result arrived; "
+                                  "block() (synchronous code) or co_await it (a task) first");
+        }
+    }
+    void wait_here() const {
+        if (!m_future.done()) {
+            detail::block_until_done(*m_state->loop, &m_future.promise(),
+                                     "delayed_result::block()");
+        }
+    }
     /// The function ended with an error that is about to be raised here: it counts as handled.
     void note_handled() const noexcept {
         const auto& p = m_future.promise();
-        if (p.has(detail::promise_base::f_done) && !p.has(detail::promise_base::f_cancelled) &&
-            p.m_exception) {
+        if (!p.has(detail::promise_base::f_cancelled) && p.m_exception) {
             m_state->handled(m_child);
         }
     }
-    auto take() const -> reference {
+    /// The value, by value: moved out when this is the only handle or T cannot be copied.
+    auto take() const -> T {
         note_handled();
-        return m_future.result();
+        if constexpr (std::is_void_v<T>) {
+            m_future.result(); // rethrows the failure
+        } else if constexpr (std::is_reference_v<T>) {
+            return m_future.result();
+        } else if constexpr (!std::is_copy_constructible_v<T>) {
+            return std::move(m_future.result());
+        } else {
+            auto& v = m_future.result();
+            if (m_future.promise().m_refs == 1) {
+                return std::move(v);
+            }
+            return v;
+        }
     }
 
     future<T> m_future;

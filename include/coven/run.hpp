@@ -24,8 +24,8 @@ void set_default_loop_options(loop_options options);
 /// async_scope's blocking form, delayed_result::block()). Unlike the default loop it has no
 /// thread of its own: work scheduled on it waits until the thread blocks, and then the thread
 /// drives it, so the order of a synchronous program stays deterministic (also on the virtual
-/// clock). Made on first use with the default loop's options, remade when those change while it
-/// is idle; destroyed when the thread exits.
+/// clock). Made on first use with the default loop's options of that moment (later changes do
+/// not reach it), destroyed when the thread exits.
 /// **Thread safety:** the calling thread's own.
 auto this_thread_loop() -> event_loop&;
 

@@ -122,7 +122,8 @@ void keep_cancellation_pending(promise_base* task) noexcept;
 ///
 /// **Cancellation:** cancelling the task that awaits the scope cancels the scope (and so its
 /// children); the awaiter raises cancelled_error once they have all unwound.
-/// **Throws:** usage_error when spawning into a scope that has ended, or off the loop's thread.
+/// **Throws:** usage_error when spawning into a scope that has ended, or from a thread that does
+/// not drive the scope's loop while another thread does.
 /// **Thread safety:** the thread of the loop it was made on.
 /// **Example:**
 /// ```
