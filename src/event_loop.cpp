@@ -551,11 +551,17 @@ void queue_root(promise_base* root) noexcept {
 }
 
 void start_now(promise_base* root) noexcept {
+    // Each eager start nests a turn on the C stack; past this depth (a chain of children that
+    // each start the next eagerly) the turn is queued instead, keeping the stack bounded.
+    constexpr int max_depth = 64;
+    static thread_local int depth = 0;
     loop_state* loop = state_of(root);
-    if (t_loop != loop || root->has(promise_base::f_cancel_requested)) {
+    if (t_loop != loop || root->has(promise_base::f_cancel_requested) || depth >= max_depth) {
         loop->push_ready(root); // run_ready() gives it its turn (or ends it, if cancelled)
         return;
     }
+    ++depth;
+    ++loop->m_runs;
     // The turn run_ready() would give it, nested in the caller's: the caller is running, not
     // parked, and resumes when this returns.
     root->set(promise_base::f_started);
@@ -569,6 +575,7 @@ void start_now(promise_base* root) noexcept {
     }
     t_current_task = caller;
     t_transfer = pending;
+    --depth;
 }
 
 void drive_until_done(loop_state& loop, promise_base* root) {

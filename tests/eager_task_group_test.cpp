@@ -213,3 +213,85 @@ TEST(EagerTaskGroup, AnEagerSpawnIntoACancelledScopeNeverRunsTheBody) {
     loop.run_until_complete(main());
     EXPECT_TRUE(log.empty());
 }
+
+TEST(EagerTaskGroup, StartInACancelledGroupRaisesInsteadOfHanging) {
+    coven::event_loop loop(virtual_options());
+    std::vector<std::string> log;
+    auto main = [&]() -> task<void> {
+        coven::task_scope scope;
+        eager_task_group tg(scope);
+        tg.cancel();
+        auto start = tg.start<int>(ready_after, 0.1, 1); // cancelled before its first turn
+        try {
+            (void)co_await start; // the awaiting task is not cancelled: no hang, an error
+        } catch (const coven::cancelled_error&) {
+            log.emplace_back("cancelled_error");
+        } catch (const coven::error&) {
+            log.emplace_back("error");
+        }
+        scope.finalize();
+        co_await scope.wait();
+    };
+    loop.run_until_complete(main());
+    EXPECT_EQ(log, std::vector<std::string>{"error"});
+}
+
+TEST(EagerTaskGroup, ChildrenMayUseTheGroupAfterTheBlockHasReturned) {
+    coven::event_loop loop(virtual_options());
+    std::vector<std::string> log;
+    loop.run_until_complete(coven::with_eager_task_group([&](eager_task_group& tg) -> task<> {
+        tg.start_soon([](eager_task_group& g, std::vector<std::string>& l) -> task<void> {
+            co_await coven::sleep(1.0); // the block has returned by now
+            g.start_soon(log_sleep_log(l, 0.5));
+        }(tg, log));
+        co_return;
+    }));
+    EXPECT_EQ(log, (std::vector<std::string>{"1", "2"}));
+    EXPECT_DOUBLE_EQ(loop.time(), 1.5);
+}
+
+TEST(EagerTaskGroup, StartKeepsACapturingLambdaAlive) {
+    coven::event_loop loop(virtual_options());
+    int ticks = 0;
+    loop.run_until_complete(coven::with_eager_task_group([&](eager_task_group& tg) -> task<> {
+        int step = 2;
+        // A temporary closure whose coroutine reads its captures after started().
+        co_await tg.start([&ticks, step](task_status<> status) -> task<void> {
+            status.started();
+            for (int i = 0; i < 3; ++i) {
+                co_await coven::sleep(1.0);
+                ticks += step;
+            }
+        });
+    }));
+    EXPECT_EQ(ticks, 6);
+}
+
+TEST(EagerTaskGroup, AStartResultIsAwaitedOnce) {
+    coven::event_loop loop(virtual_options());
+    loop.run_until_complete(coven::with_eager_task_group([](eager_task_group& tg) -> task<> {
+        auto start = tg.start<int>(ready_after, 0.0, 3);
+        EXPECT_EQ(co_await start, 3);
+        EXPECT_THROW((void)co_await start, coven::usage_error);
+    }));
+}
+
+TEST(EagerTaskGroup, ALongChainOfEagerStartsKeepsTheStackBounded) {
+    // Each child eagerly starts the next: past a depth the turns are queued, not nested.
+    coven::event_loop loop(virtual_options());
+    int reached = 0;
+    struct chain {
+        static auto link(eager_task_group& g, int left, int& reached) -> task<void> {
+            ++reached;
+            if (left > 0) {
+                g.start_soon(link(g, left - 1, reached));
+            }
+            co_return;
+        }
+    };
+    loop.run_until_complete(coven::with_eager_task_group([&](eager_task_group& tg) -> task<> {
+        tg.start_soon(chain::link(tg, 100'000, reached));
+        co_return;
+    }));
+    EXPECT_EQ(reached, 100'001);
+}

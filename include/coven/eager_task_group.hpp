@@ -29,6 +29,31 @@ struct start_slot {
     std::exception_ptr error;
     promise_base* parked = nullptr; // the task awaiting start(), while it waits
     bool resolved = false;
+    bool taken = false;           // an awaiter has resumed with the outcome
+    bool child_cancelled = false; // the child was cancelled before started()
+    /// Fires when the child ends: a child cancelled before its first turn never ran its body.
+    /// (The child's frame holds the slot, so the slot outlives the firing.)
+    struct end_node : completion_node {
+        start_slot* m_slot = nullptr;
+    } ended;
+
+    start_slot() {
+        ended.m_slot = this;
+        ended.m_fire = [](completion_node* n, promise_base*) noexcept {
+            start_slot* self = static_cast<end_node*>(n)->m_slot;
+            if (!self->resolved) {
+                self->child_cancelled = true;
+                self->resolve();
+            }
+        };
+    }
+    start_slot(const start_slot&) = delete;
+    auto operator=(const start_slot&) -> start_slot& = delete;
+    ~start_slot() {
+        if (error && !taken) { // nobody awaited start(): the failure is not dropped silently
+            report_unobserved_error(error, "the child of eager_task_group::start()");
+        }
+    }
 
     void resolve() noexcept {
         resolved = true;
@@ -68,29 +93,36 @@ private:
     std::shared_ptr<detail::start_slot<T>> m_slot;
 };
 
-/// What eager_task_group::start() returns: await it for the started() value.
+/// What eager_task_group::start() returns: await it (once) for the started() value. Move-only.
 /// **Cancellation:** cancelling the awaiting task cancels the child too (it has not reported
 /// ready, and nobody else waits for it to be); the awaiter raises cancelled_error at once.
-/// **Throws:** the child's error if it failed before started(); usage_error if it ended without
-/// calling started().
+/// **Throws:** the child's error if it failed before started(); coven::error if it was
+/// cancelled before started() (by its group); usage_error if it ended without calling
+/// started(), or when awaited twice.
 template <class T>
 class [[nodiscard]] start_result {
 public:
+    start_result(start_result&&) noexcept = default;
+    auto operator=(start_result&&) noexcept -> start_result& = default;
+
     class awaiter : private detail::waiter {
     public:
         explicit awaiter(start_result& r) noexcept : m_result(&r) {}
         awaiter(const awaiter&) = delete;
         auto operator=(const awaiter&) -> awaiter& = delete;
         ~awaiter() {
-            if (m_task != nullptr && m_result->m_slot->parked == m_task) {
-                m_result->m_slot->parked = nullptr; // a frame destroyed while waiting
+            if (m_task != nullptr && slot().parked == m_task) {
+                slot().parked = nullptr; // a frame destroyed while waiting
             }
         }
-        [[nodiscard]] auto await_ready() const noexcept -> bool {
-            return m_result->m_slot->resolved;
-        }
+        [[nodiscard]] auto await_ready() const noexcept -> bool { return slot().resolved; }
         auto await_suspend(std::coroutine_handle<> h) -> bool {
             m_task = detail::require_current_task("co_await start_result");
+            detail::require_loop_thread(&m_result->m_child.promise(),
+                                        "co_await start_result (from another loop)");
+            if (slot().parked != nullptr) {
+                detail::throw_usage("a start_result awaited by two tasks at once; await it once");
+            }
             if (detail::cancel_pending(m_task)) {
                 m_cancelled = true;
                 m_result->m_child.cancel();
@@ -98,29 +130,44 @@ public:
             }
             m_on_cancel = [](detail::waiter* w, detail::promise_base* task) noexcept {
                 auto* self = static_cast<awaiter*>(w);
-                self->m_result->m_slot->parked = nullptr;
+                self->slot().parked = nullptr;
                 self->m_cancelled = true;
                 detail::cancel_root(&self->m_result->m_child.promise());
                 detail::wake(task);
             };
             detail::park(m_task, this, h);
-            m_result->m_slot->parked = m_task;
+            slot().parked = m_task;
             return true;
         }
         auto await_resume() -> T {
             if (m_cancelled) {
                 detail::throw_cancelled(m_task);
             }
-            auto& slot = *m_result->m_slot;
-            if (slot.error) {
-                std::rethrow_exception(slot.error);
+            auto& s = slot();
+            if (s.taken) {
+                detail::throw_usage("a start_result awaited twice; its value is handed out once");
+            }
+            s.taken = true;
+            if (s.child_cancelled) {
+                if (m_task != nullptr && detail::cancel_pending(m_task)) {
+                    detail::throw_cancelled(m_task); // we are being cancelled too: say so
+                }
+                // Not our cancellation: a distinct error, so that we do not end "cancelled".
+                throw error("coven: the child of eager_task_group::start() was cancelled (with "
+                            "its group) before it called task_status.started()");
+            }
+            if (s.error) {
+                std::rethrow_exception(s.error);
             }
             if constexpr (!std::is_void_v<T>) {
-                return std::move(*slot.value);
+                return std::move(*s.value);
             }
         }
 
     private:
+        [[nodiscard]] auto slot() const noexcept -> detail::start_slot<T>& {
+            return *m_result->m_slot;
+        }
         start_result* m_result;
         detail::promise_base* m_task = nullptr;
         bool m_cancelled = false;
@@ -145,10 +192,13 @@ private:
 /// by with_eager_task_group(), or around any task_scope.
 ///  - `start_soon(task)`: the child runs at once, up to its first suspension, then start_soon()
 ///    returns (its future);
-///  - `start<T>(fn, args...)`: calls `fn(args..., task_status<T>)` and runs the child eagerly;
-///    `co_await` the result for the value the child passes to `task_status.started(value)`.
-///    A failure before started() is raised there, not in the group; after it, the child is an
-///    ordinary member of the group.
+///  - `start<T>(fn, args...)`: the child is `fn(args..., task_status<T>)`, run eagerly; `co_await`
+///    the result for the value it passes to `task_status.started(value)`. `fn` and `args` are
+///    moved into the child, which keeps them alive. A failure before started() is raised there,
+///    not in the group; after it, the child is an ordinary member of the group.
+/// A child that fails in its first segment has already bubbled into the scope when
+/// start_soon() returns, before anyone could await it: spawn it with
+/// `core().spawn(t, {.bubble = false, .eager = true})` to handle its error yourself.
 /// The group's end, errors and cancellation are the task_scope's.
 /// **Thread safety:** the loop's thread.
 class eager_task_group {
@@ -163,11 +213,13 @@ public:
 
     /// Starts `fn(args..., task_status<T>)` eagerly; await the result for its started() value.
     template <class T = void, class Fn, class... Args>
-    auto start(Fn&& fn, Args&&... args) -> start_result<T> {
+    auto start(Fn fn, Args... args) -> start_result<T> {
         auto slot = std::make_shared<detail::start_slot<T>>();
-        task<void> body =
-            std::invoke(std::forward<Fn>(fn), std::forward<Args>(args)..., task_status<T>(slot));
-        future<void> child = m_scope->spawn(starter<T>(slot, std::move(body)), {.eager = true});
+        future<void> child = m_scope->spawn(
+            starter<T, Fn, Args...>(slot, std::move(fn), std::move(args)...), {.eager = true});
+        if (!child.done()) { // a child cancelled before its first turn resolves it by ending
+            detail::add_completion(&child.promise(), &slot->ended);
+        }
         return start_result<T>(std::move(slot), std::move(child));
     }
 
@@ -176,17 +228,18 @@ public:
     [[nodiscard]] auto core() noexcept -> task_scope& { return *m_scope; }
 
 private:
-    /// Runs the child's body: an error before started() goes to start()'s awaiter instead of
-    /// the group; ending without started() is reported there too.
-    template <class T>
-    static auto starter(std::shared_ptr<detail::start_slot<T>> slot, task<void> body)
+    /// Runs the child: an error before started() goes to start()'s awaiter instead of the group;
+    /// ending without started() is reported there too.
+    template <class T, class Fn, class... Args>
+    static auto starter(std::shared_ptr<detail::start_slot<T>> slot, Fn fn, Args... args)
         -> task<void> {
         std::exception_ptr early;
         try {
+            task<void> body = std::invoke(fn, args..., task_status<T>(slot));
             co_await std::move(body);
         } catch (const cancelled_error&) {
             if (!slot->resolved) {
-                slot->error = std::current_exception();
+                slot->child_cancelled = true;
                 slot->resolve();
             }
             throw; // the child ends cancelled, as it should
@@ -209,7 +262,8 @@ private:
 };
 
 /// asynkit's `async with create_eager_task_group() as tg:`: with_scope() with an
-/// eager_task_group view of the scope.
+/// eager_task_group view of the scope. The view lives until every child has ended, so children
+/// may keep a reference to it.
 /// **Example:**
 /// ```
 /// co_await coven::with_eager_task_group([&](coven::eager_task_group& tg) -> coven::task<> {
@@ -219,9 +273,10 @@ private:
 /// ```
 template <class Body>
 auto with_eager_task_group(Body body, scope_options options = {}) -> task<void> {
-    co_await with_scope(options, [&body](task_scope& scope) -> task<void> {
-        eager_task_group group(scope);
-        co_await body(group);
+    std::optional<eager_task_group> group; // here, not in the block: children outlive the block
+    co_await with_scope(options, [&body, &group](task_scope& scope) -> task<void> {
+        group.emplace(scope);
+        co_await body(*group);
     });
 }
 

@@ -170,11 +170,6 @@ public:
         }
         return spawn(std::move(t), std::move(name), true);
     }
-    /// create_task() whose first turn waits for detail::start_now() (coven's eager facades).
-    template <class T>
-    auto create_task_unqueued(task<T> t, std::string name = {}) -> future<T> {
-        return spawn(std::move(t), std::move(name), false);
-    }
 
     /// Runs `t` to completion and returns its value or rethrows its exception; the loop stays
     /// alive afterwards (S3). With a background thread (start()), blocks the caller until the
@@ -255,6 +250,13 @@ public:
     [[nodiscard]] auto state() noexcept -> detail::loop_state& { return *m_state; }
 
 private:
+    friend class task_scope;
+    /// create_task() whose first turn waits for detail::start_now() or queue_root() (eager
+    /// spawns); the caller must do one of the two.
+    template <class T>
+    auto create_task_unqueued(task<T> t, std::string name = {}) -> future<T> {
+        return spawn(std::move(t), std::move(name), false);
+    }
     template <class T>
     auto spawn(task<T> t, std::string name, bool queue) -> future<T> {
         if (!t.valid()) {
@@ -265,7 +267,15 @@ private:
         detail::spawn_root(*m_state, &h.promise(), queue); // destroys h if it throws
         future<T> f(&h.promise());
         if (!name.empty()) {
-            detail::set_root_name(&h.promise(), std::move(name));
+            try {
+                detail::set_root_name(&h.promise(), std::move(name));
+            } catch (...) {
+                if (!queue) { // not left registered and never run: it ends, cancelled
+                    detail::cancel_root(&h.promise());
+                    detail::queue_root(&h.promise());
+                }
+                throw;
+            }
         }
         return f;
     }
