@@ -104,6 +104,12 @@ int main();
 namespace coven_seed_asynkit_eager_task_group {
 int main();
 }
+namespace coven_seed_scarletio_executor {
+int main();
+}
+namespace coven_seed_traio_executor {
+int main();
+}
 namespace coven_example_shielded_cleanup {
 int main();
 }
@@ -326,6 +332,29 @@ TEST(SeedExamples, AsynkitEagerTaskGroupRunsTheChildInsideStart) {
     // hello and fine before any suspension; goodbye after the child's 10 ms sleep.
     check("asynkit_eager_task_group", coven_seed_asynkit_eager_task_group::main,
           {0.0, 0.0, 0.0, 0.01, 0.01});
+}
+
+TEST(SeedExamples, ExecutorMovesTheBlockToAWorkerThreadAndBack) {
+    // Thread ids differ from run to run: the test checks how the four relate.
+    auto got = capture(coven_seed_scarletio_executor::main);
+    ASSERT_EQ(got.size(), 4u);
+    const char* labels[] = {
+        "before entering: ", "after entering: ", "before exiting: ", "after exiting: "};
+    std::string ids[4];
+    for (int i = 0; i < 4; ++i) {
+        ASSERT_EQ(got[i].text.rfind(labels[i], 0), 0u) << got[i].text;
+        ids[i] = got[i].text.substr(std::string(labels[i]).size());
+        EXPECT_FALSE(ids[i].empty());
+    }
+    EXPECT_EQ(ids[0], ids[3]); // the loop's thread
+    EXPECT_EQ(ids[1], ids[2]); // one worker
+    EXPECT_NE(ids[0], ids[1]);
+    EXPECT_DOUBLE_EQ(got[0].at, 0.0);  // printed by the task, on the loop
+    EXPECT_DOUBLE_EQ(got[1].at, -1.0); // printed on the worker, outside any loop
+}
+
+TEST(SeedExamples, TraioExecutorScopeTimesOutWhileTheCallRunsOn) {
+    check("traio_executor", coven_seed_traio_executor::main, {0.2});
 }
 
 TEST(Examples, ShieldedCleanupFinishesAfterTheDeadlineBeforeTheTimeoutIsReported) {

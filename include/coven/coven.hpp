@@ -7,11 +7,13 @@
 #include <coven/eager_task_group.hpp>
 #include <coven/error.hpp>
 #include <coven/event_loop.hpp>
+#include <coven/executor.hpp>
 #include <coven/future.hpp>
 #include <coven/run.hpp>
 #include <coven/sleep.hpp>
 #include <coven/task.hpp>
 #include <coven/task_group.hpp>
 #include <coven/task_scope.hpp>
+#include <coven/thread_pool.hpp>
 #include <coven/timeout.hpp>
 #include <coven/yield.hpp>

@@ -1,0 +1,166 @@
+#pragma once
+// run_in_executor() and enter_executor(): a task awaits a blocking call that runs on a
+// thread_pool, and its loop runs on meanwhile (S14, R10).
+
+#include <coven/detail/promise_base.hpp>
+#include <coven/task.hpp>
+#include <coven/thread_pool.hpp>
+
+#include <concepts>
+#include <coroutine>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+namespace coven {
+
+namespace detail {
+
+/// Waits while the worker still touches the task's loop (src/thread_pool.cpp).
+void wait_until_posted(const pool_job& job) noexcept;
+/// The awaiting task stops waiting for `job` (cancelled, or its frame destroyed): a queued job
+/// will never run; a running one runs on unobserved. True if the job had already finished, so
+/// that its result can still be taken.
+auto detach_job(pool_job& job) noexcept -> bool;
+/// The loop of the running task (its loop_state). **Throws:** usage_error outside a task.
+auto loop_of_current_task() -> void*;
+
+/// A call and the slot for its value.
+template <class R, class F>
+struct call_job final : pool_job {
+    explicit call_job(F fn) : m_fn(std::move(fn)) {}
+    void execute() noexcept override {
+        try {
+            if constexpr (std::is_void_v<R>) {
+                std::invoke(m_fn);
+                m_value.emplace(true);
+            } else {
+                m_value.emplace(std::invoke(m_fn));
+            }
+        } catch (...) {
+            m_error = std::current_exception();
+        }
+    }
+    auto take() -> R {
+        if (m_error) {
+            std::rethrow_exception(m_error);
+        }
+        if constexpr (!std::is_void_v<R>) {
+            return std::move(*m_value);
+        }
+    }
+    F m_fn;
+    std::optional<std::conditional_t<std::is_void_v<R>, bool, R>> m_value;
+    std::exception_ptr m_error;
+};
+
+/// Parks the task while its job runs on a pool.
+template <class R, class F>
+class executor_awaiter : private waiter {
+public:
+    executor_awaiter(thread_pool& pool, std::shared_ptr<call_job<R, F>> job) noexcept
+        : m_pool(&pool), m_job(std::move(job)) {}
+    executor_awaiter(const executor_awaiter&) = delete;
+    auto operator=(const executor_awaiter&) -> executor_awaiter& = delete;
+    ~executor_awaiter() {
+        if (m_job && m_job->m_task != nullptr) { // a frame destroyed while waiting (teardown)
+            (void)detach_job(*m_job);
+        }
+    }
+
+    [[nodiscard]] auto await_ready() const noexcept -> bool { return false; }
+    auto await_suspend(std::coroutine_handle<> h) -> bool {
+        m_task = require_current_task("co_await run_in_executor()");
+        if (cancel_pending(m_task)) {
+            m_cancelled = true; // the call never starts
+            return false;
+        }
+        m_job->m_loop = m_task->m_loop;
+        m_on_cancel = [](waiter* w, promise_base* task) noexcept {
+            auto* self = static_cast<executor_awaiter*>(w);
+            self->m_cancelled = !detach_job(*self->m_job); // a finished call is handed over
+            wake(task);
+        };
+        m_pool->submit(m_job); // may throw (pool shut down): the task is not parked yet
+        m_job->m_task = m_task;
+        park(m_task, this, h);
+        return true;
+    }
+    auto await_resume() -> R {
+        if (m_cancelled) {
+            throw_cancelled(m_task);
+        }
+        return m_job->take();
+    }
+
+private:
+    thread_pool* m_pool;
+    std::shared_ptr<call_job<R, F>> m_job;
+    promise_base* m_task = nullptr;
+    bool m_cancelled = false;
+};
+
+template <class F, class... Args>
+using call_result_t = std::decay_t<std::invoke_result_t<std::decay_t<F>&, std::decay_t<Args>&...>>;
+
+} // namespace detail
+
+/// Runs `fn(args...)` on a worker of `pool` and waits for its value or exception, while the loop
+/// runs other tasks (S14; asyncio's `loop.run_in_executor`). `fn` and `args` are moved into the
+/// job: the call owns everything it uses. The result is a task, so it can be awaited, spawned
+/// into a scope (R10: `scope << run_in_executor(fetch_url)`) or made a root task.
+/// **Cancellation:** a call still queued is dropped and never runs. A call that already runs
+/// cannot be stopped: the awaiter raises cancelled_error at once, the call runs on in its
+/// thread, and its result is dropped. Mind its side effects.
+/// **Throws:** what `fn` throws; usage_error if the pool was shut down.
+/// **Example:** `auto text = co_await coven::run_in_executor(pool, read_file, path);`
+template <class F, class... Args>
+requires std::invocable < std::decay_t<F>
+&, std::decay_t<Args>&... > auto run_in_executor(thread_pool& pool, F fn, Args... args)
+                                -> task<detail::call_result_t<F, Args...>> {
+    using R = detail::call_result_t<F, Args...>;
+    auto call = [fn = std::move(fn), ... args = std::move(args)]() mutable -> R {
+        return std::invoke(fn, args...);
+    };
+    auto job = std::make_shared<detail::call_job<R, decltype(call)>>(std::move(call));
+    co_return co_await detail::executor_awaiter<R, decltype(call)>(pool, std::move(job));
+}
+
+/// run_in_executor() on default_thread_pool().
+template <class F, class... Args>
+requires(
+    !std::same_as<std::remove_cvref_t<F>, thread_pool> &&
+    std::invocable<std::decay_t<F>&, std::decay_t<Args>&...>) auto run_in_executor(F fn,
+                                                                                   Args... args)
+    -> task<detail::call_result_t<F, Args...>> {
+    return run_in_executor(default_thread_pool(), std::move(fn), std::move(args)...);
+}
+
+/// scarletio's `async with enter_executor():` block: `block()` runs on a worker thread of `pool`
+/// while the task waits, then the task goes on on its loop's thread. A block usually captures
+/// the task's locals by reference; that is safe here because the task stays suspended until the
+/// block has returned, except when the task is cancelled while the block runs: then the task
+/// goes on (and may end) while the block runs to its end. Capture by value what must outlive a
+/// cancellation.
+/// **Example:**
+/// ```
+/// co_await coven::enter_executor([&] { result = blocking_parse(text); });
+/// ```
+template <class F>
+requires std::invocable < std::decay_t<F>
+& > auto enter_executor(thread_pool& pool, F block) -> task<detail::call_result_t<F>> {
+    return run_in_executor(pool, std::move(block));
+}
+
+/// enter_executor() on default_thread_pool().
+template <class F>
+requires(!std::same_as<std::remove_cvref_t<F>, thread_pool> &&
+         std::invocable<std::decay_t<F>&>) auto enter_executor(F block)
+    -> task<detail::call_result_t<F>> {
+    return run_in_executor(default_thread_pool(), std::move(block));
+}
+
+} // namespace coven

@@ -1,0 +1,124 @@
+#pragma once
+// coven::thread_pool: worker threads for blocking calls (S14, R10), and the process's default
+// pool. Tasks reach a pool through run_in_executor() and enter_executor() (executor.hpp).
+
+#include <atomic>
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+namespace coven {
+
+namespace detail {
+
+/// One unit of work for a pool. A job awaited by a task goes through these states; the
+/// transitions out of `queued` and `running` race between a worker and the task's loop, so they
+/// are compare-and-swaps (src/thread_pool.cpp).
+struct pool_job {
+    enum state : int {
+        queued,     // in a pool's queue
+        running,    // a worker runs it
+        completing, // ran; the worker is posting the completion to the task's loop
+        finished,   // ran; the completion is posted (or the loop was gone)
+        cancelled,  // cancelled while queued: it never runs
+        abandoned,  // cancelled while running: it runs to its end, nobody takes the result
+    };
+    pool_job() = default;
+    pool_job(const pool_job&) = delete;
+    auto operator=(const pool_job&) -> pool_job& = delete;
+    virtual ~pool_job() = default;
+    /// Runs the call and stores its value or exception. Must not throw.
+    virtual void execute() noexcept = 0;
+
+    std::atomic<int> m_state{queued};
+    // Set before it is queued; read by the worker:
+    void* m_loop = nullptr; // the awaiting task's loop_state; null for a plain post()
+    // The awaiting task's loop thread only:
+    void* m_task = nullptr; // the parked task (promise_base*); null once it is not waiting
+};
+
+} // namespace detail
+
+/// Options of a thread_pool; use designated initializers:
+/// `coven::thread_pool pool({.threads = 4, .name = "db"});`
+struct thread_pool_options {
+    /// Worker threads; 0: std::thread::hardware_concurrency() (at least 2).
+    std::size_t threads = 0;
+    /// Threads are named `<name>-<n>` (the first 15 characters show in ps, top and gdb).
+    std::string_view name = "coven-pool";
+    /// At most this many jobs wait in the queue for post() and try_post(); 0: no bound. Jobs of
+    /// run_in_executor() are always accepted: each belongs to a task that waits for it, and that
+    /// waiting is its backpressure.
+    std::size_t max_queued = 0;
+};
+
+/// A fixed set of worker threads taking jobs from one FIFO queue (S14).
+///
+/// **Cancellation:** a job awaited through run_in_executor() that is cancelled while queued never
+/// runs. One that already runs cannot be stopped (no thread can be killed safely): its awaiter
+/// raises cancelled_error at once, the call runs on to its end, and its result is dropped.
+/// **Throws:** usage_error when posting after shutdown(), or when post() would block a loop's
+/// thread on a full queue.
+/// **Thread safety:** every member, from any thread.
+/// **Example:**
+/// ```
+/// coven::thread_pool pool({.threads = 4});
+/// int n = co_await coven::run_in_executor(pool, count_lines, path);
+/// ```
+class thread_pool {
+public:
+    explicit thread_pool(thread_pool_options options = {});
+    /// shutdown().
+    ~thread_pool();
+    thread_pool(const thread_pool&) = delete;
+    auto operator=(const thread_pool&) -> thread_pool& = delete;
+
+    /// Runs `job()` on a worker, fire and forget. An exception escaping it is printed to stderr.
+    /// Blocks while a bounded queue is full.
+    /// **Throws:** usage_error after shutdown(), or on a loop's thread with the queue full.
+    void post(std::function<void()> job);
+    /// post() that returns false instead of blocking when a bounded queue is full.
+    auto try_post(std::function<void()> job) -> bool;
+
+    /// Stops taking jobs, lets the workers finish what is queued (jobs cancelled meanwhile are
+    /// skipped), and joins them. Idempotent. **Throws:** usage_error from one of its workers.
+    void shutdown();
+
+    /// Worker threads.
+    [[nodiscard]] auto size() const noexcept -> std::size_t { return m_workers.size(); }
+    /// Jobs waiting for a worker (cancelled ones included until a worker skips them).
+    [[nodiscard]] auto queued() const -> std::size_t;
+    /// True on one of this pool's workers.
+    [[nodiscard]] auto is_worker_thread() const noexcept -> bool;
+
+    /// Queues a job awaited by a task (run_in_executor()); never blocks.
+    /// **Throws:** usage_error after shutdown().
+    void submit(std::shared_ptr<detail::pool_job> job);
+
+private:
+    void work(std::size_t index);
+    void push(std::shared_ptr<detail::pool_job> job); // m_mutex held
+
+    std::string m_name;
+    std::size_t m_max_queued;
+    mutable std::mutex m_mutex;
+    std::condition_variable m_work_ready;
+    std::condition_variable m_room;
+    std::deque<std::shared_ptr<detail::pool_job>> m_queue;
+    std::vector<std::thread> m_workers;
+    bool m_closed = false;
+};
+
+/// The process's default pool (run_in_executor() and enter_executor() without a pool): made on
+/// first use with max(hardware threads, 4) workers named `coven-exec-<n>`, joined at exit.
+auto default_thread_pool() -> thread_pool&;
+
+} // namespace coven
