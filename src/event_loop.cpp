@@ -61,6 +61,10 @@ void report_unobserved(promise_base* t) noexcept {
 
 } // namespace
 
+auto owning_loop(const promise_base* task) noexcept -> event_loop* {
+    return state_of(task)->m_self;
+}
+
 void report_unobserved_error(std::exception_ptr e, const std::string& name) noexcept {
     if (auto hook = g_unobserved.load()) {
         hook(std::move(e), name);

@@ -110,6 +110,9 @@ int main();
 namespace coven_seed_traio_executor {
 int main();
 }
+namespace coven_seed_scarletio_thread_safe {
+int main();
+}
 namespace coven_example_shielded_cleanup {
 int main();
 }
@@ -355,6 +358,18 @@ TEST(SeedExamples, ExecutorMovesTheBlockToAWorkerThreadAndBack) {
 
 TEST(SeedExamples, TraioExecutorScopeTimesOutWhileTheCallRunsOn) {
     check("traio_executor", coven_seed_traio_executor::main, {0.2});
+}
+
+TEST(SeedExamples, ThreadSafeTasksPrintHelloThenWorld) {
+    // The loop runs on its own thread while main() posts the two tasks: on the virtual clock
+    // the loop may jump to 1 s before the second one arrives, so world is due at 2 s or 3 s.
+    auto got = capture(coven_seed_scarletio_thread_safe::main);
+    auto want = expected_lines("scarletio_thread_safe");
+    ASSERT_EQ(got.size(), 2u);
+    EXPECT_EQ(got[0].text, want[0]);
+    EXPECT_EQ(got[1].text, want[1]);
+    EXPECT_DOUBLE_EQ(got[0].at, 1.0);
+    EXPECT_TRUE(got[1].at == 2.0 || got[1].at == 3.0) << got[1].at;
 }
 
 TEST(Examples, ShieldedCleanupFinishesAfterTheDeadlineBeforeTheTimeoutIsReported) {

@@ -15,5 +15,6 @@
 #include <coven/task_group.hpp>
 #include <coven/task_scope.hpp>
 #include <coven/thread_pool.hpp>
+#include <coven/thread_safe_future.hpp>
 #include <coven/timeout.hpp>
 #include <coven/yield.hpp>

@@ -142,6 +142,9 @@ private:
 
 } // namespace detail
 
+template <class T>
+class thread_safe_future;
+
 /// An event loop: a ready queue of tasks, a timing wheel, an epoll poller and a cross-thread
 /// submission queue. Exactly one thread drives it at a time: its own background thread (start(),
 /// as get_or_create_event_loop() does), or a caller of run_until_complete().
@@ -170,6 +173,13 @@ public:
         }
         return spawn(std::move(t), std::move(name), true);
     }
+
+    /// Schedules `t` as a root task from any thread (S15) and returns a handle that any thread
+    /// may wait for (defined in <coven/thread_safe_future.hpp>, which callers include). If the
+    /// loop stops before the task is made, waiters get cancelled_error.
+    /// **Throws:** usage_error if the loop is stopping.
+    template <class T>
+    auto create_task_thread_safe(task<T> t) -> thread_safe_future<T>;
 
     /// Runs `t` to completion and returns its value or rethrows its exception; the loop stays
     /// alive afterwards (S3). With a background thread (start()), blocks the caller until the

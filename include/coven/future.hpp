@@ -25,6 +25,8 @@ void set_unobserved_exception_handler(void (*handler)(std::exception_ptr, const 
 
 namespace detail {
 auto root_name(const promise_base* task) -> std::string;
+/// The loop that runs a root task.
+auto owning_loop(const promise_base* task) noexcept -> event_loop*;
 /// Hands an exception nobody will retrieve to the unobserved-exception handler; `name` says
 /// whose it was.
 void report_unobserved_error(std::exception_ptr e, const std::string& name) noexcept;

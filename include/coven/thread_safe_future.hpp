@@ -1,0 +1,363 @@
+#pragma once
+// coven::thread_safe_future: a task of one loop, seen from any thread (S15-S17). Made by
+// event_loop::create_task_thread_safe() from any thread, or by thread_safe() from a future on its
+// loop's thread. Other threads block on it (sync_wrap().wait()); tasks of other loops await it
+// (async_wrap()).
+
+#include <coven/detail/promise_base.hpp>
+#include <coven/error.hpp>
+#include <coven/event_loop.hpp>
+#include <coven/future.hpp>
+#include <coven/task.hpp>
+
+#include <chrono>
+#include <condition_variable>
+#include <coroutine>
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace coven {
+
+namespace detail {
+
+/// A task of another loop that a parked task waits for; shared with that loop's done-callback.
+struct remote_waiter {
+    loop_state* m_loop = nullptr;   // the waiting task's loop
+    promise_base* m_task = nullptr; // the parked task: its loop's thread only; null once gone
+};
+
+/// Posts a wake-up of `w`'s task to its loop (src/thread_safe_future.cpp).
+void post_remote_wake(const std::shared_ptr<remote_waiter>& w) noexcept;
+/// Throws usage_error if the calling thread drives a loop: blocking there would stall it.
+void refuse_blocking_on_loop_thread(const char* what);
+
+/// The outcome of a task, filled once on its loop's thread and read from any thread.
+template <class T>
+struct shared_outcome {
+    using stored = std::conditional_t<
+        std::is_void_v<T>, bool,
+        std::conditional_t<std::is_reference_v<T>, std::remove_reference_t<T>*, T>>;
+    std::mutex m_mutex;
+    std::condition_variable m_done_cv;
+    bool m_done = false;
+    bool m_taken = false; // a move-only value was handed out
+    bool m_retrieved = false;
+    std::optional<stored> m_value;
+    std::exception_ptr m_error;
+    std::vector<std::shared_ptr<remote_waiter>> m_waiters;
+    // The task's loop thread only:
+    promise_base* m_task = nullptr; // null until made, and once ended
+    bool m_cancel_requested = false;
+
+    shared_outcome() = default;
+    shared_outcome(const shared_outcome&) = delete;
+    auto operator=(const shared_outcome&) -> shared_outcome& = delete;
+    ~shared_outcome() {
+        if (m_error && !m_retrieved) { // nobody looked: not dropped silently
+            report_unobserved_error(m_error, "a task shared with create_task_thread_safe()");
+        }
+    }
+
+    /// Records the outcome (on the task's loop thread) and wakes every waiter.
+    template <class Fill>
+    void finish(Fill fill) noexcept {
+        std::lock_guard lock(m_mutex);
+        try {
+            fill(*this);
+        } catch (...) {
+            m_error = std::current_exception(); // copying the value failed
+        }
+        m_done = true;
+        m_task = nullptr;
+        // Under the lock: a waiter that leaves (cancelled, its loop stopping) takes it too, so
+        // its loop cannot be torn down while we post to it.
+        for (auto& w : m_waiters) {
+            post_remote_wake(w);
+        }
+        m_waiters.clear();
+        m_done_cv.notify_all();
+    }
+
+    /// The outcome, for one waiter. m_mutex held.
+    auto take() -> T {
+        m_retrieved = true;
+        if (m_error) {
+            std::rethrow_exception(m_error);
+        }
+        if constexpr (std::is_void_v<T>) {
+            return;
+        } else if constexpr (std::is_reference_v<T>) {
+            return **m_value;
+        } else if constexpr (std::is_copy_constructible_v<T>) {
+            return *m_value;
+        } else {
+            if (m_taken) {
+                throw_usage("the move-only value of a thread_safe_future was already taken; "
+                            "wait for it once");
+            }
+            m_taken = true;
+            return std::move(*m_value);
+        }
+    }
+
+    /// Links a future of the task's loop to `self` (the task's loop thread).
+    static void attach(const std::shared_ptr<shared_outcome>& self, future<T>& f) {
+        self->m_task = &f.promise();
+        f.add_done_callback([self](future<T>& done) {
+            self->finish([&done](shared_outcome& o) {
+                auto& p = done.promise();
+                if (p.has(promise_base::f_cancelled) || p.m_exception) {
+                    try {
+                        done.result(); // the task's exception, cancelled_error or timeout_error
+                    } catch (...) {
+                        o.m_error = std::current_exception();
+                    }
+                } else if constexpr (std::is_void_v<T>) {
+                    o.m_value.emplace(true);
+                } else if constexpr (std::is_reference_v<T>) {
+                    o.m_value.emplace(&done.result());
+                } else if constexpr (std::is_copy_constructible_v<T>) {
+                    o.m_value.emplace(done.result());
+                } else {
+                    o.m_value.emplace(std::move(done.result()));
+                }
+            });
+        });
+    }
+};
+
+} // namespace detail
+
+/// A handle to a task of one loop that any thread may hold, copy, wait for and cancel (S15-S17).
+///  - `sync_wrap().wait()` blocks a thread that drives no loop until the task ends (S16);
+///    `wait(timeout)` gives up with timeout_error (the task runs on);
+///  - `co_await f.async_wrap()` awaits it from a task of another loop (S17);
+///  - `cancel()` requests cancellation from any thread.
+/// Waiting does not cancel: a waiter that is cancelled, or times out, leaves alone.
+/// **Throws:** waits rethrow the task's exception, or cancelled_error / timeout_error when it was
+/// cancelled; usage_error when blocking on a loop's thread (await async_wrap() there).
+/// **Thread safety:** every member, from any thread.
+template <class T>
+class thread_safe_future {
+public:
+    thread_safe_future() = default;
+
+    /// True once the task has ended.
+    [[nodiscard]] auto done() const -> bool {
+        std::lock_guard lock(m_state->m_mutex);
+        return m_state->m_done;
+    }
+
+    /// Requests cancellation of the task, on its loop. False if it has ended, or if its loop is
+    /// stopping (which cancels it anyway).
+    auto cancel() -> bool {
+        if (done()) {
+            return false;
+        }
+        auto state = m_state;
+        try {
+            m_loop->call_soon_threadsafe([state] {
+                state->m_cancel_requested = true; // seen by the task's creation if still to come
+                if (state->m_task != nullptr) {
+                    cancel_root(state->m_task);
+                }
+            });
+        } catch (const usage_error&) {
+            return false;
+        }
+        return true;
+    }
+
+    /// S16: a blocking view of the outcome, for threads that drive no loop.
+    class sync_waiter {
+    public:
+        /// Blocks until the task ends and returns its value.
+        auto wait() const -> T {
+            detail::refuse_blocking_on_loop_thread("thread_safe_future::sync_wrap().wait()");
+            auto& s = *m_state;
+            std::unique_lock lock(s.m_mutex);
+            s.m_done_cv.wait(lock, [&] { return s.m_done; });
+            return s.take();
+        }
+        /// wait(), giving up after `timeout` with timeout_error; the task runs on.
+        template <class Rep, class Period>
+        auto wait(std::chrono::duration<Rep, Period> timeout) const -> T {
+            detail::refuse_blocking_on_loop_thread("thread_safe_future::sync_wrap().wait()");
+            auto& s = *m_state;
+            std::unique_lock lock(s.m_mutex);
+            if (!s.m_done_cv.wait_for(lock, timeout, [&] { return s.m_done; })) {
+                throw timeout_error("coven: sync_wrap().wait(timeout): the task did not end in "
+                                    "time; it runs on");
+            }
+            return s.take();
+        }
+        /// wait() with a timeout in seconds.
+        auto wait(double timeout_seconds) const -> T {
+            return wait(std::chrono::duration<double>(timeout_seconds));
+        }
+
+    private:
+        friend class thread_safe_future;
+        explicit sync_waiter(std::shared_ptr<detail::shared_outcome<T>> s) noexcept
+            : m_state(std::move(s)) {}
+        std::shared_ptr<detail::shared_outcome<T>> m_state;
+    };
+    [[nodiscard]] auto sync_wrap() const -> sync_waiter { return sync_waiter(m_state); }
+
+    /// S17: awaited by a task of another loop (or of the same one).
+    class [[nodiscard]] async_waiter : private detail::waiter {
+    public:
+        async_waiter(std::shared_ptr<detail::shared_outcome<T>> s, event_loop* expected) noexcept
+            : m_state(std::move(s)), m_expected(expected) {}
+        async_waiter(const async_waiter&) = delete;
+        auto operator=(const async_waiter&) -> async_waiter& = delete;
+        ~async_waiter() {
+            if (m_link && m_link->m_task != nullptr) { // a frame destroyed while waiting
+                unlink();
+            }
+        }
+        [[nodiscard]] auto await_ready() const noexcept -> bool { return false; }
+        auto await_suspend(std::coroutine_handle<> h) -> bool {
+            m_task = detail::require_current_task("co_await thread_safe_future::async_wrap()");
+            if (m_expected != nullptr && m_expected != current_loop()) {
+                detail::throw_usage("async_wrap(loop) awaited from a task of another loop; pass "
+                                    "the awaiting task's own loop, or call async_wrap()");
+            }
+            if (detail::cancel_pending(m_task)) {
+                m_cancelled = true;
+                return false;
+            }
+            auto link = std::make_shared<detail::remote_waiter>();
+            link->m_loop = &current_loop()->state();
+            link->m_task = m_task;
+            {
+                std::lock_guard lock(m_state->m_mutex);
+                if (m_state->m_done) {
+                    return false;
+                }
+                m_state->m_waiters.push_back(link);
+            }
+            m_link = std::move(link);
+            m_on_cancel = [](detail::waiter* w, detail::promise_base* task) noexcept {
+                auto* self = static_cast<async_waiter*>(w);
+                self->m_cancelled = !self->unlink(); // an outcome that arrived is handed over
+                detail::wake(task);
+            };
+            detail::park(m_task, this, h);
+            return true;
+        }
+        auto await_resume() -> T {
+            if (m_cancelled) {
+                detail::throw_cancelled(m_task);
+            }
+            std::lock_guard lock(m_state->m_mutex);
+            return m_state->take();
+        }
+
+    private:
+        /// Stops waiting; true if the task had ended meanwhile.
+        auto unlink() noexcept -> bool {
+            m_link->m_task = nullptr; // a wake-up already posted finds nobody
+            std::lock_guard lock(m_state->m_mutex);
+            std::erase(m_state->m_waiters, m_link);
+            return m_state->m_done;
+        }
+        std::shared_ptr<detail::shared_outcome<T>> m_state;
+        std::shared_ptr<detail::remote_waiter> m_link;
+        event_loop* m_expected;
+        detail::promise_base* m_task = nullptr;
+        bool m_cancelled = false;
+    };
+    /// Awaits the task from a task of any loop; cancelling the waiter does not cancel the task.
+    [[nodiscard]] auto async_wrap() const -> async_waiter { return async_waiter(m_state, nullptr); }
+    /// async_wrap(), checking that `loop` is the awaiting task's loop (scarletio's spelling).
+    [[nodiscard]] auto async_wrap(event_loop& loop) const -> async_waiter {
+        return async_waiter(m_state, &loop);
+    }
+
+    /// The loop that runs the task.
+    [[nodiscard]] auto loop() const noexcept -> event_loop& { return *m_loop; }
+
+private:
+    friend class event_loop;
+    template <class U>
+    friend auto thread_safe(const future<U>& f) -> thread_safe_future<U>;
+    thread_safe_future(std::shared_ptr<detail::shared_outcome<T>> s, event_loop* loop) noexcept
+        : m_state(std::move(s)), m_loop(loop) {}
+
+    std::shared_ptr<detail::shared_outcome<T>> m_state;
+    event_loop* m_loop = nullptr;
+};
+
+/// A thread_safe_future for a task of the calling thread's loop, to hand to other threads.
+/// **Throws:** usage_error from a thread that does not drive the task's loop while another does.
+template <class T>
+auto thread_safe(const future<T>& f) -> thread_safe_future<T> {
+    detail::require_loop_thread(&f.promise(), "coven::thread_safe(future)");
+    auto state = std::make_shared<detail::shared_outcome<T>>();
+    future<T> copy = f;
+    detail::shared_outcome<T>::attach(state, copy);
+    return thread_safe_future<T>(std::move(state), detail::owning_loop(&f.promise()));
+}
+
+template <class T>
+auto event_loop::create_task_thread_safe(task<T> t) -> thread_safe_future<T> {
+    if (!t.valid()) {
+        detail::throw_usage("create_task_thread_safe() got an empty task (moved from or already "
+                            "spawned)");
+    }
+    auto state = std::make_shared<detail::shared_outcome<T>>();
+    if (in_loop_thread()) {
+        auto f = create_task(std::move(t));
+        detail::shared_outcome<T>::attach(state, f);
+        return thread_safe_future<T>(std::move(state), this);
+    }
+    /// Creates the task on the loop's thread. Whatever happens to the posted item (it fails, or
+    /// is destroyed unrun), the outcome is filled, so that no waiter hangs.
+    struct creator {
+        event_loop* loop;
+        std::shared_ptr<detail::shared_outcome<T>> state;
+        task<T> body;
+        bool ran = false;
+        creator(event_loop* l, std::shared_ptr<detail::shared_outcome<T>> s, task<T> b)
+            : loop(l), state(std::move(s)), body(std::move(b)) {}
+        creator(creator&& o) noexcept
+            : loop(o.loop), state(std::move(o.state)), body(std::move(o.body)), ran(o.ran) {
+            o.ran = true; // the moved-from one has nothing to report
+        }
+        creator(const creator&) = delete;
+        auto operator=(const creator&) -> creator& = delete;
+        auto operator=(creator&&) -> creator& = delete;
+        ~creator() {
+            if (!ran && state) {
+                state->finish([](detail::shared_outcome<T>& o) {
+                    o.m_error = std::make_exception_ptr(cancelled_error(
+                        "coven: the loop stopped before the task could be created"));
+                });
+            }
+        }
+        void operator()() {
+            ran = true;
+            try {
+                auto f = loop->create_task(std::move(body));
+                detail::shared_outcome<T>::attach(state, f);
+                if (state->m_cancel_requested) {
+                    f.cancel();
+                }
+            } catch (...) {
+                auto e = std::current_exception();
+                state->finish([&e](detail::shared_outcome<T>& o) { o.m_error = e; });
+            }
+        }
+    };
+    call_soon_threadsafe(creator(this, state, std::move(t)));
+    return thread_safe_future<T>(std::move(state), this);
+}
+
+} // namespace coven

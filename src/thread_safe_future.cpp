@@ -1,0 +1,40 @@
+#include "loop_state.hpp"
+
+#include <coven/thread_safe_future.hpp>
+
+#include <string>
+
+namespace coven::detail {
+
+namespace {
+
+/// Wakes the waiting task on its own loop's thread, if it still waits.
+struct remote_wake final : remote_item {
+    explicit remote_wake(std::shared_ptr<remote_waiter> w) : m_waiter(std::move(w)) {}
+    void run() override {
+        if (promise_base* task = std::exchange(m_waiter->m_task, nullptr)) {
+            wake(task);
+        }
+    }
+    std::shared_ptr<remote_waiter> m_waiter;
+};
+
+} // namespace
+
+void post_remote_wake(const std::shared_ptr<remote_waiter>& w) noexcept {
+    auto* item = new (std::nothrow) remote_wake(w);
+    if (item != nullptr && !post(*w->m_loop, item)) {
+        delete item; // that loop is stopping: its shutdown cancels the waiter, which then finds
+                     // the outcome itself
+    }
+}
+
+void refuse_blocking_on_loop_thread(const char* what) {
+    if (current_loop() != nullptr) {
+        throw usage_error(std::string("coven: ") + what +
+                          " on a loop's thread would stall that loop (or deadlock, if it runs "
+                          "the task); co_await async_wrap() instead");
+    }
+}
+
+} // namespace coven::detail
