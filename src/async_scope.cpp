@@ -189,3 +189,15 @@ void async_scope::finish_async(std::exception_ptr body_error, std::exception_ptr
 }
 
 } // namespace coven
+
+namespace coven::detail {
+
+void refuse_tamed_block_on_loop_thread() {
+    if (current_loop() != nullptr) {
+        throw usage_error("coven: a tamed function used from synchronous code blocks until it "
+                          "ends, but this thread drives a loop, which would stall (or deadlock); "
+                          "co_await it instead");
+    }
+}
+
+} // namespace coven::detail

@@ -95,7 +95,7 @@ int main();
 namespace coven_seed_tamer_rate_limiter {
 int main();
 }
-namespace coven_seed_tamer_scope_exception {
+namespace coven_seed_tamer_exceptions {
 int main();
 }
 namespace coven_seed_tamer_no_exception_left_behind {
@@ -111,6 +111,12 @@ namespace coven_seed_traio_executor {
 int main();
 }
 namespace coven_seed_scarletio_thread_safe {
+int main();
+}
+namespace coven_seed_tamer_async_execution {
+int main();
+}
+namespace coven_seed_tamer_sync_execution {
 int main();
 }
 namespace coven_example_shielded_cleanup {
@@ -292,16 +298,25 @@ TEST(SeedExamples, SleepFutureJoinsTheGroup) {
 // async-tamer. Lines printed by synchronous code, outside any loop, are stamped -1.
 
 TEST(SeedExamples, TamerUsageBlocksForTheSyncCallThenWaitsForTheScope) {
-    // The synchronous call runs on the default loop; the scope on this thread's own loop.
-    check("tamer_usage", coven_seed_tamer_usage::main, {0.5, 0.1, 0.2});
+    // All on this thread's own loop: the synchronous call, then the scope.
+    check("tamer_usage", coven_seed_tamer_usage::main, {0.5, 0.6, 0.7});
 }
 
 TEST(SeedExamples, TamerScopeFunctionsPrintInTheOrderTheirDelaysEnd) {
     check("tamer_scope_execution", coven_seed_tamer_scope_execution::main, {0.1, 0.5, 1.0});
 }
 
-TEST(SeedExamples, TamerResultIsThereAfterTheScope) {
-    check("tamer_returning_results", coven_seed_tamer_returning_results::main, {-1.0});
+TEST(SeedExamples, TamerResultsComeBackAwaitedImmediateAndDelayed) {
+    // The async part prints inside its task (default loop); the others from main().
+    check("tamer_returning_results", coven_seed_tamer_returning_results::main, {0.1, -1.0, -1.0});
+}
+
+TEST(SeedExamples, TamerAsyncCallsStartWhenAwaited) {
+    check("tamer_async_execution", coven_seed_tamer_async_execution::main, {0.1, 0.6, 1.1});
+}
+
+TEST(SeedExamples, TamerSyncCallsBlockOneAfterTheOther) {
+    check("tamer_sync_execution", coven_seed_tamer_sync_execution::main, {1.0, 1.1, 1.6});
 }
 
 TEST(SeedExamples, TamerDelayedResultIsNotReadyThenBlocksForIt) {
@@ -322,8 +337,8 @@ TEST(SeedExamples, TamerRateLimiterLetsThreeThroughThenOnePerSecond) {
           {0.0, 0.0, 0.0, 1.0, 2.0, 3.0});
 }
 
-TEST(SeedExamples, TamerFailureIsHandledWhereTheResultIsWaitedFor) {
-    check("tamer_scope_exception", coven_seed_tamer_scope_exception::main, {-1.0});
+TEST(SeedExamples, TamerFailureIsHandledWhereTheCallIsWaitedFor) {
+    check("tamer_exceptions", coven_seed_tamer_exceptions::main, {0.0, -1.0, -1.0});
 }
 
 TEST(SeedExamples, TamerFailureNobodyWaitedForIsRaisedAtTheScopesEnd) {

@@ -1,30 +1,31 @@
 // async-tamer, "The AsyncScope" (`async with`): the same nesting inside a coroutine. A
-// destructor cannot await, so the async form is with_async_scope(options, body).
+// destructor cannot await, so the async form is with_async_scope(options, body). The tamed
+// slow_bulk_echo() is then called from synchronous code, and blocks until it is done.
 #include <coven/coven.hpp>
 
 #include <iostream>
 #include <string>
 
-auto slow_echo(std::string msg, double delay) -> coven::task<void> {
+const coven::tamed slow_echo = [](std::string msg, double delay) -> coven::task<void> {
     co_await coven::sleep(delay);
     std::cout << msg << std::endl;
-}
+};
 
-auto slow_bulk_echo() -> coven::task<void> {
+const coven::tamed slow_bulk_echo = []() -> coven::task<void> {
     co_await coven::with_async_scope({}, [](coven::async_scope& outer_scope) -> coven::task<> {
-        outer_scope.spawn(slow_echo("Outer Scope > DELAY(1.5)", 1.5));
-        outer_scope.spawn(slow_echo("Outer Scope > DELAY(1)", 1));
+        slow_echo("Outer Scope > DELAY(1.5)", 1.5, coven::in_scope(outer_scope));
+        slow_echo("Outer Scope > DELAY(1)", 1, coven::in_scope(outer_scope));
         co_await coven::with_async_scope({}, [](coven::async_scope& inner_scope) -> coven::task<> {
-            inner_scope.spawn(slow_echo("Outer Scope > Inner Scope > DELAY(2)", 2));
-            inner_scope.spawn(slow_echo("Outer Scope > Inner Scope > DELAY(1)", 1));
+            slow_echo("Outer Scope > Inner Scope > DELAY(2)", 2, coven::in_scope(inner_scope));
+            slow_echo("Outer Scope > Inner Scope > DELAY(1)", 1, coven::in_scope(inner_scope));
             co_return;
-        }); // await inner_scope functions
+        }); // await inner_scope calls
         // Note: scheduled after inner scope has finished
-        outer_scope.spawn(slow_echo("Outer Scope > DELAY(.5)", 0.5));
+        slow_echo("Outer Scope > DELAY(.5)", 0.5, coven::in_scope(outer_scope));
     });
-}
+};
 
 int main() {
-    coven::run(slow_bulk_echo()); // called from synchronous code: blocks until it is done
+    slow_bulk_echo();
     return 0;
 }

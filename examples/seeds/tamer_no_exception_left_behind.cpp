@@ -6,15 +6,15 @@
 #include <iostream>
 #include <stdexcept>
 
-auto faulty_function() -> coven::task<void> {
+const coven::tamed faulty_function = []() -> coven::task<void> {
     throw std::runtime_error("Oh no!");
     co_return;
-}
+};
 
 int main() {
     try {
         coven::async_scope scope;
-        auto result = scope.spawn(faulty_function());
+        auto result = faulty_function(coven::in_scope(scope));
     } catch (const std::runtime_error& e) {
         std::cout << "raised at the scope's end: std::runtime_error: " << e.what() << std::endl;
     }

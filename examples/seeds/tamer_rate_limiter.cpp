@@ -37,21 +37,21 @@ struct rate_limiter {
     }
 };
 
-auto fake_request(rate_limiter& limiter) -> coven::task<void> {
+const coven::tamed fake_request = [](rate_limiter& limiter) -> coven::task<void> {
     co_await limiter.get_token();
     std::cout << std::fixed << std::setprecision(1) << elapsed() << " s Requesting..." << std::endl;
-}
+};
 
 int main() {
     (void)elapsed(); // starts the count
     rate_limiter throttle;
     {
         coven::async_scope service_layer({.on_exit = coven::exit_mode::cancel});
-        service_layer.spawn(throttle.generate_tokens(1));
+        service_layer.spawn(throttle.generate_tokens(1)); // a member coroutine: spawn() it
         {
             coven::async_scope batch;
             for (int i = 0; i < 6; ++i) {
-                batch.spawn(fake_request(throttle));
+                fake_request(throttle, coven::in_scope(batch));
             }
         } // <-- wait for all requests to finish
     }     // <-- cancel the rate limiter

@@ -1,23 +1,23 @@
-// async-tamer, "Usage": a function called from synchronous code blocks until it is done; given
-// an async_scope (the seed's `_async_scope=scope`), it is scheduled there, and the scope's end
-// waits for everything in it.
+// async-tamer, "Usage": a tamed function called from synchronous code blocks until it is done;
+// given a scope (the seed's `_async_scope=scope`, here coven::in_scope(scope)), it is scheduled
+// there, and the scope's end waits for everything in it.
 #include <coven/coven.hpp>
 
 #include <iostream>
 #include <string>
 
-auto slow_echo(std::string msg, double delay) -> coven::task<void> {
-    co_await coven::sleep(delay);
+const coven::tamed slow_echo = [](std::string msg, double delay) -> coven::task<void> {
+    co_await coven::sleep(delay); // ^ notice the wrapper
     std::cout << msg << std::endl;
-}
+};
 
 int main() {
-    coven::run(slow_echo("sync > DELAY(.5)", 0.5)); // blocks for half a second
+    slow_echo("sync > DELAY(.5)", 0.5);
 
     {
         coven::async_scope scope;
-        scope.spawn(slow_echo("scope > DELAY(.2)", .2));
-        scope.spawn(slow_echo("scope > DELAY(.1)", .1));
+        slow_echo("scope > DELAY(.2)", .2, coven::in_scope(scope));
+        slow_echo("scope > DELAY(.1)", .1, coven::in_scope(scope));
     } // implicit await :)
     return 0;
 }

@@ -9,8 +9,10 @@
 #include <coven/event_loop.hpp>
 #include <coven/executor.hpp>
 #include <coven/future.hpp>
+#include <coven/gather.hpp>
 #include <coven/run.hpp>
 #include <coven/sleep.hpp>
+#include <coven/tamed.hpp>
 #include <coven/task.hpp>
 #include <coven/task_group.hpp>
 #include <coven/task_scope.hpp>
