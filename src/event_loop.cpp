@@ -61,6 +61,10 @@ void report_unobserved(promise_base* t) noexcept {
 
 } // namespace
 
+void count_foreign_wait(const promise_base* task, int delta) noexcept {
+    state_of(task)->m_foreign_waits += delta;
+}
+
 auto owning_loop(const promise_base* task) noexcept -> event_loop* {
     return state_of(task)->m_self;
 }
@@ -470,11 +474,14 @@ void loop_state::shutdown() {
         while (m_live > 0) {
             const bool work = m_ready_head || m_after_poll.m_next != &m_after_poll ||
                               m_wheel.size() != 0 ||
-                              m_remote.load(std::memory_order_relaxed) != nullptr;
+                              m_remote.load(std::memory_order_relaxed) != nullptr ||
+                              m_foreign_waits > 0;
             if (!work) {
                 break;
             }
-            run_once(wait_mode::until_timer); // cleanup may sleep
+            // Cleanup may sleep; a wait that another thread ends (a pool call a shield kept,
+            // an enter_executor() block) is waited for: its completion wakes the poll.
+            run_once(m_foreign_waits > 0 ? wait_mode::forever : wait_mode::until_timer);
             cancel_new();
         }
         if (m_live == 0) {
@@ -497,7 +504,9 @@ void loop_state::shutdown() {
             // freed; done-callbacks on it are dropped with it.
             while (completion_node* n = t->m_completions) {
                 remove_completion(t, n);
-                if (is_root_timeout(n)) {
+                if (n->m_dropped != nullptr) {
+                    n->m_dropped(n, t); // its owner reports the task lost (thread-safe waiters)
+                } else if (is_root_timeout(n)) {
                     root_timeout_end(n, t); // owned by the task: freed with it
                 } else if (is_scope_child(n)) {
                     scope_child_dropped(n, t); // drops the scope's reference

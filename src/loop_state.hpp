@@ -38,6 +38,7 @@ struct loop_state : loop_core {
     promise_base* m_registry = nullptr;
     promise_base* m_registry_tail = nullptr;
     std::uint64_t m_live = 0;
+    std::int64_t m_foreign_waits = 0; // see count_foreign_wait()
 
     timer_wheel m_wheel;
     epoll_poller m_poller;

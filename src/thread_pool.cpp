@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <string>
 
@@ -19,21 +20,6 @@ namespace {
 
 thread_local const thread_pool* t_worker_of = nullptr;
 
-/// A post()ed function: fire and forget.
-struct plain_job final : pool_job {
-    explicit plain_job(std::function<void()> fn) : m_fn(std::move(fn)) {}
-    void execute() noexcept override {
-        try {
-            m_fn();
-        } catch (const std::exception& e) {
-            std::fprintf(stderr, "coven: a thread_pool job threw: %s\n", e.what());
-        } catch (...) {
-            std::fprintf(stderr, "coven: a thread_pool job threw a non-std exception\n");
-        }
-    }
-    std::function<void()> m_fn;
-};
-
 /// Wakes the awaiting task on its loop's thread once the worker is done with the loop.
 struct completion_item final : remote_item {
     explicit completion_item(std::shared_ptr<pool_job> job) : m_job(std::move(job)) {}
@@ -41,6 +27,7 @@ struct completion_item final : remote_item {
         wait_until_posted(*m_job);
         if (auto* task = static_cast<promise_base*>(m_job->m_task)) {
             m_job->m_task = nullptr;
+            count_foreign_wait(task, -1);
             wake(task);
         }
     }
@@ -48,6 +35,16 @@ struct completion_item final : remote_item {
 };
 
 } // namespace
+
+void report_posted_job_error(std::exception_ptr e) noexcept {
+    try {
+        std::rethrow_exception(std::move(e));
+    } catch (const std::exception& x) {
+        std::fprintf(stderr, "coven: a thread_pool job threw: %s\n", x.what());
+    } catch (...) {
+        std::fprintf(stderr, "coven: a thread_pool job threw a non-std exception\n");
+    }
+}
 
 void wait_until_posted(const pool_job& job) noexcept {
     // The worker is between pushing the completion and leaving post(), which still touches the
@@ -95,9 +92,13 @@ void run_job(pool_job& job, const std::shared_ptr<pool_job>& owner) noexcept {
     job.m_state.store(pool_job::finished, std::memory_order_release);
 }
 
-auto loop_of_current_task() -> void* {
-    promise_base* t = require_current_task("co_await run_in_executor()");
-    return t->m_loop;
+auto cancel_if_queued(pool_job& job) noexcept -> bool {
+    int s = pool_job::queued;
+    if (!job.m_state.compare_exchange_strong(s, pool_job::cancelled, std::memory_order_acq_rel)) {
+        return false;
+    }
+    job.m_task = nullptr;
+    return true;
 }
 
 } // namespace detail
@@ -128,6 +129,13 @@ thread_pool::thread_pool(thread_pool_options options)
 }
 
 thread_pool::~thread_pool() {
+    if (is_worker_thread()) {
+        // A job dropped the last owner of its own pool: the worker would join itself and then
+        // run on in a destroyed pool. There is no way to go on safely; say so and stop.
+        std::fprintf(stderr, "coven: a thread_pool was destroyed by one of its own workers (a "
+                             "job held its last owner); destroy pools from other threads\n");
+        std::abort();
+    }
     shutdown();
 }
 
@@ -156,8 +164,7 @@ void thread_pool::push(std::shared_ptr<detail::pool_job> job) {
     m_queue.push_back(std::move(job));
 }
 
-void thread_pool::post(std::function<void()> job) {
-    auto j = std::make_shared<detail::plain_job>(std::move(job));
+void thread_pool::post_job(std::shared_ptr<detail::pool_job> j) {
     {
         std::unique_lock lock(m_mutex);
         if (m_max_queued != 0 && m_queue.size() >= m_max_queued && !m_closed) {
@@ -176,8 +183,7 @@ void thread_pool::post(std::function<void()> job) {
     m_work_ready.notify_one();
 }
 
-auto thread_pool::try_post(std::function<void()> job) -> bool {
-    auto j = std::make_shared<detail::plain_job>(std::move(job));
+auto thread_pool::try_post_job(std::shared_ptr<detail::pool_job> j) -> bool {
     {
         std::lock_guard lock(m_mutex);
         if (m_closed) {
@@ -214,6 +220,7 @@ void thread_pool::shutdown() {
     }
     m_work_ready.notify_all();
     m_room.notify_all();
+    std::lock_guard join_lock(m_join_mutex); // two shutdown() calls must not join one thread
     for (auto& w : m_workers) {
         if (w.joinable()) {
             w.join();
@@ -231,10 +238,12 @@ auto thread_pool::is_worker_thread() const noexcept -> bool {
 }
 
 auto default_thread_pool() -> thread_pool& {
-    static thread_pool pool(
-        {.threads = std::max<std::size_t>(4, std::thread::hardware_concurrency()),
-         .name = "coven-exec"});
-    return pool;
+    // Never destroyed: loops and jobs that outlive main() (static destructors, a background
+    // loop stopping at exit) may still use it, and destroying it would join running calls.
+    static thread_pool* pool =
+        new thread_pool({.threads = std::max<std::size_t>(4, std::thread::hardware_concurrency()),
+                         .name = "coven-exec"});
+    return *pool;
 }
 
 } // namespace coven

@@ -2,6 +2,7 @@
 
 #include <coven/thread_safe_future.hpp>
 
+#include <memory>
 #include <string>
 
 namespace coven::detail {
@@ -13,6 +14,7 @@ struct remote_wake final : remote_item {
     explicit remote_wake(std::shared_ptr<remote_waiter> w) : m_waiter(std::move(w)) {}
     void run() override {
         if (promise_base* task = std::exchange(m_waiter->m_task, nullptr)) {
+            count_foreign_wait(task, -1);
             wake(task);
         }
     }
@@ -21,12 +23,20 @@ struct remote_wake final : remote_item {
 
 } // namespace
 
-void post_remote_wake(const std::shared_ptr<remote_waiter>& w) noexcept {
-    auto* item = new (std::nothrow) remote_wake(w);
-    if (item != nullptr && !post(*w->m_loop, item)) {
+void prepare_remote_wake(const std::shared_ptr<remote_waiter>& w) {
+    w->m_wake = std::make_unique<remote_wake>(w); // a cycle until posted or dropped
+}
+
+void post_remote_wake(remote_waiter& w) noexcept {
+    remote_item* item = w.m_wake.release();
+    if (item != nullptr && !post(*w.m_loop, item)) {
         delete item; // that loop is stopping: its shutdown cancels the waiter, which then finds
                      // the outcome itself
     }
+}
+
+void drop_remote_wake(remote_waiter& w) noexcept {
+    w.m_wake.reset();
 }
 
 void refuse_blocking_on_loop_thread(const char* what) {

@@ -371,3 +371,80 @@ TEST(ThreadPool, UseAfterShutdownIsAUsageError) {
     EXPECT_THROW(loop.run_until_complete(coven::run_in_executor(pool, [] { return 1; })),
                  coven::usage_error);
 }
+
+TEST(Executor, LoopStopWaitsForAShieldedCallInsteadOfGivingUpOnIt) {
+    thread_pool pool({.threads = 1});
+    gate g;
+    std::atomic<bool> started{false};
+    std::atomic<bool> task_finished{false};
+    {
+        coven::event_loop loop(virtual_options());
+        loop.start();
+        auto body = [&]() -> task<void> {
+            coven::cancel_scope shielded;
+            shielded.set_shield(true);
+            co_await shielded.run(coven::run_in_executor(pool, [&] {
+                started = true;
+                g.pass();
+            }));
+            task_finished = true;
+        };
+        loop.call_soon_threadsafe([&] { loop.create_task(body()); });
+        while (!started.load()) {
+            std::this_thread::yield();
+        }
+        std::thread opener([&] {
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+            g.open();
+        });
+        loop.stop(); // waits for the shielded call, which the worker finishes
+        opener.join();
+    }
+    EXPECT_TRUE(task_finished.load());
+    pool.shutdown();
+}
+
+TEST(Executor, ACancelledEnterExecutorBlockIsWaitedForBeforeTheTaskGoesOn) {
+    thread_pool pool({.threads = 1});
+    coven::event_loop loop(virtual_options());
+    gate g;
+    std::atomic<bool> started{false};
+    std::vector<std::string> log;
+    auto body = [&]() -> task<void> {
+        int local = 0; // the block writes here: the frame must outlive the block
+        co_await coven::enter_executor(pool, [&] {
+            started = true;
+            g.pass();
+            local = 42;
+        });
+        log.push_back("block done, local " + std::to_string(local));
+        co_await coven::sleep(1.0); // the pending cancellation is raised here
+        log.emplace_back("not cancelled");
+    };
+    auto main = [&]() -> task<void> {
+        auto f = coven::current_loop()->create_task(body());
+        co_await coven::run_in_executor(coven::default_thread_pool(), [&started] {
+            while (!started.load()) {
+                std::this_thread::yield();
+            }
+        });
+        f.cancel();
+        co_await coven::sleep(0.5);
+        EXPECT_FALSE(f.done()); // still waiting for its block
+        g.open();
+        co_await f.wait();
+        EXPECT_TRUE(f.cancelled());
+    };
+    loop.run_until_complete(main());
+    EXPECT_EQ(log, std::vector<std::string>{"block done, local 42"});
+}
+
+TEST(ThreadPool, PostTakesMoveOnlyJobs) {
+    std::atomic<int> got{0};
+    {
+        thread_pool pool({.threads = 1});
+        auto p = std::make_unique<int>(5);
+        pool.post([p = std::move(p), &got] { got = *p; });
+    }
+    EXPECT_EQ(got.load(), 5);
+}

@@ -270,3 +270,57 @@ TEST(ThreadSafeFuture, StormOfTasksFromManyThreadsEndsEachExactlyOnce) {
     EXPECT_EQ(waited.load(), threads * per_thread);
     EXPECT_LE(ran.load(), threads * per_thread);
 }
+
+TEST(ThreadSafeFuture, AnEmptyHandleIsAUsageError) {
+    coven::thread_safe_future<int> f;
+    EXPECT_FALSE(f.valid());
+    EXPECT_THROW((void)f.done(), coven::usage_error);
+    EXPECT_THROW((void)f.cancel(), coven::usage_error);
+    EXPECT_THROW((void)f.sync_wrap(), coven::usage_error);
+}
+
+TEST(ThreadSafeFuture, ACancelledTaskNobodyWaitedForIsNotReported) {
+    static int reports = 0;
+    reports = 0;
+    coven::set_unobserved_exception_handler(
+        [](std::exception_ptr, const std::string&) { ++reports; });
+    {
+        background_loop bg;
+        auto f = bg.loop.create_task_thread_safe(sleep_then(100.0, 1));
+        f.cancel();
+        while (!f.done()) {
+            std::this_thread::yield();
+        }
+    }
+    coven::set_unobserved_exception_handler(nullptr);
+    EXPECT_EQ(reports, 0);
+}
+
+TEST(ThreadSafeFuture, AWaiterOfATaskThatIgnoredLoopStopGetsCancelledErrorNotAHang) {
+    // Two shielded tasks await each other: nothing can end them, and loop stop gives up on
+    // them. A thread waiting for one of them must be told, not left hanging.
+    std::vector<coven::future<void>> pair(2);
+    auto loop = std::make_unique<coven::event_loop>(virtual_options());
+    loop->start();
+    auto waits_for = [](std::vector<coven::future<void>>& p, int other) -> task<void> {
+        coven::cancel_scope shielded;
+        shielded.set_shield(true);
+        co_await coven::skip_ready_cycle(); // both exist by now
+        co_await shielded.run([&p, other]() -> task<void> { co_await p[other]; });
+    };
+    auto make = [&]() -> task<coven::thread_safe_future<void>> {
+        pair[0] = coven::current_loop()->create_task(waits_for(pair, 1));
+        pair[1] = coven::current_loop()->create_task(waits_for(pair, 0));
+        auto ts = coven::thread_safe(pair[0]);
+        for (int i = 0; i < 4; ++i) {
+            co_await coven::skip_ready_cycle(); // both are parked on each other now
+        }
+        pair.clear(); // only the loop holds them: loop stop can free what it gives up on
+        co_return ts;
+    };
+    auto f = loop->run(make());
+    std::thread stopper([&] { loop->stop(); });
+    EXPECT_THROW(f.sync_wrap().wait(), coven::cancelled_error);
+    stopper.join();
+    loop.reset();
+}

@@ -25,8 +25,8 @@ void wait_until_posted(const pool_job& job) noexcept;
 /// will never run; a running one runs on unobserved. True if the job had already finished, so
 /// that its result can still be taken.
 auto detach_job(pool_job& job) noexcept -> bool;
-/// The loop of the running task (its loop_state). **Throws:** usage_error outside a task.
-auto loop_of_current_task() -> void*;
+/// Cancels `job` if it is still queued (it never runs then); false if it runs or ran.
+auto cancel_if_queued(pool_job& job) noexcept -> bool;
 
 /// A call and the slot for its value.
 template <class R, class F>
@@ -57,17 +57,20 @@ struct call_job final : pool_job {
     std::exception_ptr m_error;
 };
 
-/// Parks the task while its job runs on a pool.
+/// Parks the task while its job runs on a pool. `wait_out`: a cancel that finds the call
+/// running leaves the task parked until the call returns (enter_executor(), whose block may
+/// touch the task's frame); otherwise the running call is abandoned.
 template <class R, class F>
 class executor_awaiter : private waiter {
 public:
-    executor_awaiter(thread_pool& pool, std::shared_ptr<call_job<R, F>> job) noexcept
-        : m_pool(&pool), m_job(std::move(job)) {}
+    executor_awaiter(thread_pool& pool, std::shared_ptr<call_job<R, F>> job, bool wait_out) noexcept
+        : m_pool(&pool), m_job(std::move(job)), m_wait_out(wait_out) {}
     executor_awaiter(const executor_awaiter&) = delete;
     auto operator=(const executor_awaiter&) -> executor_awaiter& = delete;
     ~executor_awaiter() {
         if (m_job && m_job->m_task != nullptr) { // a frame destroyed while waiting (teardown)
             (void)detach_job(*m_job);
+            count_foreign_wait(m_task, -1);
         }
     }
 
@@ -81,11 +84,21 @@ public:
         m_job->m_loop = m_task->m_loop;
         m_on_cancel = [](waiter* w, promise_base* task) noexcept {
             auto* self = static_cast<executor_awaiter*>(w);
-            self->m_cancelled = !detach_job(*self->m_job); // a finished call is handed over
+            bool finished = false;
+            if (self->m_wait_out) {
+                if (!cancel_if_queued(*self->m_job)) {
+                    return; // it runs: its completion wakes us; the cancel stays pending
+                }
+            } else {
+                finished = detach_job(*self->m_job); // a finished call is handed over
+            }
+            count_foreign_wait(task, -1);
+            self->m_cancelled = !finished;
             wake(task);
         };
         m_pool->submit(m_job); // may throw (pool shut down): the task is not parked yet
         m_job->m_task = m_task;
+        count_foreign_wait(m_task, +1);
         park(m_task, this, h);
         return true;
     }
@@ -100,11 +113,32 @@ private:
     thread_pool* m_pool;
     std::shared_ptr<call_job<R, F>> m_job;
     promise_base* m_task = nullptr;
+    bool m_wait_out;
     bool m_cancelled = false;
 };
 
+/// The task of one call: `fn(args...)` as a job that owns both.
+template <class R, class F, class... Args>
+auto executor_call(thread_pool& pool, bool wait_out, F fn, Args... args) -> task<R> {
+    auto call = [fn = std::move(fn), ... args = std::move(args)]() mutable -> R {
+        return std::invoke(fn, args...);
+    };
+    auto job = std::make_shared<call_job<R, decltype(call)>>(std::move(call));
+    co_return co_await executor_awaiter<R, decltype(call)>(pool, std::move(job), wait_out);
+}
+
 template <class F, class... Args>
 using call_result_t = std::decay_t<std::invoke_result_t<std::decay_t<F>&, std::decay_t<Args>&...>>;
+
+// clang-format 14 mangles constraints:
+// clang-format off
+/// What a pool runs: `fn(args...)` on the decayed copies the job owns.
+template <class F, class... Args>
+concept pool_callable = std::invocable<std::decay_t<F>&, std::decay_t<Args>&...>;
+/// A pool passed where a callable may stand (overload selection).
+template <class F>
+concept is_pool = std::same_as<std::remove_cvref_t<F>, thread_pool>;
+// clang-format on
 
 } // namespace detail
 
@@ -117,50 +151,45 @@ using call_result_t = std::decay_t<std::invoke_result_t<std::decay_t<F>&, std::d
 /// thread, and its result is dropped. Mind its side effects.
 /// **Throws:** what `fn` throws; usage_error if the pool was shut down.
 /// **Example:** `auto text = co_await coven::run_in_executor(pool, read_file, path);`
+// clang-format 14 mangles constraints:
+// clang-format off
 template <class F, class... Args>
-requires std::invocable < std::decay_t<F>
-&, std::decay_t<Args>&... > auto run_in_executor(thread_pool& pool, F fn, Args... args)
-                                -> task<detail::call_result_t<F, Args...>> {
-    using R = detail::call_result_t<F, Args...>;
-    auto call = [fn = std::move(fn), ... args = std::move(args)]() mutable -> R {
-        return std::invoke(fn, args...);
-    };
-    auto job = std::make_shared<detail::call_job<R, decltype(call)>>(std::move(call));
-    co_return co_await detail::executor_awaiter<R, decltype(call)>(pool, std::move(job));
+    requires(detail::pool_callable<F, Args...>)
+auto run_in_executor(thread_pool& pool, F fn, Args... args)
+    -> task<detail::call_result_t<F, Args...>> {
+    return detail::executor_call<detail::call_result_t<F, Args...>>(pool, false, std::move(fn),
+                                                                    std::move(args)...);
 }
 
 /// run_in_executor() on default_thread_pool().
 template <class F, class... Args>
-requires(
-    !std::same_as<std::remove_cvref_t<F>, thread_pool> &&
-    std::invocable<std::decay_t<F>&, std::decay_t<Args>&...>) auto run_in_executor(F fn,
-                                                                                   Args... args)
-    -> task<detail::call_result_t<F, Args...>> {
+    requires(!detail::is_pool<F> && detail::pool_callable<F, Args...>)
+auto run_in_executor(F fn, Args... args) -> task<detail::call_result_t<F, Args...>> {
     return run_in_executor(default_thread_pool(), std::move(fn), std::move(args)...);
 }
 
 /// scarletio's `async with enter_executor():` block: `block()` runs on a worker thread of `pool`
-/// while the task waits, then the task goes on on its loop's thread. A block usually captures
-/// the task's locals by reference; that is safe here because the task stays suspended until the
-/// block has returned, except when the task is cancelled while the block runs: then the task
-/// goes on (and may end) while the block runs to its end. Capture by value what must outlive a
-/// cancellation.
+/// while the task waits, then the task goes on on its loop's thread. The block may capture the
+/// task's locals by reference: the task stays suspended until the block has returned, even when
+/// it is cancelled meanwhile (a block that has not started yet is dropped; one that runs is
+/// waited for, and the cancellation is raised by the task's next await). Loop stop waits for a
+/// running block too.
 /// **Example:**
 /// ```
 /// co_await coven::enter_executor([&] { result = blocking_parse(text); });
 /// ```
 template <class F>
-requires std::invocable < std::decay_t<F>
-& > auto enter_executor(thread_pool& pool, F block) -> task<detail::call_result_t<F>> {
-    return run_in_executor(pool, std::move(block));
+    requires(detail::pool_callable<F>)
+auto enter_executor(thread_pool& pool, F block) -> task<detail::call_result_t<F>> {
+    return detail::executor_call<detail::call_result_t<F>>(pool, true, std::move(block));
 }
 
 /// enter_executor() on default_thread_pool().
 template <class F>
-requires(!std::same_as<std::remove_cvref_t<F>, thread_pool> &&
-         std::invocable<std::decay_t<F>&>) auto enter_executor(F block)
-    -> task<detail::call_result_t<F>> {
-    return run_in_executor(default_thread_pool(), std::move(block));
+    requires(!detail::is_pool<F> && detail::pool_callable<F>)
+auto enter_executor(F block) -> task<detail::call_result_t<F>> {
+    return enter_executor(default_thread_pool(), std::move(block));
 }
+// clang-format on
 
 } // namespace coven

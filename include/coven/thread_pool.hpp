@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -45,6 +46,23 @@ struct pool_job {
     void* m_task = nullptr; // the parked task (promise_base*); null once it is not waiting
 };
 
+/// Prints an exception that escaped a post()ed job.
+void report_posted_job_error(std::exception_ptr e) noexcept;
+
+/// A post()ed function: fire and forget.
+template <class F>
+struct plain_job final : pool_job {
+    explicit plain_job(F fn) : m_fn(std::move(fn)) {}
+    void execute() noexcept override {
+        try {
+            m_fn();
+        } catch (...) {
+            report_posted_job_error(std::current_exception());
+        }
+    }
+    F m_fn;
+};
+
 } // namespace detail
 
 /// Options of a thread_pool; use designated initializers:
@@ -76,17 +94,24 @@ struct thread_pool_options {
 class thread_pool {
 public:
     explicit thread_pool(thread_pool_options options = {});
-    /// shutdown().
+    /// shutdown(). Destroying a pool from one of its own workers (a job holding its last owner)
+    /// cannot be done safely: it aborts with a message.
     ~thread_pool();
     thread_pool(const thread_pool&) = delete;
     auto operator=(const thread_pool&) -> thread_pool& = delete;
 
-    /// Runs `job()` on a worker, fire and forget. An exception escaping it is printed to stderr.
-    /// Blocks while a bounded queue is full.
+    /// Runs `job()` on a worker, fire and forget (`job` may be move-only). An exception escaping
+    /// it is printed to stderr. Blocks while a bounded queue is full.
     /// **Throws:** usage_error after shutdown(), or on a loop's thread with the queue full.
-    void post(std::function<void()> job);
+    template <class F>
+    void post(F job) {
+        post_job(std::make_shared<detail::plain_job<F>>(std::move(job)));
+    }
     /// post() that returns false instead of blocking when a bounded queue is full.
-    auto try_post(std::function<void()> job) -> bool;
+    template <class F>
+    auto try_post(F job) -> bool {
+        return try_post_job(std::make_shared<detail::plain_job<F>>(std::move(job)));
+    }
 
     /// Stops taking jobs, lets the workers finish what is queued (jobs cancelled meanwhile are
     /// skipped), and joins them. Idempotent. **Throws:** usage_error from one of its workers.
@@ -104,12 +129,15 @@ public:
     void submit(std::shared_ptr<detail::pool_job> job);
 
 private:
+    void post_job(std::shared_ptr<detail::pool_job> job);
+    auto try_post_job(std::shared_ptr<detail::pool_job> job) -> bool;
     void work(std::size_t index);
     void push(std::shared_ptr<detail::pool_job> job); // m_mutex held
 
     std::string m_name;
     std::size_t m_max_queued;
     mutable std::mutex m_mutex;
+    std::mutex m_join_mutex;
     std::condition_variable m_work_ready;
     std::condition_variable m_room;
     std::deque<std::shared_ptr<detail::pool_job>> m_queue;
@@ -118,7 +146,9 @@ private:
 };
 
 /// The process's default pool (run_in_executor() and enter_executor() without a pool): made on
-/// first use with max(hardware threads, 4) workers named `coven-exec-<n>`, joined at exit.
+/// first use with max(hardware threads, 4) workers named `coven-exec-<n>`. Never destroyed, so
+/// that what runs during static destruction can still use it; calls still running at exit are
+/// not waited for.
 auto default_thread_pool() -> thread_pool&;
 
 } // namespace coven

@@ -18,6 +18,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -26,14 +27,21 @@ namespace coven {
 
 namespace detail {
 
-/// A task of another loop that a parked task waits for; shared with that loop's done-callback.
+/// A task parked on a thread_safe_future; shared with the thread that finishes the outcome.
 struct remote_waiter {
     loop_state* m_loop = nullptr;   // the waiting task's loop
     promise_base* m_task = nullptr; // the parked task: its loop's thread only; null once gone
+    /// The wake-up, allocated when the task parks so that posting it cannot fail for memory;
+    /// handed to the loop by post_remote_wake(), or dropped with the waiter.
+    std::unique_ptr<remote_item> m_wake;
 };
 
-/// Posts a wake-up of `w`'s task to its loop (src/thread_safe_future.cpp).
-void post_remote_wake(const std::shared_ptr<remote_waiter>& w) noexcept;
+/// Makes `w`'s wake-up item (src/thread_safe_future.cpp). **Throws:** bad_alloc.
+void prepare_remote_wake(const std::shared_ptr<remote_waiter>& w);
+/// Posts `w`'s wake-up to its loop.
+void post_remote_wake(remote_waiter& w) noexcept;
+/// Stops `w` waiting: its prepared wake-up is dropped. The state's lock held.
+void drop_remote_wake(remote_waiter& w) noexcept;
 /// Throws usage_error if the calling thread drives a loop: blocking there would stall it.
 void refuse_blocking_on_loop_thread(const char* what);
 
@@ -48,6 +56,8 @@ struct shared_outcome {
     bool m_done = false;
     bool m_taken = false; // a move-only value was handed out
     bool m_retrieved = false;
+    bool m_report = true;     // report an error nobody retrieved (see the destructor)
+    bool m_cancelled = false; // the outcome is a cancellation: never reported
     std::optional<stored> m_value;
     std::exception_ptr m_error;
     std::vector<std::shared_ptr<remote_waiter>> m_waiters;
@@ -59,7 +69,7 @@ struct shared_outcome {
     shared_outcome(const shared_outcome&) = delete;
     auto operator=(const shared_outcome&) -> shared_outcome& = delete;
     ~shared_outcome() {
-        if (m_error && !m_retrieved) { // nobody looked: not dropped silently
+        if (m_error && !m_retrieved && m_report && !m_cancelled) { // not dropped silently
             report_unobserved_error(m_error, "a task shared with create_task_thread_safe()");
         }
     }
@@ -78,7 +88,7 @@ struct shared_outcome {
         // Under the lock: a waiter that leaves (cancelled, its loop stopping) takes it too, so
         // its loop cannot be torn down while we post to it.
         for (auto& w : m_waiters) {
-            post_remote_wake(w);
+            post_remote_wake(*w);
         }
         m_waiters.clear();
         m_done_cv.notify_all();
@@ -106,29 +116,62 @@ struct shared_outcome {
         }
     }
 
-    /// Links a future of the task's loop to `self` (the task's loop thread).
-    static void attach(const std::shared_ptr<shared_outcome>& self, future<T>& f) {
-        self->m_task = &f.promise();
-        f.add_done_callback([self](future<T>& done) {
-            self->finish([&done](shared_outcome& o) {
-                auto& p = done.promise();
-                if (p.has(promise_base::f_cancelled) || p.m_exception) {
-                    try {
-                        done.result(); // the task's exception, cancelled_error or timeout_error
-                    } catch (...) {
-                        o.m_error = std::current_exception();
-                    }
-                } else if constexpr (std::is_void_v<T>) {
-                    o.m_value.emplace(true);
-                } else if constexpr (std::is_reference_v<T>) {
-                    o.m_value.emplace(&done.result());
-                } else if constexpr (std::is_copy_constructible_v<T>) {
-                    o.m_value.emplace(done.result());
-                } else {
-                    o.m_value.emplace(std::move(done.result()));
-                }
+    /// Links the task of `f` to `self` (the task's loop thread). `may_move`: nobody else holds
+    /// the task's value, so a move-only value can be moved out.
+    static void attach(const std::shared_ptr<shared_outcome>& self, const future<T>& f,
+                       bool may_move) {
+        struct node : completion_node {
+            std::shared_ptr<shared_outcome> outcome;
+            future<T> task; // keeps the value alive until it is copied out
+            bool may_move = false;
+        };
+        auto* n = new node{};
+        n->outcome = self;
+        n->task = f;
+        n->may_move = may_move;
+        n->m_fire = [](completion_node* c, promise_base*) noexcept {
+            auto* me = static_cast<node*>(c);
+            me->outcome->finish([me](shared_outcome& o) { o.fill(me->task, me->may_move); });
+            delete me;
+        };
+        n->m_dropped = [](completion_node* c, promise_base*) noexcept {
+            // Loop stop gave up on the task (it ignored cancellation): it will never end.
+            auto* me = static_cast<node*>(c);
+            me->outcome->finish([](shared_outcome& o) {
+                o.m_cancelled = true;
+                o.m_error = std::make_exception_ptr(cancelled_error(
+                    "coven: the task's loop stopped, and the task ignored its cancellation"));
             });
-        });
+            delete me;
+        };
+        f.promise().set(promise_base::f_joined); // its outcome is handled here
+        self->m_task = &f.promise();
+        add_completion(&f.promise(), n);
+    }
+
+    /// Copies (or moves) the ended task's outcome in. m_mutex held.
+    void fill(const future<T>& done, bool may_move) {
+        auto& p = done.promise();
+        if (p.has(promise_base::f_cancelled) || p.m_exception) {
+            m_cancelled = p.has(promise_base::f_cancelled);
+            try {
+                done.result(); // the task's exception, cancelled_error or timeout_error
+            } catch (...) {
+                m_error = std::current_exception();
+            }
+        } else if constexpr (std::is_void_v<T>) {
+            m_value.emplace(true);
+        } else if constexpr (std::is_reference_v<T>) {
+            m_value.emplace(&done.result());
+        } else if constexpr (std::is_copy_constructible_v<T>) {
+            if (may_move) {
+                m_value.emplace(std::move(done.result()));
+            } else {
+                m_value.emplace(done.result());
+            }
+        } else {
+            m_value.emplace(std::move(done.result())); // may_move: checked by thread_safe()
+        }
     }
 };
 
@@ -148,21 +191,28 @@ class thread_safe_future {
 public:
     thread_safe_future() = default;
 
+    /// False for a default-constructed (or moved-from) handle.
+    [[nodiscard]] auto valid() const noexcept -> bool { return m_state != nullptr; }
+
     /// True once the task has ended.
     [[nodiscard]] auto done() const -> bool {
-        std::lock_guard lock(m_state->m_mutex);
-        return m_state->m_done;
+        auto& s = state("thread_safe_future::done()");
+        std::lock_guard lock(s.m_mutex);
+        return s.m_done;
     }
 
     /// Requests cancellation of the task, on its loop. False if it has ended, or if its loop is
     /// stopping (which cancels it anyway).
     auto cancel() -> bool {
-        if (done()) {
+        auto& s = state("thread_safe_future::cancel()");
+        // Posted under the lock: the task cannot end meanwhile (finish() takes the lock), so its
+        // loop cannot have stopped and gone while we post to it.
+        std::lock_guard lock(s.m_mutex);
+        if (s.m_done) {
             return false;
         }
-        auto state = m_state;
         try {
-            m_loop->call_soon_threadsafe([state] {
+            m_loop->call_soon_threadsafe([state = m_state] {
                 state->m_cancel_requested = true; // seen by the task's creation if still to come
                 if (state->m_task != nullptr) {
                     cancel_root(state->m_task);
@@ -208,7 +258,10 @@ public:
             : m_state(std::move(s)) {}
         std::shared_ptr<detail::shared_outcome<T>> m_state;
     };
-    [[nodiscard]] auto sync_wrap() const -> sync_waiter { return sync_waiter(m_state); }
+    [[nodiscard]] auto sync_wrap() const -> sync_waiter {
+        (void)state("thread_safe_future::sync_wrap()");
+        return sync_waiter(m_state);
+    }
 
     /// S17: awaited by a task of another loop (or of the same one).
     class [[nodiscard]] async_waiter : private detail::waiter {
@@ -236,14 +289,17 @@ public:
             auto link = std::make_shared<detail::remote_waiter>();
             link->m_loop = &current_loop()->state();
             link->m_task = m_task;
+            detail::prepare_remote_wake(link);
             {
                 std::lock_guard lock(m_state->m_mutex);
                 if (m_state->m_done) {
+                    detail::drop_remote_wake(*link);
                     return false;
                 }
                 m_state->m_waiters.push_back(link);
             }
             m_link = std::move(link);
+            detail::count_foreign_wait(m_task, +1);
             m_on_cancel = [](detail::waiter* w, detail::promise_base* task) noexcept {
                 auto* self = static_cast<async_waiter*>(w);
                 self->m_cancelled = !self->unlink(); // an outcome that arrived is handed over
@@ -263,9 +319,13 @@ public:
     private:
         /// Stops waiting; true if the task had ended meanwhile.
         auto unlink() noexcept -> bool {
-            m_link->m_task = nullptr; // a wake-up already posted finds nobody
+            if (m_link->m_task != nullptr) {
+                detail::count_foreign_wait(m_link->m_task, -1);
+                m_link->m_task = nullptr; // a wake-up already posted finds nobody
+            }
             std::lock_guard lock(m_state->m_mutex);
             std::erase(m_state->m_waiters, m_link);
+            detail::drop_remote_wake(*m_link);
             return m_state->m_done;
         }
         std::shared_ptr<detail::shared_outcome<T>> m_state;
@@ -275,9 +335,13 @@ public:
         bool m_cancelled = false;
     };
     /// Awaits the task from a task of any loop; cancelling the waiter does not cancel the task.
-    [[nodiscard]] auto async_wrap() const -> async_waiter { return async_waiter(m_state, nullptr); }
+    [[nodiscard]] auto async_wrap() const -> async_waiter {
+        (void)state("thread_safe_future::async_wrap()");
+        return async_waiter(m_state, nullptr);
+    }
     /// async_wrap(), checking that `loop` is the awaiting task's loop (scarletio's spelling).
     [[nodiscard]] auto async_wrap(event_loop& loop) const -> async_waiter {
+        (void)state("thread_safe_future::async_wrap()");
         return async_waiter(m_state, &loop);
     }
 
@@ -290,6 +354,14 @@ private:
     friend auto thread_safe(const future<U>& f) -> thread_safe_future<U>;
     thread_safe_future(std::shared_ptr<detail::shared_outcome<T>> s, event_loop* loop) noexcept
         : m_state(std::move(s)), m_loop(loop) {}
+    auto state(const char* what) const -> detail::shared_outcome<T>& {
+        if (!m_state) {
+            throw usage_error(std::string("coven: ") + what +
+                              " on an empty thread_safe_future (default-constructed or moved "
+                              "from)");
+        }
+        return *m_state;
+    }
 
     std::shared_ptr<detail::shared_outcome<T>> m_state;
     event_loop* m_loop = nullptr;
@@ -299,10 +371,13 @@ private:
 /// **Throws:** usage_error from a thread that does not drive the task's loop while another does.
 template <class T>
 auto thread_safe(const future<T>& f) -> thread_safe_future<T> {
+    static_assert(std::is_void_v<T> || std::is_reference_v<T> || std::is_copy_constructible_v<T>,
+                  "thread_safe(future) copies the value (the future keeps it too): T must be "
+                  "copyable; use create_task_thread_safe() for a move-only value");
     detail::require_loop_thread(&f.promise(), "coven::thread_safe(future)");
     auto state = std::make_shared<detail::shared_outcome<T>>();
-    future<T> copy = f;
-    detail::shared_outcome<T>::attach(state, copy);
+    state->m_report = false; // the future's own holders answer for its outcome
+    detail::shared_outcome<T>::attach(state, f, false);
     return thread_safe_future<T>(std::move(state), detail::owning_loop(&f.promise()));
 }
 
@@ -315,7 +390,7 @@ auto event_loop::create_task_thread_safe(task<T> t) -> thread_safe_future<T> {
     auto state = std::make_shared<detail::shared_outcome<T>>();
     if (in_loop_thread()) {
         auto f = create_task(std::move(t));
-        detail::shared_outcome<T>::attach(state, f);
+        detail::shared_outcome<T>::attach(state, f, true);
         return thread_safe_future<T>(std::move(state), this);
     }
     /// Creates the task on the loop's thread. Whatever happens to the posted item (it fails, or
@@ -337,6 +412,7 @@ auto event_loop::create_task_thread_safe(task<T> t) -> thread_safe_future<T> {
         ~creator() {
             if (!ran && state) {
                 state->finish([](detail::shared_outcome<T>& o) {
+                    o.m_cancelled = true;
                     o.m_error = std::make_exception_ptr(cancelled_error(
                         "coven: the loop stopped before the task could be created"));
                 });
@@ -346,7 +422,7 @@ auto event_loop::create_task_thread_safe(task<T> t) -> thread_safe_future<T> {
             ran = true;
             try {
                 auto f = loop->create_task(std::move(body));
-                detail::shared_outcome<T>::attach(state, f);
+                detail::shared_outcome<T>::attach(state, f, true);
                 if (state->m_cancel_requested) {
                     f.cancel();
                 }
@@ -356,7 +432,12 @@ auto event_loop::create_task_thread_safe(task<T> t) -> thread_safe_future<T> {
             }
         }
     };
-    call_soon_threadsafe(creator(this, state, std::move(t)));
+    try {
+        call_soon_threadsafe(creator(this, state, std::move(t)));
+    } catch (...) {
+        state->m_report = false; // nobody can reach it: the error is raised here instead
+        throw;
+    }
     return thread_safe_future<T>(std::move(state), this);
 }
 

@@ -63,6 +63,9 @@ struct completion_node {
     completion_node* m_prev = nullptr;
     completion_node* m_next = nullptr;
     void (*m_fire)(completion_node* self, promise_base* finished) noexcept = nullptr;
+    /// Called instead of m_fire when loop stop gives up on a task that will never end (it
+    /// ignored cancellation), after unlinking the node; null: the node is just unlinked.
+    void (*m_dropped)(completion_node* self, promise_base* task) noexcept = nullptr;
     [[nodiscard]] auto linked() const noexcept -> bool { return m_next != nullptr; }
 };
 
@@ -187,6 +190,10 @@ void release_root(promise_base* task) noexcept;
 void add_completion(promise_base* task, completion_node* node) noexcept;
 /// Unlinks a completion node that is still linked.
 void remove_completion(promise_base* task, completion_node* node) noexcept;
+/// Counts a wait of `task` that another thread will end (a pool call, a task of another loop):
+/// loop stop waits for such waits instead of giving up on the task. +1 when it parks, -1 once
+/// it stops waiting (woken, or detached); the task's loop thread only.
+void count_foreign_wait(const promise_base* task, int delta) noexcept;
 /// Hands an exception thrown by a done-callback to the loop's exception handler.
 void report_callback_error(std::exception_ptr e) noexcept;
 /// The slow part of cancel_pending(): the task runs inside cancel scopes.
