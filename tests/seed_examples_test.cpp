@@ -119,6 +119,9 @@ int main();
 namespace coven_seed_tamer_sync_execution {
 int main();
 }
+namespace coven_seed_asynkit_eager {
+int main();
+}
 namespace coven_example_shielded_cleanup {
 int main();
 }
@@ -385,6 +388,10 @@ TEST(SeedExamples, ThreadSafeTasksPrintHelloThenWorld) {
     EXPECT_EQ(got[1].text, want[1]);
     EXPECT_DOUBLE_EQ(got[0].at, 1.0);
     EXPECT_TRUE(got[1].at == 2.0 || got[1].at == 3.0) << got[1].at;
+}
+
+TEST(SeedExamples, AsynkitEagerPrintsTheThreeOrders) {
+    check("asynkit_eager", coven_seed_asynkit_eager::main, {-1.0, -1.0, -1.0});
 }
 
 TEST(Examples, ShieldedCleanupFinishesAfterTheDeadlineBeforeTheTimeoutIsReported) {

@@ -4,6 +4,7 @@
 #include <coven/async_scope.hpp>
 #include <coven/cancel_scope.hpp>
 #include <coven/delayed_result.hpp>
+#include <coven/eager.hpp>
 #include <coven/eager_task_group.hpp>
 #include <coven/error.hpp>
 #include <coven/event_loop.hpp>

@@ -181,6 +181,18 @@ public:
     template <class T>
     auto create_task_thread_safe(task<T> t) -> thread_safe_future<T>;
 
+    /// create_task(), but the task starts at once, inside this call, and runs until it first
+    /// suspends; then the caller goes on (asynkit's create_task_descend, K15: depth-first). A
+    /// task that finishes without suspending is done on return. Off the loop's thread the first
+    /// turn is queued as usual.
+    /// **Throws:** usage_error off the loop's thread while another thread drives it.
+    template <class T>
+    auto create_task_eager(task<T> t, std::string name = {}) -> future<T> {
+        auto f = spawn(std::move(t), std::move(name), false);
+        detail::start_now(&f.promise());
+        return f;
+    }
+
     /// Runs `t` to completion and returns its value or rethrows its exception; the loop stays
     /// alive afterwards (S3). With a background thread (start()), blocks the caller until the
     /// task ends; otherwise drives the loop on the calling thread, like run_until_complete().

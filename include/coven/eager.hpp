@@ -1,0 +1,67 @@
+#pragma once
+// coven::eager(): asynkit's eager execution (K1, K2, K15). A coroutine starts at once, in the
+// caller's turn, and control comes back to the caller when it first suspends (C#'s async
+// semantics: depth-first execution).
+
+#include <coven/error.hpp>
+#include <coven/event_loop.hpp>
+#include <coven/future.hpp>
+#include <coven/task.hpp>
+
+#include <functional>
+#include <type_traits>
+#include <utility>
+
+namespace coven {
+
+/// Starts `t` at once as a task of the calling thread's loop and runs it until it first
+/// suspends, returns or throws; then returns its future (K1). A coroutine that finished without
+/// suspending gives a future that is already done (asynkit's completed future); one that
+/// suspended gives a running task's future (asynkit creates the Task only then; in coven both are
+/// a future). Await the future for the value.
+/// **Throws:** usage_error outside a loop's thread.
+/// **Example:**
+/// ```
+/// auto f = coven::eager(get_slow_remote_data()); // the request is in flight now
+/// auto partial = co_await some_local_computation();
+/// co_return combine(partial, co_await f);
+/// ```
+template <class T>
+auto eager(task<T> t) -> future<T> {
+    event_loop* loop = current_loop();
+    if (loop == nullptr) {
+        detail::throw_usage("coven::eager() outside a loop's thread; call it from a task (or use "
+                            "coven::run())");
+    }
+    return loop->create_task_eager(std::move(t));
+}
+
+/// asynkit's `create_task_descend(coro)` (K15): the same depth-first start as eager().
+template <class T>
+auto create_task_descend(task<T> t) -> future<T> {
+    return eager(std::move(t));
+}
+
+/// asynkit's `@eager` on a function (K2, func_eager): every call starts eagerly and returns a
+/// future.
+/// **Example:**
+/// ```
+/// const coven::eager_function fetch = [](int id) -> coven::task<data> {...};
+/// auto f = fetch(7); // running (or done) already
+/// ```
+template <class F>
+class eager_function {
+public:
+    // NOLINTNEXTLINE(google-explicit-constructor): `coven::eager_function f = [](...) {...};`
+    eager_function(F fn) noexcept(std::is_nothrow_move_constructible_v<F>) : m_fn(std::move(fn)) {}
+
+    template <class... A>
+    auto operator()(A&&... args) const {
+        return eager(std::invoke(m_fn, std::forward<A>(args)...));
+    }
+
+private:
+    F m_fn;
+};
+
+} // namespace coven
