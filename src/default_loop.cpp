@@ -88,6 +88,7 @@ void testing::reset_default_loop() {
         detail::throw_usage("testing::reset_default_loop() from a task of this thread's loop");
     }
     t_thread_loop.reset();
+    detail::reset_sync_loop();
 }
 
 auto detail::default_loop_running() -> bool {

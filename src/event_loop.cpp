@@ -217,15 +217,25 @@ void set_root_name(promise_base* t, std::string name) {
 
 // ---------------------------------------------------------------- timers
 
+/// The loop whose timers the running code uses: the one this thread drives, else (inside
+/// await_sync(), which hides the loop) the running task's own.
+auto timer_loop() noexcept -> loop_state* {
+    if (t_loop != nullptr) {
+        return t_loop;
+    }
+    return t_current_task != nullptr ? state_of(t_current_task) : nullptr;
+}
+
 auto loop_now(const char* what) -> event_loop::time_point {
-    if (!t_loop) {
+    loop_state* loop = timer_loop();
+    if (loop == nullptr) {
         throw usage_error(std::string("coven: ") + what + " used outside a loop thread");
     }
-    return t_loop->m_self->now();
+    return loop->m_self->now();
 }
 
 auto arm_timer(timer_node* node, event_loop::time_point deadline) -> loop_state* {
-    return arm_timer_on(t_loop, node, deadline);
+    return arm_timer_on(timer_loop(), node, deadline);
 }
 
 auto arm_timer_on(loop_state* loop, timer_node* node, event_loop::time_point deadline)
@@ -472,10 +482,9 @@ void loop_state::shutdown() {
     for (;;) {
         cancel_new();
         while (m_live > 0) {
-            const bool work = m_ready_head || m_after_poll.m_next != &m_after_poll ||
-                              m_wheel.size() != 0 ||
-                              m_remote.load(std::memory_order_relaxed) != nullptr ||
-                              m_foreign_waits > 0;
+            const bool work =
+                m_ready_head || m_after_poll.m_next != &m_after_poll || m_wheel.size() != 0 ||
+                m_remote.load(std::memory_order_relaxed) != nullptr || m_foreign_waits > 0;
             if (!work) {
                 break;
             }
@@ -557,6 +566,58 @@ void spawn_root(loop_state& loop, promise_base* root, bool queue) {
     if (queue) {
         loop.push_ready(root);
     }
+}
+
+namespace {
+thread_local std::unique_ptr<event_loop> t_sync_loop;
+}
+
+auto sync_loop() -> event_loop& {
+    // Virtual time: a blocked run that is unwound after a cancel it shields from does not wait
+    // on a real clock.
+    if (!t_sync_loop) {
+        t_sync_loop = std::make_unique<event_loop>(loop_options{.clock = clock_kind::virtual_time});
+    }
+    return *t_sync_loop;
+}
+
+void reset_sync_loop() noexcept {
+    t_sync_loop.reset();
+}
+
+auto run_sync_turn(promise_base* root) noexcept -> bool {
+    promise_base* const caller = t_current_task;
+    std::coroutine_handle<> const pending = std::exchange(t_transfer, nullptr);
+    loop_state* const outer = std::exchange(t_loop, nullptr); // no loop in sight
+    ++t_sync_depth;
+    t_sync_site_set = false;
+    root->set(promise_base::f_started);
+    t_current_task = root;
+    root->m_resume.resume();
+    while (std::coroutine_handle<> next = t_transfer) { // see t_transfer
+        t_transfer = nullptr;
+        next.resume();
+    }
+    --t_sync_depth;
+    t_loop = outer;
+    t_current_task = caller;
+    t_transfer = pending;
+    return root->has(promise_base::f_done);
+}
+
+void abandon_sync_run(promise_base* root) noexcept {
+    loop_state& loop = *state_of(root);
+    promise_base* const caller = t_current_task;
+    std::coroutine_handle<> const pending = std::exchange(t_transfer, nullptr);
+    try {
+        cancel_root(root);
+        drive_guard guard(loop); // sync_loop() is this thread's own: nobody else drives it
+        drive_until_done(loop, root);
+    } catch (...) {
+        // drive_guard cannot fail here; if it did, the frame is left to the loop's teardown.
+    }
+    t_current_task = caller;
+    t_transfer = pending;
 }
 
 void queue_root(promise_base* root) noexcept {

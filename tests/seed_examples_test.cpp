@@ -122,6 +122,12 @@ int main();
 namespace coven_seed_asynkit_eager {
 int main();
 }
+namespace coven_seed_asynkit_await_sync {
+int main();
+}
+namespace coven_seed_asynkit_syncfunction {
+int main();
+}
 namespace coven_example_shielded_cleanup {
 int main();
 }
@@ -392,6 +398,14 @@ TEST(SeedExamples, ThreadSafeTasksPrintHelloThenWorld) {
 
 TEST(SeedExamples, AsynkitEagerPrintsTheThreeOrders) {
     check("asynkit_eager", coven_seed_asynkit_eager::main, {-1.0, -1.0, -1.0});
+}
+
+TEST(SeedExamples, AsynkitAwaitSyncRunsWithoutALoopUntilSomethingBlocks) {
+    check("asynkit_await_sync", coven_seed_asynkit_await_sync::main, {-1.0, -1.0, -1.0});
+}
+
+TEST(SeedExamples, AsynkitSyncFunctionIsCalledDirectly) {
+    check("asynkit_syncfunction", coven_seed_asynkit_syncfunction::main, {-1.0});
 }
 
 TEST(Examples, ShieldedCleanupFinishesAfterTheDeadlineBeforeTheTimeoutIsReported) {

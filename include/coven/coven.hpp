@@ -2,6 +2,7 @@
 // Everything coven offers, in one include.
 
 #include <coven/async_scope.hpp>
+#include <coven/await_sync.hpp>
 #include <coven/cancel_scope.hpp>
 #include <coven/delayed_result.hpp>
 #include <coven/eager.hpp>

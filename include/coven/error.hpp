@@ -2,6 +2,7 @@
 // coven's exception hierarchy. Everything coven throws derives from coven::error.
 
 #include <exception>
+#include <source_location>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -45,6 +46,19 @@ public:
 class not_ready_error : public error {
 public:
     using error::error;
+};
+
+/// await_sync() (K3): the coroutine really suspended, so it cannot finish without a loop.
+/// where() is the site of the awaitable it blocked on, when that awaitable records it (sleep(),
+/// the yields), else the site of the await_sync() call; what() says which.
+class synchronous_error : public error {
+public:
+    synchronous_error(const std::string& what, std::source_location where)
+        : error(what), m_where(where) {}
+    [[nodiscard]] auto where() const noexcept -> const std::source_location& { return m_where; }
+
+private:
+    std::source_location m_where;
 };
 
 /// Several errors at once: the failures of a scope's children (and of its block), none dropped.

@@ -145,6 +145,21 @@ private:
 template <class T>
 class thread_safe_future;
 
+namespace detail {
+template <class T>
+auto spawn_unqueued(event_loop& loop, task<T> t) -> future<T>;
+/// await_sync()'s loop: one per thread, on the virtual clock, never driven except to unwind a
+/// run that blocked (src/event_loop.cpp).
+auto sync_loop() -> event_loop&;
+/// Destroys this thread's sync_loop() (testing::reset_default_loop()).
+void reset_sync_loop() noexcept;
+/// Runs a root task of sync_loop() on this thread, outside any loop, until it ends or first
+/// suspends; true if it ended.
+auto run_sync_turn(promise_base* root) noexcept -> bool;
+/// Cancels a root task of sync_loop() that suspended, and lets it unwind.
+void abandon_sync_run(promise_base* root) noexcept;
+} // namespace detail
+
 /// An event loop: a ready queue of tasks, a timing wheel, an epoll poller and a cross-thread
 /// submission queue. Exactly one thread drives it at a time: its own background thread (start(),
 /// as get_or_create_event_loop() does), or a caller of run_until_complete().
@@ -273,6 +288,8 @@ public:
 
 private:
     friend class task_scope;
+    template <class T>
+    friend auto detail::spawn_unqueued(event_loop& loop, task<T> t) -> future<T>;
     /// create_task() whose first turn waits for detail::start_now() or queue_root() (eager
     /// spawns); the caller must do one of the two.
     template <class T>
@@ -307,5 +324,10 @@ private:
 
 /// The loop driving the calling thread, or null.
 [[nodiscard]] auto current_loop() noexcept -> event_loop*;
+
+template <class T>
+auto detail::spawn_unqueued(event_loop& loop, task<T> t) -> future<T> {
+    return loop.create_task_unqueued(std::move(t));
+}
 
 } // namespace coven

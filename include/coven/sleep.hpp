@@ -11,6 +11,7 @@
 #include <chrono>
 #include <coroutine>
 #include <cstdint>
+#include <source_location>
 
 namespace coven {
 
@@ -99,16 +100,26 @@ private:
 /// **Throws:** usage_error outside a coven task.
 /// **Example:** `co_await coven::sleep(1.5); co_await coven::sleep(250ms);`
 template <class Rep, class Period>
-[[nodiscard]] auto sleep(std::chrono::duration<Rep, Period> d) noexcept -> sleep_awaiter {
+[[nodiscard]] auto sleep(std::chrono::duration<Rep, Period> d,
+                         std::source_location where = std::source_location::current()) noexcept
+    -> sleep_awaiter {
+    detail::note_await_site(where); // (await_sync() says where it blocked)
     return sleep_awaiter(std::chrono::duration_cast<event_loop::duration>(d));
 }
 /// sleep() in seconds, as scarletio spells it: `co_await coven::sleep(1.0);`
-[[nodiscard]] inline auto sleep(double seconds) noexcept -> sleep_awaiter {
+[[nodiscard]] inline auto
+sleep(double seconds, std::source_location where = std::source_location::current()) noexcept
+    -> sleep_awaiter {
+    detail::note_await_site(where);
     return sleep_awaiter(std::chrono::duration_cast<event_loop::duration>(
         std::chrono::duration<double>(seconds < 0 ? 0.0 : seconds)));
 }
 /// Suspends the calling task until the loop's clock reaches `t`.
-[[nodiscard]] inline auto sleep_until(event_loop::time_point t) noexcept -> sleep_awaiter {
+[[nodiscard]] inline auto
+sleep_until(event_loop::time_point t,
+            std::source_location where = std::source_location::current()) noexcept
+    -> sleep_awaiter {
+    detail::note_await_site(where);
     return sleep_awaiter(t);
 }
 

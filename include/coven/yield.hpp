@@ -5,6 +5,7 @@
 #include <coven/error.hpp>
 
 #include <coroutine>
+#include <source_location>
 
 namespace coven {
 
@@ -113,7 +114,10 @@ public:
 /// **Cancellation:** a cancel while parked makes it throw cancelled_error when it resumes.
 /// **Throws:** usage_error outside a coven task.
 /// **Example:** `co_await coven::skip_ready_cycle();`
-[[nodiscard]] inline auto skip_ready_cycle() noexcept -> ready_cycle_awaiter {
+[[nodiscard]] inline auto
+skip_ready_cycle(std::source_location where = std::source_location::current()) noexcept
+    -> ready_cycle_awaiter {
+    detail::note_await_site(where); // (await_sync() says where it blocked)
     return {};
 }
 
@@ -123,7 +127,10 @@ public:
 /// **Cancellation:** cancelling unlinks the waiter and resumes the task at once with
 /// cancelled_error.
 /// **Throws:** usage_error outside a coven task.
-[[nodiscard]] inline auto skip_poll_cycle() noexcept -> poll_cycle_awaiter {
+[[nodiscard]] inline auto
+skip_poll_cycle(std::source_location where = std::source_location::current()) noexcept
+    -> poll_cycle_awaiter {
+    detail::note_await_site(where);
     return {};
 }
 

@@ -37,6 +37,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <source_location>
 
 namespace coven::detail {} // namespace coven::detail
 
@@ -155,6 +156,19 @@ inline thread_local promise_base* t_current_task = nullptr;
 /// of a million synchronously completing tasks would overflow the stack. The trampoline costs
 /// one return and one indirect call per transfer and keeps the stack flat at every -O level.
 inline thread_local std::coroutine_handle<> t_transfer;
+
+/// await_sync() (K3): how many synchronous runs this thread is inside, and where the last
+/// awaitable that records its site was made (sleep(), the yields), to say where a run blocked.
+inline thread_local int t_sync_depth = 0;
+inline thread_local std::source_location t_sync_site{};
+inline thread_local bool t_sync_site_set = false;
+/// Records `where` an awaitable was made, when inside await_sync(); one test otherwise.
+inline void note_await_site(const std::source_location& where) noexcept {
+    if (t_sync_depth != 0) {
+        t_sync_site = where;
+        t_sync_site_set = true;
+    }
+}
 
 /// Parks a root task in `w`: the loop will resume `h` when the task is woken.
 inline void park(promise_base* task, waiter* w, std::coroutine_handle<> h) noexcept {
