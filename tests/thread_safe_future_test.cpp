@@ -43,10 +43,18 @@ private:
 
 /// A loop driven by its own background thread, stopped at the end of the scope.
 struct background_loop {
-    coven::event_loop loop{virtual_options()};
-    background_loop() { loop.start(); }
+    coven::event_loop loop;
+    explicit background_loop(coven::loop_options options = virtual_options()) : loop(options) {
+        loop.start();
+    }
     ~background_loop() { loop.stop(); }
 };
+
+/// A virtual clock that stays put: a sleep lasts until it is cancelled (with autojump, the
+/// background loop would run it to its end before another thread could cancel it).
+auto frozen_clock() -> coven::loop_options {
+    return {.clock = coven::clock_kind::virtual_time, .autojump = false};
+}
 
 auto fail_after(double seconds) -> task<int> {
     co_await coven::sleep(seconds);
@@ -91,7 +99,7 @@ TEST(ThreadSafeFuture, BlockingOnALoopsThreadIsAUsageError) {
 }
 
 TEST(ThreadSafeFuture, CancelFromAnotherThreadReachesASleepingTask) {
-    background_loop bg;
+    background_loop bg(frozen_clock());
     auto f = bg.loop.create_task_thread_safe(sleep_then(1000.0, 1));
     EXPECT_TRUE(f.cancel());
     EXPECT_THROW(f.sync_wrap().wait(), coven::cancelled_error);
@@ -285,7 +293,7 @@ TEST(ThreadSafeFuture, ACancelledTaskNobodyWaitedForIsNotReported) {
     coven::set_unobserved_exception_handler(
         [](std::exception_ptr, const std::string&) { ++reports; });
     {
-        background_loop bg;
+        background_loop bg(frozen_clock());
         auto f = bg.loop.create_task_thread_safe(sleep_then(100.0, 1));
         f.cancel();
         while (!f.done()) {
