@@ -162,6 +162,9 @@ void release_root(promise_base* t) noexcept {
     if (t->m_exception && !t->has(promise_base::f_observed) && !t->has(promise_base::f_cancelled)) {
         report_unobserved(t);
     }
+    if (t->has(promise_base::f_has_locals)) {
+        drop_locals(t);
+    }
     if (t->has(promise_base::f_named)) {
         auto& n = names();
         std::lock_guard lock(n.mutex);
@@ -195,6 +198,9 @@ void report_callback_error(std::exception_ptr e) noexcept {
 }
 
 auto root_name(const promise_base* t) -> std::string {
+    if (t->has(promise_base::f_has_locals)) {
+        drop_locals(t);
+    }
     if (t->has(promise_base::f_named)) {
         auto& n = names();
         std::lock_guard lock(n.mutex);
@@ -536,6 +542,9 @@ void loop_state::shutdown() {
                 count_add(g_live.waiters, -1);
             }
             if (t->m_refs == 1) {
+                if (t->has(promise_base::f_has_locals)) {
+                    drop_locals(t);
+                }
                 t->m_destroy(t); // destroys its frames; their awaiters unlink themselves
             } else {
                 std::string name = root_name(t);
@@ -557,6 +566,15 @@ void spawn_root(loop_state& loop, promise_base* root, bool queue) {
         root->m_destroy(root);
         throw usage_error("coven: create_task() called from a thread that does not drive the "
                           "loop; use event_loop::run() or call_soon_threadsafe()");
+    }
+    if (t_current_task != nullptr ? t_current_task->has(promise_base::f_has_locals)
+                                  : has_thread_locals()) {
+        try {
+            inherit_locals(root);
+        } catch (...) {
+            root->m_destroy(root);
+            throw;
+        }
     }
     root->set(promise_base::f_root);
     root->m_loop = &loop;

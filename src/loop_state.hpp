@@ -96,6 +96,12 @@ auto is_group_node(const completion_node* c) noexcept -> bool;
 void group_node_dropped(completion_node* c, promise_base* t) noexcept;
 
 /// The loop that runs a root task.
+/// Task-local values (src/task_local.cpp): a new root copies its maker's; an ended root's go.
+void inherit_locals(promise_base* new_root);
+void drop_locals(const promise_base* root) noexcept;
+/// True if code outside tasks on this thread has set task_local values.
+auto has_thread_locals() noexcept -> bool;
+
 inline auto state_of(const promise_base* t) noexcept -> loop_state* {
     return static_cast<loop_state*>(t->m_loop);
 }

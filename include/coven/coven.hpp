@@ -17,6 +17,7 @@
 #include <coven/tamed.hpp>
 #include <coven/task.hpp>
 #include <coven/task_group.hpp>
+#include <coven/task_local.hpp>
 #include <coven/task_scope.hpp>
 #include <coven/thread_pool.hpp>
 #include <coven/thread_safe_future.hpp>

@@ -86,6 +86,7 @@ struct promise_base {
         f_timed_out = 1 << 11,   // future::apply_timeout() expired and cancelled it
         f_cancel_sent = 1 << 12, // cancel_root() was called at least once (never cleared)
         f_joined = 1 << 13,      // someone awaits its future or has a done-callback on it
+        f_has_locals = 1 << 14,  // it has task_local values (src/task_local.cpp)
     };
 
     union {
