@@ -26,7 +26,7 @@ void async_scope_state::handled(std::uint64_t child) noexcept {
 }
 
 void block_until_done(event_loop& loop, promise_base* task, const char* what) {
-    if (current_loop() != nullptr) {
+    if (detail::drives_a_loop()) {
         throw usage_error(std::string("coven: ") + what +
                           " inside a task would stall the loop that runs it; co_await the "
                           "result instead");
@@ -39,7 +39,7 @@ namespace {
 
 /// Refuses the blocking form where blocking would stall a loop.
 auto blocking_loop(const char* what) -> event_loop& {
-    if (current_loop() != nullptr) {
+    if (detail::drives_a_loop()) {
         throw usage_error(std::string("coven: ") + what +
                           " inside a task would block the loop that runs it; use "
                           "co_await coven::with_async_scope(options, body) there");
@@ -124,7 +124,7 @@ void async_scope::close() {
     if (m_ended) {
         return;
     }
-    if (current_loop() != nullptr) {
+    if (detail::drives_a_loop()) {
         detail::throw_usage("async_scope::close() inside a task would block the loop that runs "
                             "it; use co_await coven::with_async_scope(options, body) there");
     }
@@ -193,7 +193,7 @@ void async_scope::finish_async(std::exception_ptr body_error, std::exception_ptr
 namespace coven::detail {
 
 void refuse_tamed_block_on_loop_thread() {
-    if (current_loop() != nullptr) {
+    if (detail::drives_a_loop()) {
         throw usage_error("coven: a tamed function used from synchronous code blocks until it "
                           "ends, but this thread drives a loop, which would stall (or deadlock); "
                           "co_await it instead");

@@ -603,10 +603,35 @@ void reset_sync_loop() noexcept {
     t_sync_loop.reset();
 }
 
+namespace {
+/// The loop await_sync() hid from the code it runs (t_loop is null inside): the thread still
+/// drives it, so blocking bridges must still refuse to block.
+thread_local int t_hidden_loops = 0;
+} // namespace
+
+auto drives_a_loop() noexcept -> bool {
+    return t_loop != nullptr || t_hidden_loops != 0;
+}
+
+void refuse_cross_loop_wait_in_sync_run(const promise_base* waiter, const promise_base* target,
+                                        const char* what) {
+    if (t_sync_depth != 0 && waiter->m_loop != target->m_loop) {
+        throw usage_error(std::string("coven: ") + what +
+                          " inside await_sync() waits on a loop, and a synchronous run has "
+                          "none; await it in a task instead");
+    }
+}
+
 auto run_sync_turn(promise_base* root) noexcept -> bool {
     promise_base* const caller = t_current_task;
     std::coroutine_handle<> const pending = std::exchange(t_transfer, nullptr);
     loop_state* const outer = std::exchange(t_loop, nullptr); // no loop in sight
+    if (outer != nullptr) {
+        ++t_hidden_loops;
+    }
+    // A nested run must not leave its site to the run around it.
+    const std::source_location saved_site = t_sync_site;
+    const bool saved_site_set = t_sync_site_set;
     ++t_sync_depth;
     t_sync_site_set = false;
     root->set(promise_base::f_started);
@@ -617,10 +642,18 @@ auto run_sync_turn(promise_base* root) noexcept -> bool {
         next.resume();
     }
     --t_sync_depth;
+    const bool done = root->has(promise_base::f_done);
+    if (done) { // a run that blocked keeps its site for the caller's error; restored later
+        t_sync_site = saved_site;
+        t_sync_site_set = saved_site_set;
+    }
+    if (outer != nullptr) {
+        --t_hidden_loops;
+    }
     t_loop = outer;
     t_current_task = caller;
     t_transfer = pending;
-    return root->has(promise_base::f_done);
+    return done;
 }
 
 void abandon_sync_run(promise_base* root) noexcept {
@@ -628,12 +661,14 @@ void abandon_sync_run(promise_base* root) noexcept {
     promise_base* const caller = t_current_task;
     std::coroutine_handle<> const pending = std::exchange(t_transfer, nullptr);
     try {
-        cancel_root(root);
+        // What loop stop does: cancel, let it unwind (its timers run on the virtual clock, a
+        // call on a pool is waited for), and give up on a task that ignores cancellation.
         drive_guard guard(loop); // sync_loop() is this thread's own: nobody else drives it
-        drive_until_done(loop, root);
+        loop.shutdown();
     } catch (...) {
         // drive_guard cannot fail here; if it did, the frame is left to the loop's teardown.
     }
+    t_sync_site_set = false;
     t_current_task = caller;
     t_transfer = pending;
 }

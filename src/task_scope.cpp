@@ -497,6 +497,10 @@ task_scope::join_awaiter::~join_awaiter() {
 
 auto task_scope::join_awaiter::await_suspend(std::coroutine_handle<> h) -> bool {
     m_task = detail::require_current_task("co_await task_scope");
+    if (detail::t_sync_depth != 0 && &m_scope->m_loop->state() != m_task->m_loop) {
+        detail::throw_usage("co_await task_scope inside await_sync() waits on a loop, and a "
+                            "synchronous run has none; await it in a task instead");
+    }
     if (detail::cancel_pending(m_task)) {
         // The scope must not be left behind running: cancel it and wait for its end.
         m_cancel_seen = true;

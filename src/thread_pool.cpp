@@ -168,7 +168,7 @@ void thread_pool::post_job(std::shared_ptr<detail::pool_job> j) {
     {
         std::unique_lock lock(m_mutex);
         if (m_max_queued != 0 && m_queue.size() >= m_max_queued && !m_closed) {
-            if (current_loop() != nullptr || is_worker_thread()) {
+            if (detail::drives_a_loop() || is_worker_thread()) {
                 detail::throw_usage("thread_pool::post() on a full queue from a loop's thread "
                                     "(or a worker) would block it; use try_post(), or co_await "
                                     "run_in_executor()");

@@ -40,7 +40,7 @@ void drop_remote_wake(remote_waiter& w) noexcept {
 }
 
 void refuse_blocking_on_loop_thread(const char* what) {
-    if (current_loop() != nullptr) {
+    if (drives_a_loop()) {
         throw usage_error(std::string("coven: ") + what +
                           " on a loop's thread would stall that loop (or deadlock, if it runs "
                           "the task); co_await async_wrap() instead");

@@ -1,6 +1,8 @@
 // await_sync(), sync_function and async_function (K3, K4): async code run to its end from
 // synchronous code, with no loop.
+#include <coven/async_scope.hpp>
 #include <coven/await_sync.hpp>
+#include <coven/cancel_scope.hpp>
 #include <coven/eager.hpp>
 
 #include "test_util.hpp"
@@ -102,4 +104,41 @@ TEST(AwaitSync, SyncFunctionAndAsyncFunctionBridgeCallbacks) {
     };
     const coven::async_function sync_callback = [] { return std::string("sync data"); };
     EXPECT_EQ(sync_client(sync_callback), "client got sync data");
+}
+
+TEST(AwaitSync, AwaitingATaskOfARealLoopIsAUsageErrorNotAHang) {
+    coven::event_loop loop(virtual_options());
+    auto main = [&]() -> task<void> {
+        auto work = coven::current_loop()->create_task(sleep_then(1.0, 3));
+        auto consume = [](coven::future<int>& f) -> task<int> { co_return co_await f; };
+        EXPECT_THROW((void)coven::await_sync(consume(work)), coven::usage_error);
+        EXPECT_FALSE(work.cancelled()); // the loop's task is not touched
+        EXPECT_EQ(co_await work, 3);
+    };
+    loop.run_until_complete(main());
+}
+
+TEST(AwaitSync, BlockingBridgesInsideARunInATaskStillRefuse) {
+    coven::event_loop loop(virtual_options());
+    auto main = [&]() -> task<void> {
+        auto body = []() -> task<int> {
+            coven::async_scope* made = nullptr;
+            EXPECT_THROW(made = new coven::async_scope(), coven::usage_error); // would stall
+            delete made;
+            co_return 1;
+        };
+        EXPECT_EQ(coven::await_sync(body()), 1);
+        co_return;
+    };
+    loop.run_until_complete(main());
+}
+
+TEST(AwaitSync, ARunThatShieldsItselfIsStillUnwoundBeforeTheErrorIsRaised) {
+    auto stubborn = []() -> task<int> {
+        coven::cancel_scope shielded;
+        shielded.set_shield(true);
+        co_await shielded.run([] { return coven::skip_ready_cycle(); }); // one turn: no hang
+        co_return 1;
+    };
+    EXPECT_THROW((void)coven::await_sync(stubborn()), coven::synchronous_error);
 }

@@ -5,6 +5,7 @@
 #include <coven/coven.hpp>
 
 #include <algorithm>
+#include <functional>
 #include <iomanip>
 #include <iostream>
 
@@ -51,7 +52,7 @@ int main() {
         {
             coven::async_scope batch;
             for (int i = 0; i < 6; ++i) {
-                fake_request(throttle, coven::in_scope(batch));
+                fake_request(std::ref(throttle), coven::in_scope(batch)); // shared, not copied
             }
         } // <-- wait for all requests to finish
     }     // <-- cancel the rate limiter

@@ -63,7 +63,7 @@ public:
     // NOLINTNEXTLINE(google-explicit-constructor): `coven::sync_function f = [](...) {...};`
     sync_function(F fn) noexcept(std::is_nothrow_move_constructible_v<F>) : m_fn(std::move(fn)) {}
     template <class... A>
-    auto operator()(A&&... args) const {
+    auto operator()(A&&... args) const -> decltype(auto) {
         return await_sync(std::invoke(m_fn, std::forward<A>(args)...));
     }
 

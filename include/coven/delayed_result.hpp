@@ -62,6 +62,9 @@ public:
             throw_usage("a function awaited its own delayed_result; it would wait forever");
         }
         require_loop_thread(m_target, "co_await delayed_result (from another loop)");
+        if (t_sync_depth != 0) {
+            refuse_cross_loop_wait_in_sync_run(m_task, m_target, "co_await delayed_result");
+        }
         if (cancel_pending(m_task)) {
             m_cancelled = true;
             return false;

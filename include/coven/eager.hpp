@@ -55,12 +55,18 @@ public:
     // NOLINTNEXTLINE(google-explicit-constructor): `coven::eager_function f = [](...) {...};`
     eager_function(F fn) noexcept(std::is_nothrow_move_constructible_v<F>) : m_fn(std::move(fn)) {}
 
+    /// Starts a call that owns a copy of the callable and of its arguments (taken by value).
     template <class... A>
     auto operator()(A&&... args) const {
-        return eager(std::invoke(m_fn, std::forward<A>(args)...));
+        return eager(owned_call(m_fn, std::decay_t<A>(std::forward<A>(args))...));
     }
 
 private:
+    template <class... A>
+    static auto owned_call(F fn, A... args)
+        -> task<typename std::invoke_result_t<F&, A&...>::value_type> {
+        co_return co_await std::invoke(fn, args...);
+    }
     F m_fn;
 };
 

@@ -57,6 +57,9 @@ public:
             throw_usage("a task awaited its own future; it would wait forever");
         }
         require_loop_thread(m_target, "co_await future (from another loop)");
+        if (t_sync_depth != 0) {
+            refuse_cross_loop_wait_in_sync_run(m_task, m_target, "co_await future");
+        }
         if (cancel_pending(m_task)) {
             m_cancel_seen = true;
             return false;

@@ -58,16 +58,23 @@ public:
     auto operator=(tamed_call&&) -> tamed_call& = delete;
 
     /// The statement form: runs the call to its end unless it was awaited, taken or moved. Not
-    /// while an exception unwinds (the call is dropped unstarted then).
+    /// while an exception unwinds (the call is dropped unstarted then). On a loop's thread it
+    /// would block the loop: the call is dropped unstarted, and the misuse is reported as a
+    /// usage_error to the unobserved-exception handler (a destructor there may run inside a
+    /// coroutine frame's destruction, where throwing would terminate the program).
     ~tamed_call() noexcept(false) {
         if (m_used || std::uncaught_exceptions() > m_uncaught) {
             return;
         }
-        if (current_loop() != nullptr) {
-            // The task is dropped unstarted; say what was meant.
+        if (detail::drives_a_loop()) {
             m_task = {};
-            detail::throw_usage("a tamed function was called in a task without co_await; write "
-                                "`co_await f(...)` (or schedule it: f(..., coven::in_scope(s)))");
+            detail::report_unobserved_error(
+                std::make_exception_ptr(usage_error(
+                    "coven: a tamed function was called in a task without co_await; write "
+                    "`co_await f(...)` (or schedule it: f(..., coven::in_scope(s))); the call "
+                    "did not run")),
+                "a tamed call");
+            return;
         }
         (void)std::move(*this).get();
     }
@@ -120,23 +127,36 @@ public:
     tamed(F fn) noexcept(std::is_nothrow_move_constructible_v<F>) : m_fn(std::move(fn)) {}
 
     /// A call; with in_scope(s) as the last argument, scheduled into `s` (see the class comment).
+    /// The call owns a copy of the callable and of its arguments (taken by value), so neither
+    /// this object nor the caller's temporaries need to outlive it.
     template <class... A>
     auto operator()(A&&... args) const {
         if constexpr (detail::last_is_in_scope<A...>::value) {
             return scoped(std::forward_as_tuple(std::forward<A>(args)...),
                           std::make_index_sequence<sizeof...(A) - 1>{});
         } else {
-            using task_type = std::invoke_result_t<const F&, A...>;
-            using value_type = typename task_type::value_type;
-            return tamed_call<value_type>(std::invoke(m_fn, std::forward<A>(args)...));
+            return tamed_call<value_of<std::decay_t<A>...>>(
+                owned_call(m_fn, std::decay_t<A>(std::forward<A>(args))...));
         }
     }
 
 private:
+    template <class... A>
+    using value_of = typename std::invoke_result_t<F&, A&...>::value_type;
+
+    /// The call in a frame that owns `fn` and `args` (a coroutine lambda's frame refers to its
+    /// closure, and reference parameters to the caller's objects).
+    template <class... A>
+    static auto owned_call(F fn, A... args) -> task<value_of<A...>> {
+        co_return co_await std::invoke(fn, args...);
+    }
+
     template <class Tuple, std::size_t... I>
     auto scoped(Tuple&& args, std::index_sequence<I...>) const {
         async_scope& scope = *std::get<sizeof...(I)>(args).scope;
-        return scope.spawn(std::invoke(m_fn, std::get<I>(std::forward<Tuple>(args))...));
+        return scope.spawn(
+            owned_call(m_fn, std::decay_t<std::tuple_element_t<I, std::remove_reference_t<Tuple>>>(
+                                 std::get<I>(std::forward<Tuple>(args)))...));
     }
 
     F m_fn;

@@ -278,7 +278,7 @@ public:
         [[nodiscard]] auto await_ready() const noexcept -> bool { return false; }
         auto await_suspend(std::coroutine_handle<> h) -> bool {
             m_task = detail::require_current_task("co_await thread_safe_future::async_wrap()");
-            if (m_expected != nullptr && m_expected != current_loop()) {
+            if (m_expected != nullptr && m_expected != detail::owning_loop(m_task)) {
                 detail::throw_usage("async_wrap(loop) awaited from a task of another loop; pass "
                                     "the awaiting task's own loop, or call async_wrap()");
             }
@@ -287,7 +287,7 @@ public:
                 return false;
             }
             auto link = std::make_shared<detail::remote_waiter>();
-            link->m_loop = &current_loop()->state();
+            link->m_loop = &detail::owning_loop(m_task)->state();
             link->m_task = m_task;
             detail::prepare_remote_wake(link);
             {

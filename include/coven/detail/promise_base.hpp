@@ -227,6 +227,13 @@ inline auto cancel_pending(const promise_base* task) noexcept -> bool {
     return task->has(promise_base::f_scoped) ? scope_cancel_pending(task) : true;
 }
 
+/// True if the calling thread drives a loop, including one that await_sync() hides.
+auto drives_a_loop() noexcept -> bool;
+/// Inside await_sync(): waiting on a task of another loop would wait on a loop the synchronous
+/// run cannot drive; throws usage_error naming `what`.
+void refuse_cross_loop_wait_in_sync_run(const promise_base* waiter, const promise_base* target,
+                                        const char* what);
+
 /// Throws usage_error unless the calling thread is driving the task's loop.
 void require_loop_thread(const promise_base* task, const char* what);
 
