@@ -22,31 +22,6 @@ using namespace coven_test;
 using coven::task;
 using coven::thread_pool;
 
-namespace {
-
-/// A door that a blocking call waits at until a test opens it.
-class gate {
-public:
-    void open() {
-        {
-            std::lock_guard lock(m_mutex);
-            m_open = true;
-        }
-        m_cv.notify_all();
-    }
-    void pass() {
-        std::unique_lock lock(m_mutex);
-        m_cv.wait(lock, [&] { return m_open; });
-    }
-
-private:
-    std::mutex m_mutex;
-    std::condition_variable m_cv;
-    bool m_open = false;
-};
-
-} // namespace
-
 TEST(Executor, RunInExecutorReturnsTheValueComputedOnAWorker) {
     thread_pool pool({.threads = 2});
     coven::event_loop loop(virtual_options());

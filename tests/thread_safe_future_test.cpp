@@ -21,26 +21,6 @@ using coven::task;
 
 namespace {
 
-class gate {
-public:
-    void open() {
-        {
-            std::lock_guard lock(m_mutex);
-            m_open = true;
-        }
-        m_cv.notify_all();
-    }
-    void pass() {
-        std::unique_lock lock(m_mutex);
-        m_cv.wait(lock, [&] { return m_open; });
-    }
-
-private:
-    std::mutex m_mutex;
-    std::condition_variable m_cv;
-    bool m_open = false;
-};
-
 /// A loop driven by its own background thread, stopped at the end of the scope.
 struct background_loop {
     coven::event_loop loop;

@@ -42,13 +42,7 @@ auto await_sync(task<T> t, std::source_location where = std::source_location::cu
                                     "; it can run without a loop only if it never really suspends",
                                 blocked);
     }
-    if constexpr (std::is_void_v<T>) {
-        f.result();
-    } else if constexpr (std::is_reference_v<T>) {
-        return f.result();
-    } else {
-        return std::move(f.result());
-    }
+    return detail::take_outcome(f);
 }
 
 /// asynkit's `@syncfunction` (K4): a coroutine function whose calls run through await_sync().

@@ -239,13 +239,7 @@ public:
         detail::drive_guard guard(*m_state);
         auto f = create_task(std::move(t));
         detail::drive_until_done(*m_state, &f.promise());
-        if constexpr (std::is_void_v<T>) {
-            f.result();
-        } else if constexpr (std::is_reference_v<T>) {
-            return f.result();
-        } else {
-            return std::move(f.result());
-        }
+        return detail::take_outcome(f);
     }
 
     /// Starts a background thread that drives the loop until stop() (S4). No-op if running.

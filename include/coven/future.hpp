@@ -303,4 +303,19 @@ private:
     detail::task_promise<T>* m_p = nullptr;
 };
 
+namespace detail {
+/// The ended task's value, moved out (a reference for T&), or its exception rethrown: what a
+/// caller that owns the task's only handle returns.
+template <class T>
+auto take_outcome(future<T>& f) -> T {
+    if constexpr (std::is_void_v<T>) {
+        f.result();
+    } else if constexpr (std::is_reference_v<T>) {
+        return f.result();
+    } else {
+        return std::move(f.result());
+    }
+}
+} // namespace detail
+
 } // namespace coven

@@ -5,6 +5,8 @@
 #include <coven/testing.hpp>
 
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -51,6 +53,27 @@ inline auto sleep_with_slow_cleanup(double seconds, double cleanup, std::vector<
         throw coven::cancelled_error();
     }
 }
+
+/// A door that a blocking call (on a pool, on another thread) waits at until the test opens it.
+class gate {
+public:
+    void open() {
+        {
+            std::lock_guard lock(m_mutex);
+            m_open = true;
+        }
+        m_cv.notify_all();
+    }
+    void pass() {
+        std::unique_lock lock(m_mutex);
+        m_cv.wait(lock, [&] { return m_open; });
+    }
+
+private:
+    std::mutex m_mutex;
+    std::condition_variable m_cv;
+    bool m_open = false;
+};
 
 /// Seconds of virtual time since the loop's origin.
 inline auto vtime(const coven::event_loop& loop) -> double {
