@@ -630,7 +630,7 @@ auto run_sync_turn(promise_base* root) noexcept -> bool {
         ++t_hidden_loops;
     }
     // A nested run must not leave its site to the run around it.
-    const std::source_location saved_site = t_sync_site;
+    const coven::source_location saved_site = t_sync_site;
     const bool saved_site_set = t_sync_site_set;
     ++t_sync_depth;
     t_sync_site_set = false;

@@ -4,12 +4,12 @@
 #include <coven/await_sync.hpp>
 #include <coven/cancel_scope.hpp>
 #include <coven/eager.hpp>
+#include <coven/source_location.hpp>
 
 #include "test_util.hpp"
 
 #include <gtest/gtest.h>
 
-#include <source_location>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -35,7 +35,7 @@ unsigned g_sleep_line = 0;
 auto blocks_on_sleep(std::vector<std::string>& log) -> task<int> {
     log.emplace_back("before");
     try {
-        g_sleep_line = std::source_location::current().line() + 1;
+        g_sleep_line = coven::source_location::current().line() + 1;
         co_await coven::sleep(1.0); // the line the error names
     } catch (const coven::cancelled_error&) {
         log.emplace_back("unwound");

@@ -5,10 +5,10 @@
 #include <coven/error.hpp>
 #include <coven/event_loop.hpp>
 #include <coven/future.hpp>
+#include <coven/source_location.hpp>
 #include <coven/task.hpp>
 
 #include <functional>
-#include <source_location>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -25,14 +25,14 @@ namespace coven {
 /// **Thread safety:** any thread, inside a task too (that task's loop is not touched).
 /// **Example:** `std::string s = coven::await_sync(render(template_, values));`
 template <class T>
-auto await_sync(task<T> t, std::source_location where = std::source_location::current()) -> T {
+auto await_sync(task<T> t, coven::source_location where = coven::source_location::current()) -> T {
     if (!t.valid()) {
         detail::throw_usage("await_sync() got an empty task (moved from or already spawned)");
     }
     future<T> f = detail::spawn_unqueued(detail::sync_loop(), std::move(t));
     if (!detail::run_sync_turn(&f.promise())) {
         const bool at_awaitable = detail::t_sync_site_set;
-        const std::source_location blocked = at_awaitable ? detail::t_sync_site : where;
+        const coven::source_location blocked = at_awaitable ? detail::t_sync_site : where;
         detail::abandon_sync_run(&f.promise());
         throw synchronous_error(std::string("coven: await_sync(): the coroutine suspended ") +
                                     (at_awaitable ? "at the awaitable made at "

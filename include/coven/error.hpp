@@ -1,8 +1,9 @@
 #pragma once
 // coven's exception hierarchy. Everything coven throws derives from coven::error.
 
+#include <coven/source_location.hpp>
+
 #include <exception>
-#include <source_location>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -53,12 +54,12 @@ public:
 /// the yields), else the site of the await_sync() call; what() says which.
 class synchronous_error : public error {
 public:
-    synchronous_error(const std::string& what, std::source_location where)
+    synchronous_error(const std::string& what, coven::source_location where)
         : error(what), m_where(where) {}
-    [[nodiscard]] auto where() const noexcept -> const std::source_location& { return m_where; }
+    [[nodiscard]] auto where() const noexcept -> const coven::source_location& { return m_where; }
 
 private:
-    std::source_location m_where;
+    coven::source_location m_where;
 };
 
 /// Several errors at once: the failures of a scope's children (and of its block), none dropped.

@@ -6,12 +6,12 @@
 #include <coven/error.hpp>
 #include <coven/event_loop.hpp>
 #include <coven/future.hpp>
+#include <coven/source_location.hpp>
 #include <coven/task.hpp>
 
 #include <chrono>
 #include <coroutine>
 #include <cstdint>
-#include <source_location>
 
 namespace coven {
 
@@ -101,14 +101,14 @@ private:
 /// **Example:** `co_await coven::sleep(1.5); co_await coven::sleep(250ms);`
 template <class Rep, class Period>
 [[nodiscard]] auto sleep(std::chrono::duration<Rep, Period> d,
-                         std::source_location where = std::source_location::current()) noexcept
+                         coven::source_location where = coven::source_location::current()) noexcept
     -> sleep_awaiter {
     detail::note_await_site(where); // (await_sync() says where it blocked)
     return sleep_awaiter(std::chrono::duration_cast<event_loop::duration>(d));
 }
 /// sleep() in seconds, as scarletio spells it: `co_await coven::sleep(1.0);`
 [[nodiscard]] inline auto
-sleep(double seconds, std::source_location where = std::source_location::current()) noexcept
+sleep(double seconds, coven::source_location where = coven::source_location::current()) noexcept
     -> sleep_awaiter {
     detail::note_await_site(where);
     return sleep_awaiter(std::chrono::duration_cast<event_loop::duration>(
@@ -117,7 +117,7 @@ sleep(double seconds, std::source_location where = std::source_location::current
 /// Suspends the calling task until the loop's clock reaches `t`.
 [[nodiscard]] inline auto
 sleep_until(event_loop::time_point t,
-            std::source_location where = std::source_location::current()) noexcept
+            coven::source_location where = coven::source_location::current()) noexcept
     -> sleep_awaiter {
     detail::note_await_site(where);
     return sleep_awaiter(t);

@@ -3,9 +3,9 @@
 
 #include <coven/detail/promise_base.hpp>
 #include <coven/error.hpp>
+#include <coven/source_location.hpp>
 
 #include <coroutine>
-#include <source_location>
 
 namespace coven {
 
@@ -115,7 +115,7 @@ public:
 /// **Throws:** usage_error outside a coven task.
 /// **Example:** `co_await coven::skip_ready_cycle();`
 [[nodiscard]] inline auto
-skip_ready_cycle(std::source_location where = std::source_location::current()) noexcept
+skip_ready_cycle(coven::source_location where = coven::source_location::current()) noexcept
     -> ready_cycle_awaiter {
     detail::note_await_site(where); // (await_sync() says where it blocked)
     return {};
@@ -128,7 +128,7 @@ skip_ready_cycle(std::source_location where = std::source_location::current()) n
 /// cancelled_error.
 /// **Throws:** usage_error outside a coven task.
 [[nodiscard]] inline auto
-skip_poll_cycle(std::source_location where = std::source_location::current()) noexcept
+skip_poll_cycle(coven::source_location where = coven::source_location::current()) noexcept
     -> poll_cycle_awaiter {
     detail::note_await_site(where);
     return {};

@@ -32,12 +32,12 @@
 
 #include <coven/detail/accounting.hpp>
 #include <coven/detail/frame_pool.hpp>
+#include <coven/source_location.hpp>
 
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
-#include <source_location>
 
 namespace coven::detail {} // namespace coven::detail
 
@@ -161,10 +161,10 @@ inline thread_local std::coroutine_handle<> t_transfer;
 /// await_sync() (K3): how many synchronous runs this thread is inside, and where the last
 /// awaitable that records its site was made (sleep(), the yields), to say where a run blocked.
 inline thread_local int t_sync_depth = 0;
-inline thread_local std::source_location t_sync_site{};
+inline thread_local coven::source_location t_sync_site{};
 inline thread_local bool t_sync_site_set = false;
 /// Records `where` an awaitable was made, when inside await_sync(); one test otherwise.
-inline void note_await_site(const std::source_location& where) noexcept {
+inline void note_await_site(const coven::source_location& where) noexcept {
     if (t_sync_depth != 0) {
         t_sync_site = where;
         t_sync_site_set = true;
