@@ -2,7 +2,6 @@
 #include <coven/run.hpp>
 
 #include <algorithm>
-#include <string>
 
 namespace coven {
 
@@ -26,11 +25,7 @@ void async_scope_state::handled(std::uint64_t child) noexcept {
 }
 
 void block_until_done(event_loop& loop, promise_base* task, const char* what) {
-    if (detail::drives_a_loop()) {
-        throw usage_error(std::string("coven: ") + what +
-                          " inside a task would stall the loop that runs it; co_await the "
-                          "result instead");
-    }
+    refuse_blocking(what, "co_await the result instead");
     drive_guard guard(loop.state());
     drive_until_done(loop.state(), task);
 }
@@ -39,11 +34,7 @@ namespace {
 
 /// Refuses the blocking form where blocking would stall a loop.
 auto blocking_loop(const char* what) -> event_loop& {
-    if (detail::drives_a_loop()) {
-        throw usage_error(std::string("coven: ") + what +
-                          " inside a task would block the loop that runs it; use "
-                          "co_await coven::with_async_scope(options, body) there");
-    }
+    refuse_blocking(what, "use co_await coven::with_async_scope(options, body) there");
     return this_thread_loop();
 }
 
@@ -124,10 +115,8 @@ void async_scope::close() {
     if (m_ended) {
         return;
     }
-    if (detail::drives_a_loop()) {
-        detail::throw_usage("async_scope::close() inside a task would block the loop that runs "
-                            "it; use co_await coven::with_async_scope(options, body) there");
-    }
+    detail::refuse_blocking("async_scope::close()",
+                            "use co_await coven::with_async_scope(options, body) there");
     m_ended = true;
     m_scope.finalize();
     if (!m_scope.done()) {
@@ -159,22 +148,14 @@ void async_scope::raise(std::vector<std::exception_ptr> errors) {
 
 void async_scope::finish_async(std::exception_ptr body_error, std::exception_ptr wait_error) {
     std::vector<std::exception_ptr> errors;
-    auto is_cancel = [](const std::exception_ptr& e) {
-        try {
-            std::rethrow_exception(e);
-        } catch (const cancelled_error&) {
-            return true;
-        } catch (...) {
-            return false;
-        }
-    };
-    if (body_error && !is_cancel(body_error)) {
+
+    if (body_error && !detail::is_cancellation(body_error)) {
         errors.push_back(body_error);
     }
     for (auto& e : take_failures()) {
         errors.push_back(std::move(e));
     }
-    if (!errors.empty() && (wait_error || (body_error && is_cancel(body_error)))) {
+    if (!errors.empty() && (wait_error || (body_error && detail::is_cancellation(body_error)))) {
         // Failures are raised instead of the cancellation, which stays pending for the next
         // await: it is not lost.
         detail::keep_cancellation_pending(detail::current_task());
@@ -189,15 +170,3 @@ void async_scope::finish_async(std::exception_ptr body_error, std::exception_ptr
 }
 
 } // namespace coven
-
-namespace coven::detail {
-
-void refuse_tamed_block_on_loop_thread() {
-    if (detail::drives_a_loop()) {
-        throw usage_error("coven: a tamed function used from synchronous code blocks until it "
-                          "ends, but this thread drives a loop, which would stall (or deadlock); "
-                          "co_await it instead");
-    }
-}
-
-} // namespace coven::detail

@@ -347,6 +347,18 @@ auto loop_state::now_tick() const noexcept -> std::uint64_t {
     return ns <= 0 ? 0 : static_cast<std::uint64_t>(ns / 1000);
 }
 
+/// Gives a root task its turn on this thread: resumes it, then the awaited sub-tasks it transfers
+/// to (see t_transfer), until it suspends or ends. The loop's turns, eager first turns
+/// (start_now()) and await_sync() runs all go through here.
+inline void give_turn(promise_base* t) noexcept {
+    t_current_task = t;
+    t->m_resume.resume();
+    while (std::coroutine_handle<> next = t_transfer) {
+        t_transfer = nullptr;
+        next.resume();
+    }
+}
+
 void loop_state::run_ready() noexcept {
     const std::uint32_t guard = m_options.io_poll_interval;
     std::uint64_t runs = 0;
@@ -368,12 +380,7 @@ void loop_state::run_ready() noexcept {
                 continue;
             }
         }
-        t_current_task = t;
-        t->m_resume.resume();
-        while (std::coroutine_handle<> next = t_transfer) { // see t_transfer
-            t_transfer = nullptr;
-            next.resume();
-        }
+        give_turn(t);
         if (guard != 0 && ++m_runs_since_poll >= guard) {
             break;
         }
@@ -613,6 +620,15 @@ auto drives_a_loop() noexcept -> bool {
     return t_loop != nullptr || t_hidden_loops != 0;
 }
 
+void refuse_blocking(const char* what, const char* instead) {
+    if (drives_a_loop()) {
+        throw usage_error(std::string("coven: ") + what +
+                          " on a loop's thread would stall that loop (or deadlock it, if the "
+                          "loop must run what is waited for); " +
+                          instead);
+    }
+}
+
 void refuse_cross_loop_wait_in_sync_run(const promise_base* waiter, const promise_base* target,
                                         const char* what) {
     if (t_sync_depth != 0 && waiter->m_loop != target->m_loop) {
@@ -635,12 +651,7 @@ auto run_sync_turn(promise_base* root) noexcept -> bool {
     ++t_sync_depth;
     t_sync_site_set = false;
     root->set(promise_base::f_started);
-    t_current_task = root;
-    root->m_resume.resume();
-    while (std::coroutine_handle<> next = t_transfer) { // see t_transfer
-        t_transfer = nullptr;
-        next.resume();
-    }
+    give_turn(root);
     --t_sync_depth;
     const bool done = root->has(promise_base::f_done);
     if (done) { // a run that blocked keeps its site for the caller's error; restored later
@@ -694,12 +705,7 @@ void start_now(promise_base* root) noexcept {
     root->set(promise_base::f_started);
     promise_base* const caller = t_current_task;
     std::coroutine_handle<> const pending = std::exchange(t_transfer, nullptr);
-    t_current_task = root;
-    root->m_resume.resume();
-    while (std::coroutine_handle<> next = t_transfer) { // see t_transfer
-        t_transfer = nullptr;
-        next.resume();
-    }
+    give_turn(root);
     t_current_task = caller;
     t_transfer = pending;
     --depth;

@@ -3,7 +3,6 @@
 #include <coven/thread_safe_future.hpp>
 
 #include <memory>
-#include <string>
 
 namespace coven::detail {
 
@@ -37,14 +36,6 @@ void post_remote_wake(remote_waiter& w) noexcept {
 
 void drop_remote_wake(remote_waiter& w) noexcept {
     w.m_wake.reset();
-}
-
-void refuse_blocking_on_loop_thread(const char* what) {
-    if (drives_a_loop()) {
-        throw usage_error(std::string("coven: ") + what +
-                          " on a loop's thread would stall that loop (or deadlock, if it runs "
-                          "the task); co_await async_wrap() instead");
-    }
 }
 
 } // namespace coven::detail

@@ -3,6 +3,7 @@
 // caller's turn, and control comes back to the caller when it first suspends (C#'s async
 // semantics: depth-first execution).
 
+#include <coven/detail/owned_call.hpp>
 #include <coven/error.hpp>
 #include <coven/event_loop.hpp>
 #include <coven/future.hpp>
@@ -58,15 +59,10 @@ public:
     /// Starts a call that owns a copy of the callable and of its arguments (taken by value).
     template <class... A>
     auto operator()(A&&... args) const {
-        return eager(owned_call(m_fn, std::decay_t<A>(std::forward<A>(args))...));
+        return eager(detail::owned_call(m_fn, std::decay_t<A>(std::forward<A>(args))...));
     }
 
 private:
-    template <class... A>
-    static auto owned_call(F fn, A... args)
-        -> task<typename std::invoke_result_t<F&, A&...>::value_type> {
-        co_return co_await std::invoke(fn, args...);
-    }
     F m_fn;
 };
 

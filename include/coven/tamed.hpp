@@ -5,6 +5,7 @@
 
 #include <coven/async_scope.hpp>
 #include <coven/delayed_result.hpp>
+#include <coven/detail/owned_call.hpp>
 #include <coven/error.hpp>
 #include <coven/run.hpp>
 #include <coven/task.hpp>
@@ -26,8 +27,6 @@ struct in_scope {
 };
 
 namespace detail {
-/// Refuses a blocking tamed call where it would stall a loop.
-void refuse_tamed_block_on_loop_thread();
 
 /// True when the last of `A...` is in_scope.
 template <class... A>
@@ -89,7 +88,7 @@ public:
     /// **Throws:** usage_error on a loop's thread; what the call throws.
     auto get() && -> T {
         m_used = true;
-        detail::refuse_tamed_block_on_loop_thread();
+        detail::refuse_blocking("a tamed function's blocking call", "co_await it instead");
         return this_thread_loop().run_until_complete(std::move(m_task));
     }
     /// T1: `int v = f(args...);`
@@ -135,28 +134,18 @@ public:
             return scoped(std::forward_as_tuple(std::forward<A>(args)...),
                           std::make_index_sequence<sizeof...(A) - 1>{});
         } else {
-            return tamed_call<value_of<std::decay_t<A>...>>(
-                owned_call(m_fn, std::decay_t<A>(std::forward<A>(args))...));
+            return tamed_call<detail::owned_call_value_t<F, std::decay_t<A>...>>(
+                detail::owned_call(m_fn, std::decay_t<A>(std::forward<A>(args))...));
         }
     }
 
 private:
-    template <class... A>
-    using value_of = typename std::invoke_result_t<F&, A&...>::value_type;
-
-    /// The call in a frame that owns `fn` and `args` (a coroutine lambda's frame refers to its
-    /// closure, and reference parameters to the caller's objects).
-    template <class... A>
-    static auto owned_call(F fn, A... args) -> task<value_of<A...>> {
-        co_return co_await std::invoke(fn, args...);
-    }
-
     template <class Tuple, std::size_t... I>
     auto scoped(Tuple&& args, std::index_sequence<I...>) const {
         async_scope& scope = *std::get<sizeof...(I)>(args).scope;
-        return scope.spawn(
-            owned_call(m_fn, std::decay_t<std::tuple_element_t<I, std::remove_reference_t<Tuple>>>(
-                                 std::get<I>(std::forward<Tuple>(args)))...));
+        return scope.spawn(detail::owned_call(
+            m_fn, std::decay_t<std::tuple_element_t<I, std::remove_reference_t<Tuple>>>(
+                      std::get<I>(std::forward<Tuple>(args)))...));
     }
 
     F m_fn;

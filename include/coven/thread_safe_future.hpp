@@ -42,8 +42,6 @@ void prepare_remote_wake(const std::shared_ptr<remote_waiter>& w);
 void post_remote_wake(remote_waiter& w) noexcept;
 /// Stops `w` waiting: its prepared wake-up is dropped. The state's lock held.
 void drop_remote_wake(remote_waiter& w) noexcept;
-/// Throws usage_error if the calling thread drives a loop: blocking there would stall it.
-void refuse_blocking_on_loop_thread(const char* what);
 
 /// The outcome of a task, filled once on its loop's thread and read from any thread.
 template <class T>
@@ -229,7 +227,8 @@ public:
     public:
         /// Blocks until the task ends and returns its value.
         auto wait() const -> T {
-            detail::refuse_blocking_on_loop_thread("thread_safe_future::sync_wrap().wait()");
+            detail::refuse_blocking("thread_safe_future::sync_wrap().wait()",
+                                    "co_await async_wrap() instead");
             auto& s = *m_state;
             std::unique_lock lock(s.m_mutex);
             s.m_done_cv.wait(lock, [&] { return s.m_done; });
@@ -238,7 +237,8 @@ public:
         /// wait(), giving up after `timeout` with timeout_error; the task runs on.
         template <class Rep, class Period>
         auto wait(std::chrono::duration<Rep, Period> timeout) const -> T {
-            detail::refuse_blocking_on_loop_thread("thread_safe_future::sync_wrap().wait()");
+            detail::refuse_blocking("thread_safe_future::sync_wrap().wait()",
+                                    "co_await async_wrap() instead");
             auto& s = *m_state;
             std::unique_lock lock(s.m_mutex);
             if (!s.m_done_cv.wait_for(lock, timeout, [&] { return s.m_done; })) {

@@ -229,6 +229,9 @@ inline auto cancel_pending(const promise_base* task) noexcept -> bool {
 
 /// True if the calling thread drives a loop, including one that await_sync() hides.
 auto drives_a_loop() noexcept -> bool;
+/// Throws usage_error if the calling thread drives a loop (drives_a_loop()): a blocking `what`
+/// would stall it. `instead` names the non-blocking spelling.
+void refuse_blocking(const char* what, const char* instead);
 /// Inside await_sync(): waiting on a task of another loop would wait on a loop the synchronous
 /// run cannot drive; throws usage_error naming `what`.
 void refuse_cross_loop_wait_in_sync_run(const promise_base* waiter, const promise_base* target,
