@@ -198,9 +198,6 @@ void report_callback_error(std::exception_ptr e) noexcept {
 }
 
 auto root_name(const promise_base* t) -> std::string {
-    if (t->has(promise_base::f_has_locals)) {
-        drop_locals(t);
-    }
     if (t->has(promise_base::f_named)) {
         auto& n = names();
         std::lock_guard lock(n.mutex);

@@ -132,3 +132,21 @@ TEST(TaskLocal, ManyTasksEachKeepTheirOwnValue) {
         EXPECT_EQ(got[static_cast<std::size_t>(i)], "task " + std::to_string(i));
     }
 }
+
+TEST(TaskLocal, ALoggedScopeKeepsItsChildrensInheritedValues) {
+    // A scope's logger names each child as it is spawned; naming must not touch its values.
+    coven::event_loop loop(virtual_options());
+    std::vector<std::string> lines;
+    auto log = [&](std::string_view line) { lines.emplace_back(line); };
+    std::string seen;
+    auto main = [&]() -> task<void> {
+        g_name.set("outer");
+        co_await coven::with_scope({.logger = log}, [&](coven::task_scope& scope) -> task<> {
+            auto child = scope.spawn(read_after(0.1));
+            seen = co_await child;
+        });
+    };
+    loop.run_until_complete(main());
+    EXPECT_EQ(seen, "outer");
+    EXPECT_FALSE(lines.empty());
+}
