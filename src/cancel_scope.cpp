@@ -50,6 +50,33 @@ void throw_cancelled(promise_base* t) {
     scope_kernel::throw_cancelled(t);
 }
 
+auto throw_into_root(promise_base* t, std::exception_ptr e) -> bool {
+    if (t->has(promise_base::f_done)) {
+        return false;
+    }
+    state_of(t)->m_interrupts[t] = std::move(e); // a later throw replaces an earlier one
+    t->set(promise_base::f_interrupt);
+    wake_if_reachable(t);
+    return true;
+}
+
+void raise_interrupt(promise_base* t) {
+    auto& pending = state_of(t)->m_interrupts;
+    auto it = pending.find(t);
+    std::exception_ptr e = std::move(it->second);
+    pending.erase(it);
+    t->clear(promise_base::f_interrupt);
+    if (t->m_scope) {
+        // Like the task's own cancellation: a cancelled scope it unwinds through passes it on.
+        scope_kernel::note_outer_delivered(*t->m_scope);
+    }
+    std::rethrow_exception(e);
+}
+
+void drop_interrupt(const promise_base* t) noexcept {
+    state_of(t)->m_interrupts.erase(t);
+}
+
 auto scope_kernel::pending(const promise_base* t) noexcept -> bool {
     for (const cancel_scope* s = t->m_scope; s; s = s->m_parent) {
         if (s->cancel_called()) {
@@ -59,7 +86,7 @@ auto scope_kernel::pending(const promise_base* t) noexcept -> bool {
             return false;
         }
     }
-    return t->has(promise_base::f_cancel_requested);
+    return (t->m_flags & (promise_base::f_cancel_requested | promise_base::f_interrupt)) != 0;
 }
 
 void scope_kernel::throw_cancelled(promise_base* t) {
@@ -72,6 +99,9 @@ void scope_kernel::throw_cancelled(promise_base* t) {
         if (s->shield()) {
             break;
         }
+    }
+    if (t->has(promise_base::f_interrupt)) {
+        raise_interrupt(t); // before the task's own cancel request, which stays pending
     }
     if (t->take_cancel()) {
         if (t->m_scope) {

@@ -146,6 +146,10 @@ void remove_completion(promise_base* t, completion_node* n) noexcept {
 void root_finished(promise_base* t) noexcept {
     t->set(promise_base::f_done);
     t->clear(promise_base::f_cancel_requested);
+    if (t->has(promise_base::f_interrupt)) { // thrown in, never raised: it ended first
+        drop_interrupt(t);
+        t->clear(promise_base::f_interrupt);
+    }
     t->m_waiter = nullptr;
     while (completion_node* n = t->m_completions) {
         remove_completion(t, n);
@@ -344,6 +348,41 @@ auto loop_state::now_tick() const noexcept -> std::uint64_t {
     return ns <= 0 ? 0 : static_cast<std::uint64_t>(ns / 1000);
 }
 
+namespace {
+/// Ends a root at what would be its first turn, its body never run, if it was cancelled (it ends
+/// cancelled) or had an exception thrown in (it ends with that exception, as a coroutine does
+/// that is thrown into before it starts). False if neither: it runs.
+[[gnu::cold]] auto end_unstarted(promise_base* t) noexcept -> bool {
+    if (t->has(promise_base::f_interrupt)) {
+        try {
+            raise_interrupt(t);
+        } catch (...) {
+            std::exception_ptr e = std::current_exception();
+            if (is_cancellation(e)) {
+                t->set(promise_base::f_cancelled);
+            } else {
+                t->m_exception = std::move(e);
+            }
+        }
+        root_finished(t); // destroys the never-started frame if nobody holds it
+        return true;
+    }
+    if (t->take_cancel()) {
+        t->set(promise_base::f_cancelled);
+        root_finished(t);
+        return true;
+    }
+    return false;
+}
+
+/// Marks a root's first turn; false if it ended instead (end_unstarted()).
+inline auto first_turn(promise_base* t) noexcept -> bool {
+    t->set(promise_base::f_started);
+    constexpr auto ending = promise_base::f_cancel_requested | promise_base::f_interrupt;
+    return (t->m_flags & ending) == 0 || !end_unstarted(t);
+}
+} // namespace
+
 /// Gives a root task its turn on this thread: resumes it, then the awaited sub-tasks it transfers
 /// to (see t_transfer), until it suspends or ends. The loop's turns, eager first turns
 /// (start_now()) and await_sync() runs all go through here.
@@ -368,14 +407,8 @@ void loop_state::run_ready() noexcept {
         t->clear(promise_base::f_scheduled);
         t->m_waiter = nullptr; // shares m_next's word: the task is running, parked nowhere
         ++runs;
-        if (!t->has(promise_base::f_started)) {
-            t->set(promise_base::f_started);
-            if (t->take_cancel()) {
-                // Cancelled before its first turn: it ends cancelled and its body never runs.
-                t->set(promise_base::f_cancelled);
-                root_finished(t); // destroys the never-started frame if nobody holds it
-                continue;
-            }
+        if (!t->has(promise_base::f_started) && !first_turn(t)) {
+            continue;
         }
         give_turn(t);
         if (guard != 0 && ++m_runs_since_poll >= guard) {
@@ -545,6 +578,9 @@ void loop_state::shutdown() {
                 t->m_waiter = nullptr;
                 count_add(g_live.waiters, -1);
             }
+            if (t->has(promise_base::f_interrupt)) {
+                drop_interrupt(t);
+            }
             if (t->m_refs == 1) {
                 if (t->has(promise_base::f_has_locals)) {
                     drop_locals(t);
@@ -685,27 +721,52 @@ void queue_root(promise_base* root) noexcept {
     state_of(root)->push_ready(root);
 }
 
-void start_now(promise_base* root) noexcept {
-    // Each eager start nests a turn on the C stack; past this depth (a chain of children that
-    // each start the next eagerly) the turn is queued instead, keeping the stack bounded.
-    constexpr int max_depth = 64;
-    static thread_local int depth = 0;
-    loop_state* loop = state_of(root);
-    if (t_loop != loop || root->has(promise_base::f_cancel_requested) || depth >= max_depth) {
-        loop->push_ready(root); // run_ready() gives it its turn (or ends it, if cancelled)
-        return;
-    }
-    ++depth;
+namespace {
+// Each nested turn (an eager start, a task run at once) nests on the C stack; past this depth (a
+// chain of children that each start the next eagerly) the turn is queued instead, keeping the
+// stack bounded.
+constexpr int max_nested_turns = 64;
+thread_local int t_nested_turns = 0;
+
+/// The turn run_ready() would give `root`, nested in the caller's: the caller is running, not
+/// parked, and resumes when this returns.
+void nested_turn(loop_state* loop, promise_base* root) noexcept {
+    ++t_nested_turns;
     ++loop->m_runs;
-    // The turn run_ready() would give it, nested in the caller's: the caller is running, not
-    // parked, and resumes when this returns.
-    root->set(promise_base::f_started);
     promise_base* const caller = t_current_task;
     std::coroutine_handle<> const pending = std::exchange(t_transfer, nullptr);
     give_turn(root);
     t_current_task = caller;
     t_transfer = pending;
-    --depth;
+    --t_nested_turns;
+}
+} // namespace
+
+void start_now(promise_base* root) noexcept {
+    loop_state* loop = state_of(root);
+    if (t_loop != loop ||
+        (root->m_flags & (promise_base::f_cancel_requested | promise_base::f_interrupt)) != 0 ||
+        t_nested_turns >= max_nested_turns) {
+        loop->push_ready(root); // run_ready() gives it its turn (or ends it, if cancelled)
+        return;
+    }
+    root->set(promise_base::f_started);
+    nested_turn(loop, root);
+}
+
+auto run_root_now(promise_base* root) noexcept -> bool {
+    loop_state* loop = state_of(root);
+    if (t_loop != loop || !root->has(promise_base::f_scheduled) || root == t_current_task ||
+        t_nested_turns >= max_nested_turns) {
+        return false;
+    }
+    loop->unqueue(root);
+    root->m_waiter = nullptr; // shares m_next's word: running, parked nowhere
+    if (!root->has(promise_base::f_started) && !first_turn(root)) {
+        return true; // it ended without running
+    }
+    nested_turn(loop, root);
+    return true;
 }
 
 void drive_until_done(loop_state& loop, promise_base* root) {

@@ -10,9 +10,12 @@
 
 #include <atomic>
 #include <cstdint>
+#include <exception>
+
 #include <functional>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 
 namespace coven::detail {
 
@@ -39,6 +42,8 @@ struct loop_state : loop_core {
     promise_base* m_registry_tail = nullptr;
     std::uint64_t m_live = 0;
     std::int64_t m_foreign_waits = 0; // see count_foreign_wait()
+    // Exceptions thrown into tasks and not raised yet (throw_into_root(); f_interrupt).
+    std::unordered_map<const promise_base*, std::exception_ptr> m_interrupts;
 
     timer_wheel m_wheel;
     epoll_poller m_poller;
@@ -96,6 +101,10 @@ auto is_group_node(const completion_node* c) noexcept -> bool;
 void group_node_dropped(completion_node* c, promise_base* t) noexcept;
 
 /// The loop that runs a root task.
+/// Raises the exception thrown into `t` (and forgets it); drops one that will never be raised.
+[[noreturn]] void raise_interrupt(promise_base* t);
+void drop_interrupt(const promise_base* t) noexcept;
+
 /// Task-local values (src/task_local.cpp): a new root copies its maker's; an ended root's go.
 void inherit_locals(promise_base* new_root);
 void drop_locals(const promise_base* root) noexcept;

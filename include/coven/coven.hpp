@@ -12,6 +12,7 @@
 #include <coven/executor.hpp>
 #include <coven/future.hpp>
 #include <coven/gather.hpp>
+#include <coven/interrupt.hpp>
 #include <coven/run.hpp>
 #include <coven/sleep.hpp>
 #include <coven/tamed.hpp>

@@ -125,14 +125,18 @@ public:
             }
             if (detail::cancel_pending(m_task)) {
                 m_cancelled = true;
-                m_result->m_child.cancel();
+                if (!detail::interrupt_pending(m_task)) { // an interrupt leaves the child be
+                    m_result->m_child.cancel();
+                }
                 return false;
             }
             m_on_cancel = [](detail::waiter* w, detail::promise_base* task) noexcept {
                 auto* self = static_cast<awaiter*>(w);
                 self->slot().parked = nullptr;
                 self->m_cancelled = true;
-                detail::cancel_root(&self->m_result->m_child.promise());
+                if (!detail::interrupt_pending(task)) {
+                    detail::cancel_root(&self->m_result->m_child.promise());
+                }
                 detail::wake(task);
             };
             detail::park(m_task, this, h);

@@ -33,6 +33,15 @@ public:
     using error::error;
 };
 
+/// The exception task_interrupt() raises in a task by default (asynkit's InterruptError, K27).
+/// It is a cancelled_error, so code that cleans up on cancellation cleans up on an interrupt
+/// too, and a task it ends counts as cancelled.
+class interrupt_error : public cancelled_error {
+public:
+    interrupt_error() : cancelled_error("coven: the task was interrupted") {}
+    using cancelled_error::cancelled_error;
+};
+
 /// A deadline passed: fail_after()/fail_at() stopped their work, repeat_timeout() an iteration,
 /// or future::apply_timeout() the task. Thrown once the work has unwound. Not a cancelled_error:
 /// an outer cancellation is always reported as cancelled_error, never as a timeout.

@@ -65,8 +65,15 @@ public:
             return false;
         }
         m_target->set(promise_base::f_joined); // its outcome is handled here: no bubbling
-        m_on_cancel = [](waiter* w, promise_base*) noexcept {
+        m_on_cancel = [](waiter* w, promise_base* task) noexcept {
             auto* self = static_cast<future_wait*>(w);
+            if (interrupt_pending(task)) {
+                // An exception thrown in ends the wait at once and leaves the awaited task be.
+                remove_completion(self->m_target, self);
+                self->m_cancel_seen = true;
+                wake(task);
+                return;
+            }
             if (self->m_cancel_seen) {
                 return; // still parked after the first: the awaited task is cancelled once
             }

@@ -87,6 +87,7 @@ struct promise_base {
         f_cancel_sent = 1 << 12, // cancel_root() was called at least once (never cleared)
         f_joined = 1 << 13,      // someone awaits its future or has a done-callback on it
         f_has_locals = 1 << 14,  // it has task_local values (src/task_local.cpp)
+        f_interrupt = 1 << 15,   // an exception thrown into it waits in its loop (throw_into_root)
     };
 
     union {
@@ -213,19 +214,36 @@ void count_foreign_wait(const promise_base* task, int delta) noexcept;
 void report_callback_error(std::exception_ptr e) noexcept;
 /// The slow part of cancel_pending(): the task runs inside cancel scopes.
 auto scope_cancel_pending(const promise_base* task) noexcept -> bool;
-/// Throws the cancellation that is pending for `task` (a cancelled scope's, or the task's own
-/// request, which this consumes). Awaiters call it from await_resume.
+/// Throws what is pending for `task`: a cancelled scope's cancellation, else an exception thrown
+/// into it (consumed), else its own cancel request (consumed). Awaiters call it from
+/// await_resume.
 [[noreturn]] void throw_cancelled(promise_base* task);
 
-/// True if an await of `task` must raise cancelled_error: a cancelled scope it runs inside
-/// (with no shield in between), or a cancel request of the task that no shield holds back.
+/// True if an await of `task` must raise: a cancelled scope it runs inside (with no shield in
+/// between), or a cancel request or a thrown-in exception that no shield holds back.
 inline auto cancel_pending(const promise_base* task) noexcept -> bool {
-    constexpr auto either = promise_base::f_cancel_requested | promise_base::f_scoped;
+    constexpr auto either =
+        promise_base::f_cancel_requested | promise_base::f_scoped | promise_base::f_interrupt;
     if ((task->m_flags & either) == 0) {
         return false; // the common case: one test
     }
     return task->has(promise_base::f_scoped) ? scope_cancel_pending(task) : true;
 }
+
+/// Makes `e` pending in root `task` (K26): its current or next await raises it instead of
+/// waiting, and a parked task is woken for it. Replaces an exception thrown in earlier and not
+/// raised yet. A waiter's on_cancel hook sees f_interrupt and leaves at once: an interrupt never
+/// reaches the task being awaited. A shield holds it back, as it does cancellation. False if the
+/// task had ended.
+auto throw_into_root(promise_base* task, std::exception_ptr e) -> bool;
+/// True if an exception thrown into `task` waits to be raised.
+inline auto interrupt_pending(const promise_base* task) noexcept -> bool {
+    return task->has(promise_base::f_interrupt);
+}
+/// Gives a queued root its turn now, nested in the caller's (K27), as start_now() does for a new
+/// task; false (it stays queued) if it is not queued, is the caller, belongs to a loop this
+/// thread is not driving, or the nesting is too deep.
+auto run_root_now(promise_base* task) noexcept -> bool;
 
 /// True if the calling thread drives a loop, including one that await_sync() hides.
 auto drives_a_loop() noexcept -> bool;
