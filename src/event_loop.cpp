@@ -155,6 +155,11 @@ void root_finished(promise_base* t) noexcept {
         remove_completion(t, n);
         n->m_fire(n, t);
     }
+    if (t->has(promise_base::f_has_locals)) {
+        // Its values go with its end, not its frame: a context it ran in is free again now.
+        drop_locals(t);
+        t->clear(promise_base::f_has_locals);
+    }
     state_of(t)->unregister_root(t);
     release_root(t); // the loop's reference
 }

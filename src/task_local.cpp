@@ -1,7 +1,9 @@
 // Task-local values (K7): a side table from root task to its values, so that a task that uses
-// none pays one flag test at spawn and nothing else.
+// none pays one flag test at spawn and nothing else. A context (coven::context) is a set of
+// values that a task or a run() is bound to: what they set lands in the context.
 #include "loop_state.hpp"
 
+#include <coven/error.hpp>
 #include <coven/task_local.hpp>
 
 #include <mutex>
@@ -12,11 +14,18 @@ namespace {
 
 using locals_ptr = std::shared_ptr<const local_values>;
 
+/// A root's values: its own, or (bound) those of a context it runs in.
+struct task_slot {
+    locals_ptr values;
+    std::shared_ptr<context_state> bound;
+    auto effective() noexcept -> locals_ptr& { return bound ? bound->values : values; }
+};
+
 /// Roots with values (f_has_locals). Locked: loops on several threads share it; each entry is
 /// only touched from its task's loop thread.
 struct locals_table {
     std::mutex mutex;
-    std::unordered_map<const promise_base*, locals_ptr> by_task;
+    std::unordered_map<const promise_base*, task_slot> by_task;
 };
 
 auto table() -> locals_table& {
@@ -24,29 +33,42 @@ auto table() -> locals_table& {
     return *t;
 }
 
-thread_local locals_ptr t_thread_locals; // for code outside any task
+thread_local locals_ptr t_thread_locals;              // for code outside any task
+thread_local context_state* t_thread_bound = nullptr; // a context::run() outside any task
+
+auto thread_slot() noexcept -> locals_ptr& {
+    return t_thread_bound ? t_thread_bound->values : t_thread_locals;
+}
 
 auto slot_of_current() -> locals_ptr& {
     promise_base* t = current_task();
     if (t == nullptr) {
-        return t_thread_locals;
+        return thread_slot();
     }
     auto& tab = table();
     std::lock_guard lock(tab.mutex);
     t->set(promise_base::f_has_locals);
-    return tab.by_task[t]; // node-based map: the reference stays valid
+    return tab.by_task[t].effective(); // node-based map: the reference stays valid
+}
+
+void enter(context_state& s) {
+    if (s.entered.exchange(true, std::memory_order_acq_rel)) {
+        throw usage_error("coven: a context entered twice at once (a task runs in it, or a "
+                          "context::run() is under way); run the second user in a copy: "
+                          "context::copy()");
+    }
 }
 
 } // namespace
 
 auto has_thread_locals() noexcept -> bool {
-    return t_thread_locals != nullptr;
+    return thread_slot() != nullptr;
 }
 
 auto current_locals() noexcept -> const local_values* {
     promise_base* t = current_task();
     if (t == nullptr) {
-        return t_thread_locals.get();
+        return thread_slot().get();
     }
     if (!t->has(promise_base::f_has_locals)) {
         return nullptr;
@@ -54,7 +76,21 @@ auto current_locals() noexcept -> const local_values* {
     auto& tab = table();
     std::lock_guard lock(tab.mutex);
     auto it = tab.by_task.find(t);
-    return it == tab.by_task.end() ? nullptr : it->second.get();
+    return it == tab.by_task.end() ? nullptr : it->second.effective().get();
+}
+
+auto current_values() -> std::shared_ptr<const local_values> {
+    promise_base* t = current_task();
+    if (t == nullptr) {
+        return thread_slot();
+    }
+    if (!t->has(promise_base::f_has_locals)) {
+        return nullptr;
+    }
+    auto& tab = table();
+    std::lock_guard lock(tab.mutex);
+    auto it = tab.by_task.find(t);
+    return it == tab.by_task.end() ? nullptr : it->second.effective();
 }
 
 void set_local(const void* key, std::shared_ptr<const void> value) {
@@ -75,28 +111,28 @@ void erase_local(const void* key) {
 }
 
 void inherit_locals(promise_base* new_root) {
-    promise_base* maker = current_task();
-    locals_ptr from;
-    if (maker == nullptr) {
-        from = t_thread_locals;
-    } else if (maker->has(promise_base::f_has_locals)) {
-        auto& tab = table();
-        std::lock_guard lock(tab.mutex);
-        if (auto it = tab.by_task.find(maker); it != tab.by_task.end()) {
-            from = it->second;
-        }
-    }
+    locals_ptr from = current_values();
     if (!from) {
         return;
     }
     auto& tab = table();
     std::lock_guard lock(tab.mutex);
-    tab.by_task[new_root] = std::move(from); // shared until one side sets a value
+    tab.by_task[new_root].values = std::move(from); // shared until one side sets a value
     new_root->set(promise_base::f_has_locals);
 }
 
+void bind_context(promise_base* root, std::shared_ptr<context_state> s) {
+    enter(*s);
+    auto& tab = table();
+    std::lock_guard lock(tab.mutex);
+    task_slot& slot = tab.by_task[root];
+    slot.values.reset(); // what it inherited is replaced by the context's values
+    slot.bound = std::move(s);
+    root->set(promise_base::f_has_locals);
+}
+
 void drop_locals(const promise_base* root) noexcept {
-    locals_ptr gone;
+    task_slot gone;
     {
         auto& tab = table();
         std::lock_guard lock(tab.mutex);
@@ -105,7 +141,42 @@ void drop_locals(const promise_base* root) noexcept {
             tab.by_task.erase(it);
         }
     }
+    if (gone.bound) {
+        gone.bound->entered.store(false, std::memory_order_release); // free for the next user
+    }
     // `gone` (and the values it may own last) goes here, outside the lock.
+}
+
+context_run::context_run(context_state& s) : m_state(&s) {
+    enter(s);
+    m_task = current_task();
+    if (m_task == nullptr) {
+        m_previous_thread = std::exchange(t_thread_bound, &s);
+        return;
+    }
+    auto& tab = table();
+    std::lock_guard lock(tab.mutex);
+    m_task->set(promise_base::f_has_locals);
+    task_slot& slot = tab.by_task[m_task];
+    m_previous_bound = std::exchange(slot.bound, nullptr);
+    m_previous_values = std::exchange(slot.values, nullptr);
+    m_bound_here = true;
+    // The task's slot points at the context for the call (a non-owning alias: the context
+    // outlives the call).
+    slot.bound = std::shared_ptr<context_state>(std::shared_ptr<void>(), &s);
+}
+
+context_run::~context_run() {
+    if (m_task == nullptr) {
+        t_thread_bound = m_previous_thread;
+    } else if (m_bound_here) {
+        auto& tab = table();
+        std::lock_guard lock(tab.mutex);
+        task_slot& slot = tab.by_task.find(m_task)->second; // made by the constructor
+        slot.bound = std::move(m_previous_bound);
+        slot.values = std::move(m_previous_values);
+    }
+    m_state->entered.store(false, std::memory_order_release);
 }
 
 } // namespace coven::detail

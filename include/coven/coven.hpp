@@ -4,6 +4,7 @@
 #include <coven/async_scope.hpp>
 #include <coven/await_sync.hpp>
 #include <coven/cancel_scope.hpp>
+#include <coven/coro_start.hpp>
 #include <coven/delayed_result.hpp>
 #include <coven/eager.hpp>
 #include <coven/eager_task_group.hpp>

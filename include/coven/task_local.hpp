@@ -2,7 +2,9 @@
 // coven::task_local<T>: a value per task, inherited as a copy by the tasks it makes (asynkit's
 // context handling, Python's contextvars; K7).
 
+#include <atomic>
 #include <memory>
+#include <type_traits>
 #include <unordered_map>
 #include <utility>
 
@@ -22,8 +24,87 @@ auto current_locals() noexcept -> const local_values*;
 void set_local(const void* key, std::shared_ptr<const void> value);
 /// Removes `key` from the running task's (else the thread's) values.
 void erase_local(const void* key);
+/// The running task's (else the thread's) values, shared; null when none was ever set.
+auto current_values() -> std::shared_ptr<const local_values>;
+
+/// A context's values, and whether a task or a run() is using it (entered).
+struct context_state {
+    std::shared_ptr<const local_values> values;
+    std::atomic<bool> entered{false};
+};
+
+struct promise_base;
+/// Binds a root task, before its first turn, to a context: it reads and sets the context's
+/// values. **Throws:** usage_error if the context is in use.
+void bind_context(promise_base* root, std::shared_ptr<context_state> s);
+
+/// While it lives, the calling task (or thread) reads and sets the context's values.
+class context_run {
+public:
+    explicit context_run(context_state& s);
+    ~context_run();
+    context_run(const context_run&) = delete;
+    auto operator=(const context_run&) -> context_run& = delete;
+
+private:
+    context_state* m_state;
+    promise_base* m_task = nullptr;
+    context_state* m_previous_thread = nullptr;
+    std::shared_ptr<context_state> m_previous_bound;
+    std::shared_ptr<const local_values> m_previous_values;
+    bool m_bound_here = false;
+};
 
 } // namespace detail
+
+template <class T>
+class task_local;
+
+/// A set of task_local values that code can run in (Python's contextvars.Context; asynkit's
+/// `context=` arguments, K7). copy() takes the running task's values; run(fn) calls `fn` with
+/// the context's values current, and coro_await(t, ctx) / coro_start(t, ctx) run a task in it:
+/// what they set lands in the context, not in the caller's values, and stays there for the next
+/// user. Copies of a `context` object share one context.
+/// **Thread safety:** one user at a time: entering a context that a task or a run() is using
+/// throws usage_error (as Python's Context.run() raises). Tasks made inside it start with a copy.
+/// **Example:**
+/// ```
+/// auto ctx = coven::context::copy();
+/// request_id.set("outer");
+/// co_await coven::coro_await(set_request_id("inner"), ctx);
+/// // request_id.get() == "outer", ctx.get(request_id) == "inner"
+/// ```
+class context {
+public:
+    /// An empty context: every task_local reads its initial value in it.
+    context() : m_state(std::make_shared<detail::context_state>()) {}
+    /// A copy of the running task's values (else the calling thread's): copy_context().
+    [[nodiscard]] static auto copy() -> context {
+        context c;
+        c.m_state->values = detail::current_values();
+        return c;
+    }
+
+    /// `var`'s value in this context (its initial value if it was never set here).
+    template <class T>
+    [[nodiscard]] auto get(const task_local<T>& var) const -> T;
+
+    /// Calls `fn()` with this context's values current and returns what it returns.
+    /// **Throws:** usage_error if the context is in use; what `fn` throws.
+    template <class F>
+    auto run(F&& fn) -> std::invoke_result_t<F&&> {
+        detail::context_run guard(*m_state);
+        return std::forward<F>(fn)();
+    }
+
+    /// For coro_start() and coro_await().
+    [[nodiscard]] auto state() const noexcept -> const std::shared_ptr<detail::context_state>& {
+        return m_state;
+    }
+
+private:
+    std::shared_ptr<detail::context_state> m_state;
+};
 
 /// A variable with one value per task (K7). A root task starts with a copy of the values of the
 /// task (or thread) that made it, then its sets are its own: neither the maker nor the tasks it
@@ -85,7 +166,19 @@ public:
     }
 
 private:
+    friend class context;
     T m_initial;
 };
+
+template <class T>
+auto context::get(const task_local<T>& var) const -> T {
+    // Read while nobody is changing it: the context is not in use, or in use by this thread.
+    if (const auto& values = m_state->values) {
+        if (auto it = values->values.find(&var); it != values->values.end()) {
+            return *static_cast<const T*>(it->second.get());
+        }
+    }
+    return var.m_initial;
+}
 
 } // namespace coven
