@@ -1,6 +1,7 @@
 #pragma once
 // Everything coven offers, in one include.
 
+#include <coven/async_generator.hpp>
 #include <coven/async_scope.hpp>
 #include <coven/await_sync.hpp>
 #include <coven/cancel_scope.hpp>
