@@ -128,6 +128,15 @@ int main();
 namespace coven_seed_asynkit_syncfunction {
 int main();
 }
+namespace coven_seed_asynkit_task_interrupt {
+int main();
+}
+namespace coven_seed_asynkit_aiter_sync {
+int main();
+}
+namespace coven_seed_asynkit_coro_await {
+int main();
+}
 namespace coven_example_shielded_cleanup {
 int main();
 }
@@ -406,6 +415,18 @@ TEST(SeedExamples, AsynkitAwaitSyncRunsWithoutALoopUntilSomethingBlocks) {
 
 TEST(SeedExamples, AsynkitSyncFunctionIsCalledDirectly) {
     check("asynkit_syncfunction", coven_seed_asynkit_syncfunction::main, {-1.0});
+}
+
+TEST(SeedExamples, AsynkitTaskInterruptHasRaisedTheErrorWhenItReturns) {
+    check("asynkit_task_interrupt", coven_seed_asynkit_task_interrupt::main, {0.0, 0.0, 0.0});
+}
+
+TEST(SeedExamples, AsynkitAiterSyncIteratesAGeneratorWithNoLoop) {
+    check("asynkit_aiter_sync", coven_seed_asynkit_aiter_sync::main, {-1.0});
+}
+
+TEST(SeedExamples, AsynkitCoroAwaitChangesTheGivenContextNotTheCallers) {
+    check("asynkit_coro_await", coven_seed_asynkit_coro_await::main, {0.0, 0.0});
 }
 
 TEST(Examples, ShieldedCleanupFinishesAfterTheDeadlineBeforeTheTimeoutIsReported) {
