@@ -26,6 +26,8 @@
 #include <coven/sleep.hpp>
 #include <coven/timeout.hpp>
 
+#include <cstdio>
+#include <cstdlib>
 #include <limits>
 #include <string>
 
@@ -61,16 +63,35 @@ auto throw_into_root(promise_base* t, std::exception_ptr e) -> bool {
 }
 
 void raise_interrupt(promise_base* t) {
-    auto& pending = state_of(t)->m_interrupts;
-    auto it = pending.find(t);
+    loop_state& loop = *state_of(t);
+    auto it = loop.m_interrupts.find(t);
+    if (it == loop.m_interrupts.end()) { // cannot happen: the flag and the entry go together
+        std::fprintf(stderr, "coven: internal error: an interrupt flag without its exception\n");
+        std::abort();
+    }
     std::exception_ptr e = std::move(it->second);
-    pending.erase(it);
+    loop.m_interrupts.erase(it);
     t->clear(promise_base::f_interrupt);
-    if (t->m_scope) {
+    ++loop.m_interrupts_raised;
+    if (t->m_scope && is_cancellation(e)) {
         // Like the task's own cancellation: a cancelled scope it unwinds through passes it on.
+        // (Another exception is never taken for a scope's cancellation: nothing to mark.)
         scope_kernel::note_outer_delivered(*t->m_scope);
     }
     std::rethrow_exception(e);
+}
+
+auto scope_interrupt_is_next(const promise_base* t) noexcept -> bool {
+    return scope_kernel::interrupt_is_next(t);
+}
+
+auto scope_kernel::interrupt_is_next(const promise_base* t) noexcept -> bool {
+    for (const cancel_scope* s = t->m_scope; s; s = s->m_parent) {
+        if (s->cancel_called() || s->shield()) {
+            return false; // the scope's cancellation is raised first, or a shield holds it back
+        }
+    }
+    return true;
 }
 
 void drop_interrupt(const promise_base* t) noexcept {

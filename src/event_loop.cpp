@@ -151,17 +151,32 @@ void root_finished(promise_base* t) noexcept {
         t->clear(promise_base::f_interrupt);
     }
     t->m_waiter = nullptr;
+    if (t->has(promise_base::f_has_locals)) {
+        // Its values go with its end, not its frame: a context it ran in is free again, even
+        // for its done-callbacks.
+        drop_locals(t);
+        t->clear(promise_base::f_has_locals);
+    }
     while (completion_node* n = t->m_completions) {
         remove_completion(t, n);
         n->m_fire(n, t);
     }
-    if (t->has(promise_base::f_has_locals)) {
-        // Its values go with its end, not its frame: a context it ran in is free again now.
-        drop_locals(t);
-        t->clear(promise_base::f_has_locals);
-    }
     state_of(t)->unregister_root(t);
     release_root(t); // the loop's reference
+}
+
+void unjoin_if_alone(promise_base* target) noexcept {
+    if (completion_node* head = target->m_completions) {
+        completion_node* n = head;
+        do {
+            // Every node but the kernel's own bookkeeping is someone waiting for the outcome.
+            if (!is_scope_child(n) && !is_group_node(n) && !is_root_timeout(n)) {
+                return;
+            }
+            n = n->m_next;
+        } while (n != head);
+    }
+    target->clear(promise_base::f_joined);
 }
 
 void release_root(promise_base* t) noexcept {
@@ -358,6 +373,12 @@ namespace {
 /// cancelled) or had an exception thrown in (it ends with that exception, as a coroutine does
 /// that is thrown into before it starts). False if neither: it runs.
 [[gnu::cold]] auto end_unstarted(promise_base* t) noexcept -> bool {
+    constexpr auto ending = promise_base::f_cancel_requested | promise_base::f_interrupt;
+    if ((t->m_flags & ending) == 0) {
+        return false;
+    }
+    // Its done-callbacks run now, as if in its turn.
+    promise_base* const outer = std::exchange(t_current_task, t);
     if (t->has(promise_base::f_interrupt)) {
         try {
             raise_interrupt(t);
@@ -369,15 +390,13 @@ namespace {
                 t->m_exception = std::move(e);
             }
         }
-        root_finished(t); // destroys the never-started frame if nobody holds it
-        return true;
-    }
-    if (t->take_cancel()) {
+    } else {
+        t->take_cancel();
         t->set(promise_base::f_cancelled);
-        root_finished(t);
-        return true;
     }
-    return false;
+    root_finished(t); // destroys the never-started frame if nobody holds it
+    t_current_task = outer;
+    return true;
 }
 
 /// Marks a root's first turn; false if it ended instead (end_unstarted()).
@@ -585,11 +604,13 @@ void loop_state::shutdown() {
             }
             if (t->has(promise_base::f_interrupt)) {
                 drop_interrupt(t);
+                t->clear(promise_base::f_interrupt);
+            }
+            if (t->has(promise_base::f_has_locals)) { // side-table state: goes either way
+                drop_locals(t);
+                t->clear(promise_base::f_has_locals);
             }
             if (t->m_refs == 1) {
-                if (t->has(promise_base::f_has_locals)) {
-                    drop_locals(t);
-                }
                 t->m_destroy(t); // destroys its frames; their awaiters unlink themselves
             } else {
                 std::string name = root_name(t);

@@ -4,6 +4,7 @@
 
 #include <coven/interrupt.hpp>
 
+#include <cstdint>
 #include <string>
 
 namespace coven::detail {
@@ -27,8 +28,15 @@ auto interrupt_task(promise_base* target, std::exception_ptr e, bool run_now, co
     if (!run_now) {
         return true;
     }
+    loop_state& loop = *state_of(target);
+    const std::uint64_t raised_before = loop.m_interrupts_raised;
+    ++target->m_refs; // the nested turn may end it and drop its last future
     run_root_now(target);
-    return !interrupt_pending(target);
+    // Raised: it is not pending any more, and it was raised rather than dropped at an end that
+    // came first (a task that returned before its next await).
+    const bool raised = !interrupt_pending(target) && loop.m_interrupts_raised != raised_before;
+    release_root(target);
+    return raised;
 }
 
 } // namespace coven::detail

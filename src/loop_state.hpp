@@ -44,6 +44,7 @@ struct loop_state : loop_core {
     std::int64_t m_foreign_waits = 0; // see count_foreign_wait()
     // Exceptions thrown into tasks and not raised yet (throw_into_root(); f_interrupt).
     std::unordered_map<const promise_base*, std::exception_ptr> m_interrupts;
+    std::uint64_t m_interrupts_raised = 0; // how many raise_interrupt() raised (task_interrupt())
 
     timer_wheel m_wheel;
     epoll_poller m_poller;
@@ -100,7 +101,6 @@ void scope_child_dropped(completion_node* c, promise_base* t) noexcept;
 auto is_group_node(const completion_node* c) noexcept -> bool;
 void group_node_dropped(completion_node* c, promise_base* t) noexcept;
 
-/// The loop that runs a root task.
 /// Raises the exception thrown into `t` (and forgets it); drops one that will never be raised.
 [[noreturn]] void raise_interrupt(promise_base* t);
 void drop_interrupt(const promise_base* t) noexcept;
@@ -111,6 +111,7 @@ void drop_locals(const promise_base* root) noexcept;
 /// True if code outside tasks on this thread has set task_local values.
 auto has_thread_locals() noexcept -> bool;
 
+/// The loop that runs a root task.
 inline auto state_of(const promise_base* t) noexcept -> loop_state* {
     return static_cast<loop_state*>(t->m_loop);
 }

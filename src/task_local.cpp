@@ -122,13 +122,13 @@ void inherit_locals(promise_base* new_root) {
 }
 
 void bind_context(promise_base* root, std::shared_ptr<context_state> s) {
-    enter(*s);
     auto& tab = table();
     std::lock_guard lock(tab.mutex);
-    task_slot& slot = tab.by_task[root];
+    task_slot& slot = tab.by_task[root]; // may throw: before the context is marked in use
+    root->set(promise_base::f_has_locals);
+    enter(*s);
     slot.values.reset(); // what it inherited is replaced by the context's values
     slot.bound = std::move(s);
-    root->set(promise_base::f_has_locals);
 }
 
 void drop_locals(const promise_base* root) noexcept {
@@ -147,23 +147,21 @@ void drop_locals(const promise_base* root) noexcept {
     // `gone` (and the values it may own last) goes here, outside the lock.
 }
 
-context_run::context_run(context_state& s) : m_state(&s) {
-    enter(s);
+context_run::context_run(std::shared_ptr<context_state> s) : m_state(std::move(s)) {
     m_task = current_task();
     if (m_task == nullptr) {
-        m_previous_thread = std::exchange(t_thread_bound, &s);
+        enter(*m_state);
+        m_previous_thread = std::exchange(t_thread_bound, m_state.get());
         return;
     }
     auto& tab = table();
     std::lock_guard lock(tab.mutex);
+    task_slot& slot = tab.by_task[m_task]; // may throw: before the context is marked in use
     m_task->set(promise_base::f_has_locals);
-    task_slot& slot = tab.by_task[m_task];
-    m_previous_bound = std::exchange(slot.bound, nullptr);
+    enter(*m_state);
+    m_previous_bound = std::exchange(slot.bound, m_state); // the call holds the context alive
     m_previous_values = std::exchange(slot.values, nullptr);
     m_bound_here = true;
-    // The task's slot points at the context for the call (a non-owning alias: the context
-    // outlives the call).
-    slot.bound = std::shared_ptr<context_state>(std::shared_ptr<void>(), &s);
 }
 
 context_run::~context_run() {

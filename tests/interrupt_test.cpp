@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -276,6 +277,86 @@ TEST(Interrupt, FromAnotherThreadIsAUsageError) {
         other.join();
         EXPECT_TRUE(refused);
         co_await target;
+    };
+    loop.run_until_complete(main());
+}
+
+TEST(Interrupt, ACaughtNonCancellationLeavesAScopesOwnCancellationToTheScope) {
+    // A reload caught inside a move_on_after() block must not make the block's later deadline
+    // look like an outer cancellation.
+    coven::event_loop loop(virtual_options());
+    auto target_body = []() -> task<bool> {
+        co_return co_await coven::move_on_after(5.0, []() -> task<void> {
+            try {
+                co_await coven::sleep(10.0);
+            } catch (const reload&) {
+            }
+            co_await coven::sleep(10.0); // cut by the deadline at 5.0
+        }());
+    };
+    auto main = [&]() -> task<void> {
+        auto target = loop_of_test().create_task(target_body());
+        co_await coven::sleep(1.0);
+        EXPECT_TRUE(coven::task_interrupt(target, reload{}));
+        EXPECT_FALSE(co_await target); // the scope caught its own cancellation
+        EXPECT_EQ(vtime(loop), 5.0);
+    };
+    loop.run_until_complete(main());
+}
+
+TEST(Interrupt, ATargetThatDropsItsLastFutureDuringTheInterruptIsNotTouchedAfterwards) {
+    coven::event_loop loop(virtual_options());
+    std::optional<future<void>> slot;
+    auto target_body = [](std::optional<future<void>>* slot) -> task<void> {
+        try {
+            co_await coven::sleep(10.0);
+        } catch (const coven::interrupt_error&) {
+            slot->reset(); // the only handle goes: the frame ends with this turn
+        }
+    };
+    auto main = [&]() -> task<void> {
+        slot = loop_of_test().create_task(target_body(&slot));
+        co_await coven::sleep(1.0);
+        EXPECT_TRUE(coven::task_interrupt(*slot));
+        EXPECT_FALSE(slot.has_value());
+    };
+    loop.run_until_complete(main());
+}
+
+TEST(Interrupt, TaskInterruptSaysFalseWhenAQueuedTargetEndsBeforeItsNextAwait) {
+    coven::event_loop loop(virtual_options());
+    auto main = [&]() -> task<void> {
+        auto target = loop_of_test().create_task(sleep_for(1.0)); // armed after ours
+        co_await coven::sleep(1.0);
+        // The target's timer fired too: it is queued, its sleep over, and it returns next.
+        EXPECT_FALSE(coven::task_interrupt(target));
+        EXPECT_TRUE(target.done());
+        EXPECT_FALSE(target.cancelled()); // it returned: the interrupt was dropped
+    };
+    loop.run_until_complete(main());
+    expect_no_pending_interrupts(loop);
+}
+
+TEST(Interrupt, AWaiterThatLeftDoesNotKeepTheAwaitedChildsFailureFromBubbling) {
+    coven::event_loop loop(virtual_options());
+    auto failing = []() -> task<void> {
+        co_await coven::sleep(2.0);
+        throw std::runtime_error("child failed");
+    };
+    auto awaits = [](future<void> other) -> task<void> {
+        try {
+            co_await other;
+        } catch (const reload&) {
+        }
+    };
+    auto main = [&]() -> task<void> {
+        auto body = [&](coven::task_scope& scope) -> task<> {
+            auto child = scope.spawn(failing());
+            auto waiter = scope.spawn(awaits(child));
+            co_await coven::sleep(1.0);
+            coven::task_interrupt(waiter, reload{});
+        };
+        EXPECT_THROW(co_await coven::with_scope({}, body), std::runtime_error);
     };
     loop.run_until_complete(main());
 }

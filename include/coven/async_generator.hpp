@@ -12,6 +12,8 @@
 
 #include <coroutine>
 #include <cstddef>
+#include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <iterator>
 #include <optional>
@@ -100,8 +102,9 @@ public:
     }
     async_generator(const async_generator&) = delete;
     auto operator=(const async_generator&) -> async_generator& = delete;
-    /// Destroys the body where it stopped (its locals' destructors run); a generator that is
-    /// running (one of its next() is under way) must not be destroyed.
+    /// Destroys the body where it stopped (its locals' destructors run). Destroying it while one
+    /// of its next() calls is under way (the consumer is parked inside the body) aborts: the
+    /// consumer would be left pointing into freed memory.
     ~async_generator() { reset(); }
 
     /// True once the body has ended (returned or thrown) and every value was taken.
@@ -153,6 +156,14 @@ public:
 private:
     void reset() noexcept {
         if (m_handle) {
+            if (m_handle.promise().m_running) {
+                // The consumer is parked inside the body: freeing the frame would leave it (and
+                // its loop) pointing into freed memory.
+                std::fputs("coven: an async_generator destroyed while one of its next() calls "
+                           "was under way\n",
+                           stderr);
+                std::abort();
+            }
             m_handle.destroy();
             m_handle = {};
         }
@@ -221,7 +232,10 @@ public:
     [[nodiscard]] auto end() const noexcept -> std::default_sentinel_t { return {}; }
 
 private:
-    void step() { m_current = await_sync(detail::next_of(m_gen), m_where); }
+    void step() {
+        m_current.reset(); // a step that throws leaves no stale value behind
+        m_current = await_sync(detail::next_of(m_gen), m_where);
+    }
 
     async_generator<T> m_gen;
     std::optional<T> m_current;

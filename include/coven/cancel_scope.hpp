@@ -162,6 +162,8 @@ struct scope_kernel {
     static auto parent_of(cancel_scope& s) noexcept -> cancel_scope*&;
     static void pop(cancel_scope& s) noexcept;
     static auto pending(const promise_base* t) noexcept -> bool;
+    /// No cancelled scope and no shield between the task and an exception thrown into it.
+    static auto interrupt_is_next(const promise_base* t) noexcept -> bool;
     static void mark_task_scope_body(cancel_scope& s) noexcept {
         s.m_owner_bits |= cancel_scope::s_task_scope_body;
     }

@@ -73,10 +73,12 @@ public:
     [[nodiscard]] auto as_task() const -> task<T> { return await_future(m_future); }
 
     /// Raises `e` in the coroutine where it waits and lets it run at once (asynkit's throw()).
-    /// Returns if it then returned; rethrows what it ended with if it raised. No effect once it
-    /// is done.
-    /// **Throws:** usage_error if it caught `e` and waited again (use athrow() to wait for it),
-    /// or if a shielded cancel_scope holds `e` back (it is raised when the shield is left).
+    /// Returns if it then returned or ended cancelled (by `e` itself when `e` derives from
+    /// cancelled_error); rethrows any other failure it ended with. Once it is done, nothing is
+    /// thrown in: a failure it ended with is rethrown.
+    /// **Throws:** usage_error if it did not end at once: it caught `e` and waited again (use
+    /// athrow() to wait for it), or `e` is still pending (a shield holds it back, or the
+    /// coroutine runs further up the stack): `e` is then raised at its next await.
     void throw_exception(std::exception_ptr e) {
         if (!done()) {
             task_interrupt(m_future, std::move(e));
@@ -102,7 +104,8 @@ public:
     }
 
     /// Ends the coroutine: raises cancelled_error in it where it waits and lets it unwind at once
-    /// (asynkit's close(), which throws GeneratorExit). No effect once it is done.
+    /// (asynkit's close(), which throws GeneratorExit). Once it is done, nothing is thrown in: a
+    /// failure it ended with is rethrown.
     /// **Throws:** usage_error if it did not end at once (it awaited during its cleanup: use
     /// aclose()); what it ended with, if that is a failure rather than the cancellation.
     void close() {
@@ -180,7 +183,8 @@ private:
 /// Awaits `t` run in the context `ctx` (asynkit's `coro_await(coro, context=ctx)`, K7): `t`
 /// reads the context's task_local values and what it sets lands there, not in the caller's.
 /// `t` runs as a task of its own, started at once (coro_start); cancelling the caller cancels
-/// it.
+/// it. An interrupt of the caller (task_interrupt()) does not reach it: `t` runs on, and `ctx`
+/// stays in use until `t` ends (asynkit runs `t` inline, so there the interrupt reaches it).
 /// **Throws:** usage_error if `ctx` is in use; what `t` throws.
 /// **Example:** see coven::context.
 template <class T>

@@ -125,7 +125,7 @@ public:
             }
             if (detail::cancel_pending(m_task)) {
                 m_cancelled = true;
-                if (!detail::interrupt_pending(m_task)) { // an interrupt leaves the child be
+                if (!detail::interrupt_is_next(m_task)) { // an interrupt leaves the child be
                     m_result->m_child.cancel();
                 }
                 return false;
@@ -134,7 +134,7 @@ public:
                 auto* self = static_cast<awaiter*>(w);
                 self->slot().parked = nullptr;
                 self->m_cancelled = true;
-                if (!detail::interrupt_pending(task)) {
+                if (!detail::interrupt_is_next(task)) {
                     detail::cancel_root(&self->m_result->m_child.promise());
                 }
                 detail::wake(task);

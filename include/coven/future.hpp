@@ -67,9 +67,10 @@ public:
         m_target->set(promise_base::f_joined); // its outcome is handled here: no bubbling
         m_on_cancel = [](waiter* w, promise_base* task) noexcept {
             auto* self = static_cast<future_wait*>(w);
-            if (interrupt_pending(task)) {
+            if (interrupt_is_next(task)) {
                 // An exception thrown in ends the wait at once and leaves the awaited task be.
                 remove_completion(self->m_target, self);
+                unjoin_if_alone(self->m_target); // its failure may bubble again
                 self->m_cancel_seen = true;
                 wake(task);
                 return;

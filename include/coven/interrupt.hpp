@@ -19,9 +19,10 @@ auto interrupt_task(promise_base* target, std::exception_ptr e, bool run_now, co
 } // namespace detail
 
 /// Makes `target`'s task runnable with `e` pending (K26): the await it is parked in ends at once
-/// and raises `e` there, as if that await had thrown it. A task that is queued raises it at the
-/// await it resumes in; a task that has not started ends with `e` and its body never runs; the
-/// task calling task_throw() on itself raises `e` at its next await.
+/// and raises `e` there, as if that await had thrown it. A task that is already queued (what it
+/// waited for has arrived) keeps that and raises `e` at its next await; a task that has not
+/// started ends with `e` and its body never runs; the task calling task_throw() on itself raises
+/// `e` at its next await.
 ///
 /// Unlike cancel(), the exception does not reach what the task awaits: a task awaiting another
 /// task's future stops waiting, and that other task runs on untouched. A task waiting at the end
@@ -51,9 +52,11 @@ void task_throw(const future<T>& target, E&& exc) {
 /// task_throw(), then runs the target at once (K27), nested in the caller's turn: when this
 /// returns, the target has raised `e` and run until it waited again or ended; then the caller
 /// goes on. asynkit awaits its task_interrupt(); coven's is a plain call, because the target's
-/// turn runs inside it. Returns true if `e` was raised in the target; false if it stays pending:
-/// a shield holds it back, the target is still inside an enter_executor() block or waiting for a
-/// task_scope's children, or interrupts nest too deep (the target then runs in its turn).
+/// turn runs inside it. Returns true if `e` was raised in the target; false if it stays pending
+/// (a shield holds it back, the target is still inside an enter_executor() block or waiting for
+/// a task_scope's children, it is running further up this thread's stack, or turns nest too
+/// deep: it then runs in its normal turn), or if it was dropped because the target, already
+/// queued, ended before its next await.
 /// **Throws:** usage_error if the target has ended, is the calling task, or runs on another
 /// loop.
 /// **Example:**

@@ -41,13 +41,13 @@ void bind_context(promise_base* root, std::shared_ptr<context_state> s);
 /// While it lives, the calling task (or thread) reads and sets the context's values.
 class context_run {
 public:
-    explicit context_run(context_state& s);
+    explicit context_run(std::shared_ptr<context_state> s);
     ~context_run();
     context_run(const context_run&) = delete;
     auto operator=(const context_run&) -> context_run& = delete;
 
 private:
-    context_state* m_state;
+    std::shared_ptr<context_state> m_state; // alive for the call, whatever `fn` does
     promise_base* m_task = nullptr;
     context_state* m_previous_thread = nullptr;
     std::shared_ptr<context_state> m_previous_bound;
@@ -67,6 +67,8 @@ class task_local;
 /// user. Copies of a `context` object share one context.
 /// **Thread safety:** one user at a time: entering a context that a task or a run() is using
 /// throws usage_error (as Python's Context.run() raises). Tasks made inside it start with a copy.
+/// get() while a task on another thread runs in the context is a data race: read it after that
+/// task has ended (its end frees the context, before its done-callbacks run).
 /// **Example:**
 /// ```
 /// auto ctx = coven::context::copy();
@@ -93,7 +95,7 @@ public:
     /// **Throws:** usage_error if the context is in use; what `fn` throws.
     template <class F>
     auto run(F&& fn) -> std::invoke_result_t<F&&> {
-        detail::context_run guard(*m_state);
+        detail::context_run guard(m_state);
         return std::forward<F>(fn)();
     }
 

@@ -240,6 +240,19 @@ auto throw_into_root(promise_base* task, std::exception_ptr e) -> bool;
 inline auto interrupt_pending(const promise_base* task) noexcept -> bool {
     return task->has(promise_base::f_interrupt);
 }
+auto scope_interrupt_is_next(const promise_base* task) noexcept -> bool;
+/// True if the next await of `task` raises an exception thrown in (not a cancelled scope's
+/// cancellation, and no shield holds it back): a waiter woken for it leaves at once instead of
+/// passing a cancel on to what it awaits.
+inline auto interrupt_is_next(const promise_base* task) noexcept -> bool {
+    if (!task->has(promise_base::f_interrupt)) {
+        return false;
+    }
+    return !task->has(promise_base::f_scoped) || scope_interrupt_is_next(task);
+}
+/// After a waiter that joined `target` (awaited it) left without its outcome: `target` counts
+/// as joined only while someone else still waits for it or has a done-callback on it.
+void unjoin_if_alone(promise_base* target) noexcept;
 /// Gives a queued root its turn now, nested in the caller's (K27), as start_now() does for a new
 /// task; false (it stays queued) if it is not queued, is the caller, belongs to a loop this
 /// thread is not driving, or the nesting is too deep.
