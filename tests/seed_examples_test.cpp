@@ -137,6 +137,15 @@ int main();
 namespace coven_seed_asynkit_coro_await {
 int main();
 }
+namespace coven_seed_scarletio_lock {
+int main();
+}
+namespace coven_seed_scarletio_scarlet_lock {
+int main();
+}
+namespace coven_seed_scarletio_event {
+int main();
+}
 namespace coven_example_shielded_cleanup {
 int main();
 }
@@ -427,6 +436,18 @@ TEST(SeedExamples, AsynkitAiterSyncIteratesAGeneratorWithNoLoop) {
 
 TEST(SeedExamples, AsynkitCoroAwaitChangesTheGivenContextNotTheCallers) {
     check("asynkit_coro_await", coven_seed_asynkit_coro_await::main, {0.0, 0.0});
+}
+
+TEST(SeedExamples, LockPrintsHelloWorldAndHelloWorldOneAfterTheOther) {
+    check("scarletio_lock", coven_seed_scarletio_lock::main, {1.0, 2.0, 4.0});
+}
+
+TEST(SeedExamples, ScarletLockLetsTwoInAtOnce) {
+    check("scarletio_scarlet_lock", coven_seed_scarletio_scarlet_lock::main, {1.0, 1.0, 3.0});
+}
+
+TEST(SeedExamples, EventWakesBothWaitersWhenSet) {
+    check("scarletio_event", coven_seed_scarletio_event::main, {2.0, 2.0});
 }
 
 TEST(Examples, ShieldedCleanupFinishesAfterTheDeadlineBeforeTheTimeoutIsReported) {

@@ -10,12 +10,15 @@
 #include <coven/eager.hpp>
 #include <coven/eager_task_group.hpp>
 #include <coven/error.hpp>
+#include <coven/event.hpp>
 #include <coven/event_loop.hpp>
 #include <coven/executor.hpp>
 #include <coven/future.hpp>
 #include <coven/gather.hpp>
 #include <coven/interrupt.hpp>
+#include <coven/lock.hpp>
 #include <coven/run.hpp>
+#include <coven/semaphore.hpp>
 #include <coven/sleep.hpp>
 #include <coven/tamed.hpp>
 #include <coven/task.hpp>

@@ -1,0 +1,210 @@
+// The primitive cancellation matrix (TESTING.md #2), one typed test over every primitive that
+// hands out permits: cancel a waiter before it is chosen, after it is chosen but before it runs
+// (the permit must pass on), and while it holds; exact FIFO; exclusion.
+#include <coven/lock.hpp>
+#include <coven/semaphore.hpp>
+
+#include "test_util.hpp"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+using namespace coven_test;
+using coven::task;
+
+namespace {
+
+template <class P>
+auto make_primitive() -> std::unique_ptr<P> {
+    if constexpr (std::is_same_v<P, coven::lock>) {
+        return std::make_unique<P>();
+    } else {
+        return std::make_unique<P>(1);
+    }
+}
+
+/// Takes a permit, logs `name`, holds it for `hold` seconds, gives it back.
+template <class P>
+auto hold_for(P& p, std::string name, double hold, std::vector<std::string>& log) -> task<void> {
+    auto held = co_await p.scoped();
+    log.push_back(name);
+    co_await coven::sleep(hold);
+}
+
+/// As hold_for(), but logs "<name> cancelled" if the wait or the hold is cancelled.
+template <class P>
+auto logged_hold(P& p, std::string name, double hold, std::vector<std::string>& log) -> task<void> {
+    try {
+        co_await hold_for(p, name, hold, log);
+    } catch (const coven::cancelled_error&) {
+        log.push_back(name + " cancelled");
+        throw;
+    }
+}
+
+} // namespace
+
+template <class P>
+class PermitPrimitive : public ::testing::Test {};
+using permit_primitives = ::testing::Types<coven::lock, coven::semaphore, coven::scarlet_lock>;
+TYPED_TEST_SUITE(PermitPrimitive, permit_primitives);
+
+TYPED_TEST(PermitPrimitive, ACancelledWaiterLeavesTheQueueBeforeItIsChosen) {
+    coven::event_loop loop(virtual_options());
+    auto p = make_primitive<TypeParam>();
+    std::vector<std::string> log;
+    auto main = [&]() -> task<void> {
+        auto* l = coven::current_loop();
+        auto a = l->create_task(logged_hold(*p, "a", 1.0, log));
+        auto b = l->create_task(logged_hold(*p, "b", 1.0, log));
+        auto c = l->create_task(logged_hold(*p, "c", 1.0, log));
+        co_await coven::sleep(0.5);
+        EXPECT_EQ(p->statistics().waiting, 2u);
+        b.cancel();
+        co_await coven::sleep(0); // b leaves at once
+        EXPECT_EQ(p->statistics().waiting, 1u);
+        co_await c;
+        EXPECT_TRUE(b.cancelled());
+        EXPECT_EQ(vtime(loop), 2.0); // c followed a directly
+    };
+    loop.run_until_complete(main());
+    EXPECT_EQ(log, (std::vector<std::string>{"a", "b cancelled", "c"}));
+    EXPECT_TRUE(p->try_acquire()); // free again: nothing was lost
+}
+
+TYPED_TEST(PermitPrimitive, AWaiterCancelledAfterItWasChosenPassesThePermitOn) {
+    coven::event_loop loop(virtual_options());
+    auto p = make_primitive<TypeParam>();
+    std::vector<std::string> log;
+    auto main = [&]() -> task<void> {
+        auto* l = coven::current_loop();
+        co_await p->acquire();
+        auto b = l->create_task(logged_hold(*p, "b", 1.0, log));
+        auto c = l->create_task(logged_hold(*p, "c", 1.0, log));
+        co_await coven::sleep(0.5);
+        p->release(); // hands the permit to b, which has not run yet...
+        b.cancel();   // ...and is cancelled before it does
+        co_await c;
+        EXPECT_TRUE(b.cancelled());
+        EXPECT_EQ(vtime(loop), 1.5);
+    };
+    loop.run_until_complete(main());
+    EXPECT_EQ(log, (std::vector<std::string>{"b cancelled", "c"}));
+    EXPECT_TRUE(p->try_acquire());
+}
+
+TYPED_TEST(PermitPrimitive, ACancelWhileHoldingGivesThePermitBackOnTheWayOut) {
+    coven::event_loop loop(virtual_options());
+    auto p = make_primitive<TypeParam>();
+    std::vector<std::string> log;
+    auto main = [&]() -> task<void> {
+        auto* l = coven::current_loop();
+        auto a = l->create_task(logged_hold(*p, "a", 10.0, log));
+        auto b = l->create_task(logged_hold(*p, "b", 1.0, log));
+        co_await coven::sleep(2.0);
+        a.cancel();
+        co_await b;
+        EXPECT_EQ(vtime(loop), 3.0);
+    };
+    loop.run_until_complete(main());
+    EXPECT_EQ(log, (std::vector<std::string>{"a", "a cancelled", "b"}));
+}
+
+TYPED_TEST(PermitPrimitive, WaitersGetItInExactlyTheOrderTheyCame) {
+    coven::event_loop loop(virtual_options());
+    auto p = make_primitive<TypeParam>();
+    std::vector<std::string> log;
+    auto main = [&]() -> task<void> {
+        std::vector<coven::future<void>> fs;
+        for (int i = 0; i < 200; ++i) {
+            fs.push_back(
+                coven::current_loop()->create_task(hold_for(*p, std::to_string(i), 0.0, log)));
+        }
+        for (auto& f : fs) {
+            co_await f;
+        }
+    };
+    loop.run_until_complete(main());
+    ASSERT_EQ(log.size(), 200u);
+    for (int i = 0; i < 200; ++i) {
+        EXPECT_EQ(log[static_cast<std::size_t>(i)], std::to_string(i));
+    }
+    EXPECT_EQ(p->statistics().acquisitions, 200u);
+}
+
+TYPED_TEST(PermitPrimitive, NoTwoTasksHoldItAtOnce) {
+    coven::event_loop loop(virtual_options());
+    auto p = make_primitive<TypeParam>();
+    int inside = 0;
+    int most = 0;
+    auto worker = [](TypeParam& p, int& inside, int& most) -> task<void> {
+        for (int round = 0; round < 20; ++round) {
+            auto held = co_await p.scoped();
+            most = std::max(most, ++inside);
+            co_await coven::skip_ready_cycle(); // let every other task try to get in
+            --inside;
+        }
+    };
+    auto main = [&]() -> task<void> {
+        std::vector<coven::future<void>> fs;
+        for (int i = 0; i < 10; ++i) {
+            fs.push_back(coven::current_loop()->create_task(worker(*p, inside, most)));
+        }
+        for (auto& f : fs) {
+            co_await f;
+        }
+    };
+    loop.run_until_complete(main());
+    EXPECT_EQ(most, 1);
+}
+
+TYPED_TEST(PermitPrimitive, AWaitWithACancelPendingRaisesWithoutQueueing) {
+    coven::event_loop loop(virtual_options());
+    auto p = make_primitive<TypeParam>();
+    auto main = [&]() -> task<void> {
+        co_await p->acquire();
+        coven::cancel_scope scope;
+        scope.cancel();
+        EXPECT_FALSE(co_await scope.run([&]() -> task<void> { co_await p->acquire(); }()));
+        EXPECT_EQ(p->statistics().waiting, 0u);
+        p->release();
+    };
+    loop.run_until_complete(main());
+}
+
+TYPED_TEST(PermitPrimitive, DestroyedWhileATaskWaitsTheWaitRaisesUsageError) {
+    coven::event_loop loop(virtual_options());
+    auto p = make_primitive<TypeParam>();
+    auto waiter = [](TypeParam& p) -> task<void> { co_await p.acquire(); };
+    auto main = [&]() -> task<void> {
+        co_await p->acquire();
+        auto w = coven::current_loop()->create_task(waiter(*p));
+        co_await coven::sleep(0.1);
+        p.reset();
+        EXPECT_THROW(co_await w, coven::usage_error);
+    };
+    loop.run_until_complete(main());
+}
+
+TYPED_TEST(PermitPrimitive, TasksOfAnotherLoopMayNotWaitBesideThem) {
+    auto p = make_primitive<TypeParam>();
+    coven::event_loop first(virtual_options());
+    coven::event_loop second(virtual_options());
+    auto hold = [](TypeParam& p) -> task<void> {
+        co_await p.acquire();
+        co_await coven::sleep(1.0);
+        p.release();
+    };
+    auto waiter = [](TypeParam& p) -> task<void> {
+        co_await p.acquire();
+        p.release();
+    };
+    auto f1 = first.create_task(hold(*p));
+    auto f2 = first.create_task(waiter(*p));
+    first.run_until_complete(sleep_for(0.5)); // f1 holds it, f2 waits
+    EXPECT_THROW(second.run_until_complete(waiter(*p)), coven::usage_error);
+    first.run_until_complete([](coven::future<void> f) -> task<void> { co_await f; }(f2));
+}
