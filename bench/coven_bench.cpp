@@ -181,6 +181,39 @@ auto scope_timeout(coven::event_loop& loop, std::uint64_t n, result& r) -> coven
     r.ns = mono_ns() - t0;
 }
 
+// ------------------------------------------------------------------------ mutex
+// 1000 tasks, each N/1000 times: lock, yield once inside the critical section, unlock. The yield
+// is skip_ready_cycle(), coven's yield (as in yield_pingpong).
+auto mutex_worker(coven::lock& lock, std::uint64_t rounds, std::uint64_t& counter)
+    -> coven::task<void> {
+    for (std::uint64_t i = 0; i < rounds; ++i) {
+        co_await lock.acquire();
+        co_await coven::skip_ready_cycle();
+        ++counter;
+        lock.release();
+    }
+}
+
+auto mutex(coven::event_loop& loop, std::uint64_t n, result& r) -> coven::task<void> {
+    constexpr std::uint64_t tasks = 1000;
+    const std::uint64_t rounds = n / tasks;
+    coven::lock lock;
+    std::uint64_t counter = 0;
+    std::uint64_t t0 = mono_ns();
+    std::vector<coven::future<void>> handles;
+    handles.reserve(tasks);
+    for (std::uint64_t i = 0; i < tasks; ++i) {
+        handles.push_back(loop.create_task(mutex_worker(lock, rounds, counter)));
+    }
+    for (auto& h : handles) {
+        co_await h;
+    }
+    r.ns = mono_ns() - t0;
+    if (counter != rounds * tasks) {
+        std::abort();
+    }
+}
+
 struct workload {
     const char* name;
     std::uint64_t default_n;
@@ -193,6 +226,7 @@ const workload workloads[] = {
     {"yield_poll_pingpong", 10'000'000, yield_pingpong<true>},
     {"timers", 1'000'000, timers},
     {"timers_cancel", 1'000'000, timers_cancel},
+    {"mutex", 1'000'000, mutex},
     {"scope_ok", 1'000'000, scope_ok},
     {"scope_timeout", 1'000'000, scope_timeout},
 };

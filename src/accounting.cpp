@@ -1,4 +1,4 @@
-// Per-thread frame counters (see detail/accounting.hpp).
+// Per-thread frame and waiter counters (see detail/accounting.hpp).
 #include <coven/detail/accounting.hpp>
 
 #include <mutex>
@@ -20,7 +20,9 @@ auto counters_registry() -> registry& {
 }
 
 struct frame_counter {
-    std::atomic<std::int64_t> value{0}; // written by its thread only: load + store, no lock
+    // Written by their thread only: load + store, no lock.
+    std::atomic<std::int64_t> value{0};
+    std::atomic<std::int64_t> waiters{0};
     frame_counter() {
         auto& r = counters_registry();
         std::lock_guard lock(r.mutex);
@@ -30,28 +32,43 @@ struct frame_counter {
         auto& r = counters_registry();
         std::lock_guard lock(r.mutex);
         g_live.frames.fetch_add(value.load(std::memory_order_relaxed), std::memory_order_relaxed);
+        g_live.waiters.fetch_add(waiters.load(std::memory_order_relaxed),
+                                 std::memory_order_relaxed);
         std::erase(r.live, this);
     }
 };
 
 // The hot path touches only trivially constructed thread_locals, which need no TLS wrapper
 // call; the registering object (constructor + destructor) is touched once per thread.
-thread_local std::atomic<std::int64_t>* t_count = nullptr;
+thread_local frame_counter* t_count = nullptr;
 
-auto register_thread() noexcept -> std::atomic<std::int64_t>* {
+auto register_thread() noexcept -> frame_counter* {
     thread_local frame_counter counter;
-    t_count = &counter.value;
+    t_count = &counter;
+    t_waiter_count = &counter.waiters;
     return t_count;
+}
+
+void bump(std::atomic<std::int64_t>& v, std::int64_t d) noexcept {
+    v.store(v.load(std::memory_order_relaxed) + d, std::memory_order_relaxed);
 }
 
 } // namespace
 
 void frame_count_add(std::int64_t d) noexcept {
-    std::atomic<std::int64_t>* v = t_count;
-    if (!v) {
-        v = register_thread();
+    frame_counter* c = t_count;
+    if (!c) {
+        c = register_thread();
     }
-    v->store(v->load(std::memory_order_relaxed) + d, std::memory_order_relaxed);
+    bump(c->value, d);
+}
+
+void waiter_count_add_slow(std::int64_t d) noexcept {
+    frame_counter* c = t_count;
+    if (!c) {
+        c = register_thread();
+    }
+    bump(c->waiters, d);
 }
 
 auto live_frames() noexcept -> std::int64_t {
@@ -60,6 +77,16 @@ auto live_frames() noexcept -> std::int64_t {
     std::int64_t sum = g_live.frames.load(std::memory_order_relaxed);
     for (auto* c : r.live) {
         sum += c->value.load(std::memory_order_relaxed);
+    }
+    return sum;
+}
+
+auto live_waiters() noexcept -> std::int64_t {
+    auto& r = counters_registry();
+    std::lock_guard lock(r.mutex);
+    std::int64_t sum = g_live.waiters.load(std::memory_order_relaxed);
+    for (auto* c : r.live) {
+        sum += c->waiters.load(std::memory_order_relaxed);
     }
     return sum;
 }

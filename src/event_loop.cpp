@@ -86,17 +86,6 @@ void throw_outside_task(const char* what) {
                       "coven::run(), event_loop::run() or create_task()");
 }
 
-void wake(promise_base* t) noexcept {
-    if (t->has(promise_base::f_scheduled)) {
-        return;
-    }
-    if (t->m_waiter) {
-        t->m_waiter = nullptr;
-        count_add(g_live.waiters, -1);
-    }
-    t->m_loop->push_ready(t);
-}
-
 void wait_for_poll(promise_base* t, wait_link* link) noexcept {
     wait_link& head = state_of(t)->m_after_poll;
     link->m_next = &head;
@@ -600,7 +589,7 @@ void loop_state::shutdown() {
             }
             if (t->parked_waiter()) {
                 t->m_waiter = nullptr;
-                count_add(g_live.waiters, -1);
+                waiter_count_add(-1);
             }
             if (t->has(promise_base::f_interrupt)) {
                 drop_interrupt(t);

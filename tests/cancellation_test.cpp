@@ -346,10 +346,28 @@ TEST(Cancellation, AwaitingAFutureIsWokenOnceWhenTheAwaitedTaskEnds) {
 
 TEST(Cancellation, StormOfParkedTasksLeavesNothingBehind) {
     coven::event_loop loop(virtual_options());
+    coven::lock lock;
+    coven::semaphore slots(2);
+    coven::event never;
     auto main = [&]() -> task<void> {
+        co_await lock.acquire(); // held throughout: its waiters stay parked
+        co_await slots.acquire();
+        co_await slots.acquire();
         std::vector<future<void>> fs;
         for (int i = 0; i < 3000; ++i) {
-            switch (i % 4) {
+            switch (i % 7) {
+            case 4:
+                fs.push_back(loop.create_task(
+                    [](coven::lock& l) -> task<void> { auto held = co_await l.scoped(); }(lock)));
+                break;
+            case 5:
+                fs.push_back(loop.create_task(
+                    [](coven::semaphore& s) -> task<void> { co_await s.acquire(); }(slots)));
+                break;
+            case 6:
+                fs.push_back(
+                    loop.create_task([](coven::event& e) -> task<void> { co_await e; }(never)));
+                break;
             case 0:
                 fs.push_back(loop.create_task(
                     [](int i) -> task<void> { co_await coven::sleep(1.0 + i % 7); }(i)));
@@ -390,6 +408,12 @@ TEST(Cancellation, StormOfParkedTasksLeavesNothingBehind) {
         for (auto& f : fs) {
             EXPECT_THROW(co_await f, coven::cancelled_error);
         }
+        EXPECT_EQ(lock.statistics().waiting, 0u);
+        EXPECT_EQ(slots.statistics().waiting, 0u);
+        EXPECT_EQ(never.statistics().waiting, 0u);
+        lock.release();
+        slots.release();
+        slots.release();
     };
     loop.run_until_complete(main());
     EXPECT_EQ(loop.statistics().live_tasks, 0u);

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <vector>
+
 using namespace coven_test;
 using coven::task;
 
@@ -76,6 +78,51 @@ TEST(Lock, OwnershipPassesToTheWaiterItIsHandedTo) {
         auto s = lock.statistics();
         EXPECT_EQ(s.acquisitions, 2u);
         EXPECT_EQ(s.contended, 1u);
+    };
+    loop.run_until_complete(main());
+}
+
+TEST(Lock, AGuardWhoseHoldWasReleasedByHandDoesNothing) {
+    coven::event_loop loop(virtual_options());
+    coven::lock lock;
+    std::vector<int> order;
+    auto other = [](coven::lock& lock, std::vector<int>& order) -> task<void> {
+        co_await lock.acquire();
+        order.push_back(2);
+        co_await coven::sleep(1.0);
+        EXPECT_TRUE(lock.locked()); // the first task's guard did not release this hold
+        lock.release();
+    };
+    auto main = [&]() -> task<void> {
+        auto f = coven::current_loop()->create_task(other(lock, order));
+        {
+            auto held = co_await lock.scoped();
+            order.push_back(1);
+            co_await coven::sleep(0.1);
+            lock.release(); // by hand: the other task gets it
+            EXPECT_FALSE(held.owns_lock());
+            co_await coven::sleep(0.1);
+        } // the guard goes here, while the other task holds the lock
+        co_await f;
+    };
+    loop.run_until_complete(main());
+    EXPECT_EQ(order, (std::vector<int>{1, 2}));
+}
+
+TEST(Lock, AcquiringItAgainFromTheHoldingTaskIsAUsageErrorNotAHang) {
+    coven::event_loop loop(virtual_options());
+    coven::lock lock;
+    auto holder = [](coven::lock& lock) -> task<void> {
+        co_await lock.acquire();
+        co_await coven::sleep(1.0);
+        lock.release();
+    };
+    auto main = [&]() -> task<void> {
+        auto h = coven::current_loop()->create_task(holder(lock)); // someone else waits too
+        co_await lock.acquire();
+        EXPECT_THROW(co_await lock.acquire(), coven::usage_error);
+        lock.release();
+        co_await h;
     };
     loop.run_until_complete(main());
 }

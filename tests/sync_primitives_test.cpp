@@ -1,6 +1,7 @@
 // The primitive cancellation matrix (TESTING.md #2), one typed test over every primitive that
 // hands out permits: cancel a waiter before it is chosen, after it is chosen but before it runs
 // (the permit must pass on), and while it holds; exact FIFO; exclusion.
+#include <coven/interrupt.hpp>
 #include <coven/lock.hpp>
 #include <coven/semaphore.hpp>
 
@@ -93,7 +94,60 @@ TYPED_TEST(PermitPrimitive, AWaiterCancelledAfterItWasChosenPassesThePermitOn) {
     };
     loop.run_until_complete(main());
     EXPECT_EQ(log, (std::vector<std::string>{"b cancelled", "c"}));
+    EXPECT_EQ(p->statistics().acquisitions, 2u); // ours and c's: b never got it
+    EXPECT_EQ(p->statistics().contended, 1u);
     EXPECT_TRUE(p->try_acquire());
+}
+
+TYPED_TEST(PermitPrimitive, ReleaseHandsItOverSoNobodyCanBargeIn) {
+    coven::event_loop loop(virtual_options());
+    auto p = make_primitive<TypeParam>();
+    std::vector<std::string> log;
+    auto main = [&]() -> task<void> {
+        co_await p->acquire();
+        auto w = coven::current_loop()->create_task(hold_for(*p, "w", 0.0, log));
+        co_await coven::sleep(0.5);
+        p->release();
+        EXPECT_FALSE(p->try_acquire()); // w holds it now, although it has not run yet
+        co_await w;
+        EXPECT_TRUE(p->try_acquire());
+        p->release();
+    };
+    loop.run_until_complete(main());
+}
+
+TYPED_TEST(PermitPrimitive, DestroyedAfterItChoseAWaiterTheWaitRaisesUsageError) {
+    coven::event_loop loop(virtual_options());
+    auto p = make_primitive<TypeParam>();
+    auto waiter = [](TypeParam& p) -> task<void> { co_await p.acquire(); };
+    auto main = [&]() -> task<void> {
+        co_await p->acquire();
+        auto w = coven::current_loop()->create_task(waiter(*p));
+        co_await coven::sleep(0.1);
+        p->release(); // w is chosen...
+        p.reset();    // ...and the primitive goes before w runs
+        EXPECT_THROW(co_await w, coven::usage_error);
+    };
+    loop.run_until_complete(main());
+}
+
+TYPED_TEST(PermitPrimitive, AnInterruptedWaiterLeavesTheQueueAndThePermitStays) {
+    coven::event_loop loop(virtual_options());
+    auto p = make_primitive<TypeParam>();
+    std::vector<std::string> log;
+    auto main = [&]() -> task<void> {
+        co_await p->acquire();
+        auto w = coven::current_loop()->create_task(logged_hold(*p, "w", 1.0, log));
+        co_await coven::sleep(0.1);
+        EXPECT_TRUE(coven::task_interrupt(w));
+        EXPECT_TRUE(w.done());
+        EXPECT_EQ(p->statistics().waiting, 0u);
+        p->release();
+        EXPECT_TRUE(p->try_acquire()); // free: nothing was handed to the interrupted waiter
+        p->release();
+    };
+    loop.run_until_complete(main());
+    EXPECT_EQ(log, std::vector<std::string>{"w cancelled"});
 }
 
 TYPED_TEST(PermitPrimitive, ACancelWhileHoldingGivesThePermitBackOnTheWayOut) {
@@ -164,13 +218,15 @@ TYPED_TEST(PermitPrimitive, NoTwoTasksHoldItAtOnce) {
 TYPED_TEST(PermitPrimitive, AWaitWithACancelPendingRaisesWithoutQueueing) {
     coven::event_loop loop(virtual_options());
     auto p = make_primitive<TypeParam>();
+    std::vector<std::string> log;
     auto main = [&]() -> task<void> {
-        co_await p->acquire();
+        auto holder = coven::current_loop()->create_task(hold_for(*p, "holder", 1.0, log));
+        co_await coven::sleep(0.5);
         coven::cancel_scope scope;
         scope.cancel();
         EXPECT_FALSE(co_await scope.run([&]() -> task<void> { co_await p->acquire(); }()));
         EXPECT_EQ(p->statistics().waiting, 0u);
-        p->release();
+        co_await holder;
     };
     loop.run_until_complete(main());
 }

@@ -41,12 +41,17 @@ public:
     class [[nodiscard]] wait_awaiter : private detail::wait_node {
     public:
         explicit wait_awaiter(event& e) noexcept : m_event(&e) {}
-        [[nodiscard]] auto await_ready() const noexcept -> bool { return m_event->m_set; }
+        [[nodiscard]] auto await_ready() -> bool {
+            m_state = idle; // (an awaiter awaited again starts afresh)
+            m_event->m_waiters.check_loop("co_await event::wait()");
+            return m_event->m_set;
+        }
         auto await_suspend(std::coroutine_handle<> h) -> bool {
             return detail::begin_wait(*this, m_event->m_waiters, h, "co_await event::wait()");
         }
         void await_resume() {
-            detail::finish_wait(*this, "a coven::event", [] {}); // nothing to pass on
+            detail::finish_wait(
+                *this, "a coven::event", [] {}, [] {}); // nothing to pass on
         }
 
     private:
@@ -58,11 +63,13 @@ public:
     auto operator co_await() noexcept -> wait_awaiter { return wait_awaiter(*this); }
 
     /// Sets the flag and wakes every waiter. No effect if it is set.
-    /// **Throws:** usage_error from a thread that does not drive the waiters' loop.
+    /// **Throws:** usage_error from a task of another loop, or from a thread that does not drive
+    /// the waiters' loop.
     void set() {
         if (m_set) {
             return;
         }
+        m_waiters.check_loop("event::set()");
         detail::require_waker_thread(m_waiters, "event::set()");
         m_set = true;
         ++m_sets;

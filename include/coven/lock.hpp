@@ -8,6 +8,9 @@
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
 #include <utility>
 
 namespace coven {
@@ -45,49 +48,68 @@ public:
     auto operator=(const lock&) -> lock& = delete;
     ~lock() = default;
 
-    /// Releases the lock it holds when it goes (moves; releases once).
+    /// Releases the lock it holds when it goes (moves; releases once). It remembers which
+    /// acquisition it holds: if that one was already released (lock::release() called by
+    /// hand), it does nothing, so it never releases somebody else's hold.
     class [[nodiscard]] guard {
     public:
         guard() noexcept = default;
-        explicit guard(lock& l) noexcept : m_lock(&l) {}
-        guard(guard&& o) noexcept : m_lock(std::exchange(o.m_lock, nullptr)) {}
+        guard(lock& l, std::uint64_t acquisition) noexcept
+            : m_lock(&l), m_acquisition(acquisition) {}
+        guard(guard&& o) noexcept
+            : m_lock(std::exchange(o.m_lock, nullptr)), m_acquisition(o.m_acquisition) {}
         auto operator=(guard&& o) noexcept -> guard& {
             if (this != &o) {
                 unlock();
                 m_lock = std::exchange(o.m_lock, nullptr);
+                m_acquisition = o.m_acquisition;
             }
             return *this;
         }
         guard(const guard&) = delete;
         auto operator=(const guard&) -> guard& = delete;
         ~guard() { unlock(); }
-        /// Releases now instead of at the end of the block.
-        void unlock() {
-            if (m_lock != nullptr) {
-                lock* l = std::exchange(m_lock, nullptr);
-                l->release_by(l->m_owner); // for the task that acquired it, wherever it went
+        /// Releases now instead of at the end of the block (for the task that acquired it,
+        /// wherever the guard went).
+        void unlock() noexcept {
+            if (lock* l = std::exchange(m_lock, nullptr)) {
+                l->release_guarded(m_acquisition);
             }
         }
-        [[nodiscard]] auto owns_lock() const noexcept -> bool { return m_lock != nullptr; }
+        /// True while it holds its acquisition of the lock.
+        [[nodiscard]] auto owns_lock() const noexcept -> bool {
+            return m_lock != nullptr && m_lock->m_locked && m_lock->m_acquisition == m_acquisition;
+        }
 
     private:
         lock* m_lock = nullptr;
+        std::uint64_t m_acquisition = 0;
     };
 
     /// Awaiter of acquire(): itself the waiter node.
     class [[nodiscard]] acquire_awaiter : protected detail::wait_node {
     public:
         explicit acquire_awaiter(lock& l) noexcept : m_lock(&l) {}
-        [[nodiscard]] auto await_ready() noexcept -> bool { return m_lock->try_acquire(); }
+        [[nodiscard]] auto await_ready() -> bool {
+            m_state = idle; // (an awaiter awaited again starts afresh)
+            return m_lock->try_acquire();
+        }
         auto await_suspend(std::coroutine_handle<> h) -> bool {
-            if (!detail::begin_wait(*this, m_lock->m_waiters, h, "co_await lock::acquire()")) {
-                return false;
+            if (m_lock->m_owner != nullptr && m_lock->m_owner == detail::t_current_task) {
+                detail::throw_usage("co_await lock::acquire() by the task that holds the lock; "
+                                    "it would wait for itself forever (the lock is not "
+                                    "recursive)");
             }
-            ++m_lock->m_stats.contended;
-            return true;
+            return detail::begin_wait(*this, m_lock->m_waiters, h, "co_await lock::acquire()");
         }
         void await_resume() {
-            detail::finish_wait(*this, "a coven::lock", [this] { m_lock->release_by(m_task); });
+            detail::finish_wait(
+                *this, "a coven::lock",
+                [this] {
+                    ++m_lock->m_stats.acquisitions;
+                    ++m_lock->m_stats.contended;
+                },
+                [this] { m_lock->release_by(m_task); });
         }
 
     protected:
@@ -99,7 +121,7 @@ public:
         using acquire_awaiter::acquire_awaiter;
         auto await_resume() -> guard {
             acquire_awaiter::await_resume();
-            return guard(*m_lock);
+            return guard(*m_lock, m_lock->m_acquisition);
         }
     };
 
@@ -108,18 +130,21 @@ public:
     /// acquire(), returning a guard that releases it: `auto held = co_await lock.scoped();`.
     [[nodiscard]] auto scoped() noexcept -> scoped_awaiter { return scoped_awaiter(*this); }
     /// Takes the lock if it is free and nobody waits; never suspends.
-    [[nodiscard]] auto try_acquire() noexcept -> bool {
+    /// **Throws:** usage_error from a task of another loop than the lock's.
+    [[nodiscard]] auto try_acquire() -> bool {
+        m_waiters.check_loop("lock::try_acquire()");
         if (m_locked || !m_waiters.empty()) {
             return false;
         }
         m_locked = true;
         m_owner = detail::current_task();
+        ++m_acquisition;
         ++m_stats.acquisitions;
         return true;
     }
     /// Releases the lock: the first waiter gets it, else it is free.
-    /// **Throws:** usage_error if it is not locked, or if a task other than its owner (or code
-    /// outside the owning task) releases it.
+    /// **Throws:** usage_error if it is not locked, if a task other than its owner (or code
+    /// outside the owning task) releases it, or from another loop's thread.
     void release() { release_by(detail::current_task()); }
 
     [[nodiscard]] auto locked() const noexcept -> bool { return m_locked; }
@@ -140,18 +165,33 @@ private:
             detail::throw_usage("lock::release() by a task that does not hold the lock; the "
                                 "task that acquired it must release it");
         }
+        m_waiters.check_loop("lock::release()");
         detail::require_waker_thread(m_waiters, "lock::release()");
+        ++m_acquisition; // a guard of the previous hold no longer matches
         if (detail::wait_node* next = m_waiters.choose_front()) {
             m_owner = next->m_task; // handed over: the lock stays locked
-            ++m_stats.acquisitions;
             return;
         }
         m_locked = false;
         m_owner = nullptr;
     }
+    /// A guard's release: only if its acquisition is still the one held. A failure here (from
+    /// another thread) would leave the lock held forever, so it aborts with a message.
+    void release_guarded(std::uint64_t acquisition) noexcept {
+        if (!m_locked || m_acquisition != acquisition) {
+            return; // released by hand already
+        }
+        try {
+            release_by(m_owner);
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "coven: a lock guard could not release its lock: %s\n", e.what());
+            std::abort();
+        }
+    }
 
     detail::wait_queue m_waiters;
     detail::promise_base* m_owner = nullptr;
+    std::uint64_t m_acquisition = 0; // counts holds, so that a guard knows its own
     bool m_locked = false;
     lock_statistics m_stats;
 };

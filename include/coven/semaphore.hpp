@@ -9,6 +9,9 @@
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
 #include <limits>
 #include <utility>
 
@@ -69,10 +72,20 @@ public:
         guard(const guard&) = delete;
         auto operator=(const guard&) -> guard& = delete;
         ~guard() { release(); }
-        /// Gives the permit back now.
-        void release() {
-            if (m_sem != nullptr) {
-                std::exchange(m_sem, nullptr)->release();
+        /// Gives the permit back now. A failure here (a release beyond the limit because the
+        /// permit was also given back by hand, or from another loop's thread) aborts with a
+        /// message: the count would be wrong from then on.
+        void release() noexcept {
+            if (semaphore* s = std::exchange(m_sem, nullptr)) {
+                try {
+                    s->release();
+                } catch (const std::exception& e) {
+                    std::fprintf(stderr,
+                                 "coven: a semaphore guard could not give back its "
+                                 "permit: %s\n",
+                                 e.what());
+                    std::abort();
+                }
             }
         }
 
@@ -84,16 +97,21 @@ public:
     class [[nodiscard]] acquire_awaiter : protected detail::wait_node {
     public:
         explicit acquire_awaiter(semaphore& s) noexcept : m_sem(&s) {}
-        [[nodiscard]] auto await_ready() noexcept -> bool { return m_sem->try_acquire(); }
+        [[nodiscard]] auto await_ready() -> bool {
+            m_state = idle; // (an awaiter awaited again starts afresh)
+            return m_sem->try_acquire();
+        }
         auto await_suspend(std::coroutine_handle<> h) -> bool {
-            if (!detail::begin_wait(*this, m_sem->m_waiters, h, "co_await semaphore::acquire()")) {
-                return false;
-            }
-            ++m_sem->m_stats.contended;
-            return true;
+            return detail::begin_wait(*this, m_sem->m_waiters, h, "co_await semaphore::acquire()");
         }
         void await_resume() {
-            detail::finish_wait(*this, "a coven::semaphore", [this] { m_sem->release(); });
+            detail::finish_wait(
+                *this, "a coven::semaphore",
+                [this] {
+                    ++m_sem->m_stats.acquisitions;
+                    ++m_sem->m_stats.contended;
+                },
+                [this] { m_sem->release(); });
         }
 
     protected:
@@ -113,7 +131,9 @@ public:
     /// acquire(), returning a guard that gives it back: `auto held = co_await sem.scoped();`.
     [[nodiscard]] auto scoped() noexcept -> scoped_awaiter { return scoped_awaiter(*this); }
     /// Takes a permit if one is free and nobody waits; never suspends.
-    [[nodiscard]] auto try_acquire() noexcept -> bool {
+    /// **Throws:** usage_error from a task of another loop than the semaphore's.
+    [[nodiscard]] auto try_acquire() -> bool {
+        m_waiters.check_loop("semaphore::try_acquire()");
         if (m_available == 0 || !m_waiters.empty()) {
             return false;
         }
@@ -122,12 +142,13 @@ public:
         return true;
     }
     /// Gives a permit back: to the first waiter, else to the free ones.
-    /// **Throws:** usage_error if that would make more than the limit free.
+    /// **Throws:** usage_error if that would make more than the limit free, or from another
+    /// loop's task or thread.
     void release() {
+        m_waiters.check_loop("semaphore::release()");
         detail::require_waker_thread(m_waiters, "semaphore::release()");
         if (m_waiters.choose_front() != nullptr) {
-            ++m_stats.acquisitions; // handed over
-            return;
+            return; // handed over: the permit stays taken
         }
         if (m_available == m_limit) {
             detail::throw_usage("semaphore::release() beyond its limit: more releases than "

@@ -39,7 +39,7 @@ inline void fail_frame_allocation_after(std::int64_t n) noexcept {
 /// A snapshot of the counters.
 inline auto live() noexcept -> live_objects {
     auto& c = detail::counters();
-    return {detail::live_frames(), c.timers.load(), c.waiters.load(), c.loops.load()};
+    return {detail::live_frames(), c.timers.load(), detail::live_waiters(), c.loops.load()};
 }
 
 } // namespace coven::testing

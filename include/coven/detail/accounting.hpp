@@ -11,7 +11,7 @@ namespace coven::detail {
 struct live_counters {
     std::atomic<std::int64_t> frames{0};  // frames of exited threads (see frame_count_add)
     std::atomic<std::int64_t> timers{0};  // timer nodes armed in some loop's wheel
-    std::atomic<std::int64_t> waiters{0}; // tasks suspended in a coven awaiter
+    std::atomic<std::int64_t> waiters{0}; // of exited threads (see waiter_count_add)
     std::atomic<std::int64_t> loops{0};   // event_loop objects alive
 };
 
@@ -30,5 +30,18 @@ inline void count_add(std::atomic<std::int64_t>& c, std::int64_t d) noexcept {
 /// prefix was measurable. live_frames() sums every thread's count (exact when they are quiet).
 void frame_count_add(std::int64_t d) noexcept;
 auto live_frames() noexcept -> std::int64_t;
+/// Tasks suspended in a coven awaiter, counted per thread the same way: a park and a wake-up
+/// each change it, and a locked add costs ~20 cycles where a plain load and store cost ~2.
+void waiter_count_add_slow(std::int64_t d) noexcept;
+auto live_waiters() noexcept -> std::int64_t;
+/// This thread's waiter counter, once registered (trivially constructed: no TLS wrapper call).
+inline thread_local std::atomic<std::int64_t>* t_waiter_count = nullptr;
+inline void waiter_count_add(std::int64_t d) noexcept {
+    if (std::atomic<std::int64_t>* c = t_waiter_count) {
+        c->store(c->load(std::memory_order_relaxed) + d, std::memory_order_relaxed);
+        return;
+    }
+    waiter_count_add_slow(d);
+}
 
 } // namespace coven::detail

@@ -176,7 +176,7 @@ inline void note_await_site(const coven::source_location& where) noexcept {
 inline void park(promise_base* task, waiter* w, std::coroutine_handle<> h) noexcept {
     task->m_resume = h;
     task->m_waiter = w;
-    count_add(g_live.waiters, 1);
+    waiter_count_add(1);
 }
 
 // --- kernel entry points (src/event_loop.cpp); loop thread only ---
@@ -194,7 +194,17 @@ inline auto require_current_task(const char* what) -> promise_base* {
     return t_current_task;
 }
 /// Makes a parked root task runnable: clears its waiter and appends it to the ready queue.
-void wake(promise_base* task) noexcept;
+/// Inline: every hand-off of a lock, a permit or an event goes through it.
+inline void wake(promise_base* task) noexcept {
+    if (task->has(promise_base::f_scheduled)) {
+        return;
+    }
+    if (task->m_waiter) {
+        task->m_waiter = nullptr;
+        waiter_count_add(-1);
+    }
+    task->m_loop->push_ready(task);
+}
 /// Requests cancellation of a root task; false if it had already ended.
 auto cancel_root(promise_base* task) noexcept -> bool;
 /// Called from a root's final suspend: records the end, fires completions, drops the loop's

@@ -45,27 +45,63 @@ struct wait_node : waiter {
     state m_state = idle;
 };
 
+/// A doubly linked list of nodes (head and tail), for the waiting and the chosen ones.
+struct node_list {
+    wait_node* m_head = nullptr;
+    wait_node* m_tail = nullptr;
+    std::size_t m_size = 0;
+
+    void push_back(wait_node& n) noexcept {
+        n.m_next = nullptr;
+        n.m_prev = m_tail;
+        (m_tail ? m_tail->m_next : m_head) = &n;
+        m_tail = &n;
+        ++m_size;
+    }
+    void unlink(wait_node& n) noexcept {
+        (n.m_prev ? n.m_prev->m_next : m_head) = n.m_next;
+        (n.m_next ? n.m_next->m_prev : m_tail) = n.m_prev;
+        n.m_prev = n.m_next = nullptr;
+        --m_size;
+    }
+};
+
 class wait_queue {
 public:
     wait_queue() noexcept = default;
     wait_queue(const wait_queue&) = delete;
     auto operator=(const wait_queue&) -> wait_queue& = delete;
-    /// A primitive destroyed while tasks wait in it wakes them (abandoned): their await raises
-    /// usage_error instead of hanging, and no node is left pointing at a freed queue.
+    /// A primitive destroyed while tasks wait in it, or before a task it chose has run, marks
+    /// their nodes abandoned (and wakes the waiting ones): their await raises usage_error
+    /// instead of hanging or touching the freed primitive.
     ~wait_queue() {
-        while (wait_node* n = m_head) {
-            unlink(*n);
+        while (wait_node* n = m_waiting.m_head) {
+            m_waiting.unlink(*n);
             n->m_state = wait_node::abandoned;
             wake(n->m_task);
         }
+        while (wait_node* n = m_chosen.m_head) {
+            m_chosen.unlink(*n);
+            n->m_state = wait_node::abandoned; // woken already
+        }
     }
 
-    [[nodiscard]] auto empty() const noexcept -> bool { return m_head == nullptr; }
-    [[nodiscard]] auto size() const noexcept -> std::size_t { return m_size; }
-    [[nodiscard]] auto front() const noexcept -> wait_node* { return m_head; }
-    /// The loop of the tasks waiting here (null when none waits).
-    [[nodiscard]] auto loop() const noexcept -> const loop_core* {
-        return m_head ? m_head->m_task->m_loop : nullptr;
+    [[nodiscard]] auto empty() const noexcept -> bool { return m_waiting.m_head == nullptr; }
+    [[nodiscard]] auto size() const noexcept -> std::size_t { return m_waiting.m_size; }
+    [[nodiscard]] auto front() const noexcept -> wait_node* { return m_waiting.m_head; }
+
+    /// Binds the primitive to the loop of the calling task at its first use from a task; a task
+    /// of another loop using it later is a usage_error naming `what` (asyncio binds its
+    /// primitives the same way). Code outside tasks is not checked here: waking tasks checks the
+    /// thread (require_waker_thread()).
+    void check_loop(const char* what) {
+        if (const promise_base* t = t_current_task) {
+            if (m_loop == nullptr) {
+                m_loop = t->m_loop;
+            } else if (m_loop != t->m_loop) {
+                throw_other_loop(what);
+            }
+        }
     }
 
     /// Appends `n` and parks `task` in it: the loop resumes `h` once `n` is chosen or cancelled.
@@ -74,49 +110,51 @@ public:
         n.m_queue = this;
         n.m_state = wait_node::parked;
         n.m_on_cancel = &cancelled;
-        n.m_next = nullptr;
-        n.m_prev = m_tail;
-        (m_tail ? m_tail->m_next : m_head) = &n;
-        m_tail = &n;
-        ++m_size;
+        m_waiting.push_back(n);
         park(task, &n, h);
     }
 
-    /// Chooses the first waiter: unlinks it, marks it chosen and wakes its task. Null if none.
+    /// Chooses the first waiter: marks it chosen and wakes its task. It stays on the chosen list
+    /// until its await has resumed (taken()), so that a primitive destroyed meanwhile can tell
+    /// it. Null if none waits.
     auto choose_front() noexcept -> wait_node* {
-        wait_node* n = m_head;
+        wait_node* n = m_waiting.m_head;
         if (n != nullptr) {
-            unlink(*n);
+            m_waiting.unlink(*n);
+            m_chosen.push_back(*n);
             n->m_state = wait_node::chosen;
             wake(n->m_task);
         }
         return n;
     }
-
-    /// Unlinks a parked node (it stays parked in its task until the caller wakes it).
-    void unlink(wait_node& n) noexcept {
-        (n.m_prev ? n.m_prev->m_next : m_head) = n.m_next;
-        (n.m_next ? n.m_next->m_prev : m_tail) = n.m_prev;
-        n.m_prev = n.m_next = nullptr;
-        --m_size;
-    }
+    /// A chosen node's await resumed: it leaves the chosen list.
+    void taken(wait_node& n) noexcept { m_chosen.unlink(n); }
 
 private:
+    friend struct wait_node;
+    [[noreturn]] static void throw_other_loop(const char* what) {
+        throw usage_error(std::string("coven: ") + what +
+                          " from a task of another loop than the one that first used it; a "
+                          "primitive belongs to one loop: make one per loop");
+    }
     static void cancelled(waiter* w, promise_base* task) noexcept {
         auto* n = static_cast<wait_node*>(w);
-        n->m_queue->unlink(*n);
+        n->m_queue->m_waiting.unlink(*n);
         n->m_state = wait_node::cancelled;
         wake(task);
     }
 
-    wait_node* m_head = nullptr;
-    wait_node* m_tail = nullptr;
-    std::size_t m_size = 0;
+    node_list m_waiting;
+    node_list m_chosen;
+    const loop_core* m_loop = nullptr;
 };
 
 inline wait_node::~wait_node() {
-    if (m_state == parked) { // a suspended frame destroyed at loop teardown
-        m_queue->unlink(*this);
+    // A suspended frame destroyed at loop teardown, before or after it was chosen.
+    if (m_state == parked) {
+        m_queue->m_waiting.unlink(*this);
+    } else if (m_state == chosen) {
+        m_queue->m_chosen.unlink(*this);
     }
 }
 
@@ -126,15 +164,11 @@ namespace coven::detail {
 
 /// The await_suspend() step every primitive shares: parks the calling task in `n` at the tail of
 /// `q`, or (false) does not park when a cancellation is pending, marking `n` cancelled.
-/// **Throws:** usage_error outside a task, or if tasks of another loop wait in `q`.
+/// **Throws:** usage_error outside a task, or from a task of another loop than the primitive's.
 inline auto begin_wait(wait_node& n, wait_queue& q, std::coroutine_handle<> h, const char* what)
     -> bool {
     promise_base* task = require_current_task(what);
-    if (const loop_core* other = q.loop(); other != nullptr && other != task->m_loop) {
-        throw usage_error(std::string("coven: ") + what +
-                          " from a task of another loop than the tasks waiting there; a "
-                          "primitive serves the tasks of one loop at a time");
-    }
+    q.check_loop(what);
     n.m_task = task;
     if (cancel_pending(task)) {
         n.m_state = wait_node::cancelled;
@@ -148,32 +182,49 @@ inline auto begin_wait(wait_node& n, wait_queue& q, std::coroutine_handle<> h, c
 /// cancelled_error; one that was chosen but whose task was cancelled before it ran calls
 /// `hand_on()` (what it was given passes to the next waiter), then raises; one whose primitive
 /// was destroyed raises usage_error naming `what`.
-template <class HandOn>
-void finish_wait(wait_node& n, const char* what, HandOn&& hand_on) {
+[[noreturn]] inline void throw_abandoned(const char* what) {
+    throw usage_error(std::string("coven: ") + what +
+                      " was destroyed while a task waited for it; keep it alive until its "
+                      "waiters have left");
+}
+
+/// The await_resume() step every primitive shares. A waiter that was cancelled raises
+/// cancelled_error; one whose primitive was destroyed raises usage_error naming `what`. One that
+/// was chosen calls `got()` (it has what it waited for; returns true), unless its task was
+/// cancelled before it ran: then it calls `hand_on()` (what it was given passes to the next
+/// waiter) and raises. False: it never waited (the awaiter found the primitive free).
+template <class Got, class HandOn>
+[[gnu::always_inline]] inline auto finish_wait(wait_node& n, const char* what, Got&& got,
+                                               HandOn&& hand_on) -> bool {
     switch (n.m_state) {
     case wait_node::cancelled:
         throw_cancelled(n.m_task);
     case wait_node::abandoned:
-        throw usage_error(std::string("coven: ") + what +
-                          " was destroyed while a task waited for it; keep it alive until its "
-                          "waiters have left");
+        throw_abandoned(what);
     case wait_node::chosen:
+        n.m_queue->taken(n);
+        n.m_state = wait_node::idle;
         if (cancel_pending(n.m_task)) {
             hand_on();
             throw_cancelled(n.m_task);
         }
-        return;
+        got();
+        return true;
     case wait_node::idle:
     case wait_node::parked:
-        return;
+        break;
     }
+    return false;
 }
 
 /// Throws usage_error unless the calling thread may wake the tasks waiting in `q` (it drives
 /// their loop); `what` names the call.
 inline void require_waker_thread(const wait_queue& q, const char* what) {
     if (const wait_node* n = q.front()) {
-        require_loop_thread(n->m_task, what);
+        // A task of the waiters' loop runs on this thread: the common case, one compare.
+        if (t_current_task == nullptr || t_current_task->m_loop != n->m_task->m_loop) {
+            require_loop_thread(n->m_task, what);
+        }
     }
 }
 
