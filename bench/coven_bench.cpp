@@ -214,6 +214,43 @@ auto mutex(coven::event_loop& loop, std::uint64_t n, result& r) -> coven::task<v
     }
 }
 
+// ---------------------------------------------------------------------- channel
+// A producer task sends N u64 values through a queue of capacity 1024 to a consumer task.
+auto channel_producer(coven::queue<std::uint64_t>& q, std::uint64_t n) -> coven::task<void> {
+    for (std::uint64_t i = 0; i < n; ++i) {
+        co_await q.put(i);
+    }
+    q.close();
+}
+
+auto channel_consumer(coven::queue<std::uint64_t>& q, std::uint64_t& sum)
+    -> coven::task<std::uint64_t> {
+    std::uint64_t received = 0;
+    for (;;) {
+        try {
+            sum += co_await q.get();
+        } catch (const coven::queue_closed&) {
+            break;
+        }
+        ++received;
+    }
+    co_return received;
+}
+
+auto channel(coven::event_loop& loop, std::uint64_t n, result& r) -> coven::task<void> {
+    coven::queue<std::uint64_t> q(1024);
+    std::uint64_t sum = 0;
+    std::uint64_t t0 = mono_ns();
+    auto consumer = loop.create_task(channel_consumer(q, sum));
+    auto producer = loop.create_task(channel_producer(q, n));
+    co_await producer;
+    std::uint64_t received = co_await consumer;
+    r.ns = mono_ns() - t0;
+    if (received != n || sum != n * (n - 1) / 2) {
+        std::abort();
+    }
+}
+
 struct workload {
     const char* name;
     std::uint64_t default_n;
@@ -227,6 +264,7 @@ const workload workloads[] = {
     {"timers", 1'000'000, timers},
     {"timers_cancel", 1'000'000, timers_cancel},
     {"mutex", 1'000'000, mutex},
+    {"channel", 10'000'000, channel},
     {"scope_ok", 1'000'000, scope_ok},
     {"scope_timeout", 1'000'000, scope_timeout},
 };

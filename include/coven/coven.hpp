@@ -5,6 +5,7 @@
 #include <coven/async_scope.hpp>
 #include <coven/await_sync.hpp>
 #include <coven/cancel_scope.hpp>
+#include <coven/condition.hpp>
 #include <coven/coro_start.hpp>
 #include <coven/delayed_result.hpp>
 #include <coven/eager.hpp>
@@ -17,6 +18,7 @@
 #include <coven/gather.hpp>
 #include <coven/interrupt.hpp>
 #include <coven/lock.hpp>
+#include <coven/queue.hpp>
 #include <coven/run.hpp>
 #include <coven/semaphore.hpp>
 #include <coven/sleep.hpp>

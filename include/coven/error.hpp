@@ -42,6 +42,13 @@ public:
     using cancelled_error::cancelled_error;
 };
 
+/// A coven::queue was closed: put() on a closed queue, or get() on one that is closed and empty.
+class queue_closed : public error {
+public:
+    queue_closed() : error("coven: the queue is closed") {}
+    using error::error;
+};
+
 /// A deadline passed: fail_after()/fail_at() stopped their work, repeat_timeout() an iteration,
 /// or future::apply_timeout() the task. Thrown once the work has unwound. Not a cancelled_error:
 /// an outer cancellation is always reported as cancelled_error, never as a timeout.

@@ -125,6 +125,46 @@ public:
         }
     };
 
+    /// Awaiter that takes the lock back for a condition wait: it does not give up for a
+    /// cancellation (the caller must hold the lock again before the cancellation propagates), so
+    /// a cancel while it waits leaves it in the queue.
+    class [[nodiscard]] reacquire_awaiter : protected detail::wait_node {
+    public:
+        explicit reacquire_awaiter(lock& l) noexcept : m_lock(&l) {}
+        [[nodiscard]] auto await_ready() -> bool { return m_lock->try_acquire(); }
+        void await_suspend(std::coroutine_handle<> h) noexcept {
+            m_lock->m_waiters.park_back(*this, detail::t_current_task, h);
+            m_on_cancel = [](detail::waiter*, detail::promise_base*) noexcept {};
+        }
+        void await_resume() {
+            if (m_state == chosen) {
+                m_lock->m_waiters.taken(*this);
+                m_state = idle;
+                ++m_lock->m_stats.acquisitions;
+                ++m_lock->m_stats.contended;
+                return;
+            }
+            if (m_state == abandoned) {
+                detail::throw_abandoned("a coven::lock");
+            }
+        }
+
+    private:
+        lock* m_lock;
+    };
+    /// For condition: the number of the caller's hold, given back by restore_hold() once the
+    /// lock is taken back after a wait, so that the caller's guard still knows its hold.
+    [[nodiscard]] auto hold_number() const noexcept -> std::uint64_t { return m_acquisition; }
+    void restore_hold(std::uint64_t number) noexcept { m_acquisition = number; }
+    /// For condition: takes the lock back, whatever cancellation is pending.
+    [[nodiscard]] auto reacquire() noexcept -> reacquire_awaiter {
+        return reacquire_awaiter(*this);
+    }
+    /// True if the calling task holds the lock.
+    [[nodiscard]] auto held_by_caller() const noexcept -> bool {
+        return m_locked && m_owner == detail::current_task();
+    }
+
     /// Waits until the lock is free and takes it: `co_await lock.acquire();`.
     [[nodiscard]] auto acquire() noexcept -> acquire_awaiter { return acquire_awaiter(*this); }
     /// acquire(), returning a guard that releases it: `auto held = co_await lock.scoped();`.
@@ -138,7 +178,7 @@ public:
         }
         m_locked = true;
         m_owner = detail::current_task();
-        ++m_acquisition;
+        m_acquisition = ++m_holds;
         ++m_stats.acquisitions;
         return true;
     }
@@ -167,11 +207,12 @@ private:
         }
         m_waiters.check_loop("lock::release()");
         detail::require_waker_thread(m_waiters, "lock::release()");
-        ++m_acquisition; // a guard of the previous hold no longer matches
         if (detail::wait_node* next = m_waiters.choose_front()) {
-            m_owner = next->m_task; // handed over: the lock stays locked
+            m_owner = next->m_task;    // handed over: the lock stays locked
+            m_acquisition = ++m_holds; // a guard of the previous hold no longer matches
             return;
         }
+        m_acquisition = 0;
         m_locked = false;
         m_owner = nullptr;
     }
@@ -191,7 +232,8 @@ private:
 
     detail::wait_queue m_waiters;
     detail::promise_base* m_owner = nullptr;
-    std::uint64_t m_acquisition = 0; // counts holds, so that a guard knows its own
+    std::uint64_t m_holds = 0;       // counts holds: each gets a number no other hold has
+    std::uint64_t m_acquisition = 0; // the number of the current hold (a guard knows its own)
     bool m_locked = false;
     lock_statistics m_stats;
 };

@@ -1,0 +1,315 @@
+#pragma once
+// coven::queue<T>: an async FIFO queue between tasks of one loop, bounded or not, that can be
+// closed (asyncio.Queue, a Go channel).
+
+#include <coven/detail/promise_base.hpp>
+#include <coven/detail/wait_queue.hpp>
+#include <coven/error.hpp>
+
+#include <coroutine>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+namespace coven {
+
+namespace detail {
+
+/// A growable ring buffer of T: the queue's storage. Unlike std::deque it allocates only when it
+/// grows (doubling), so a queue in steady use allocates nothing per value.
+template <class T>
+class ring {
+    static_assert(std::is_nothrow_move_constructible_v<T>,
+                  "coven::queue<T> needs a T whose move constructor is noexcept (values are "
+                  "moved when the queue grows); wrap it in std::unique_ptr otherwise");
+
+public:
+    ring() noexcept = default;
+    ring(const ring&) = delete;
+    auto operator=(const ring&) -> ring& = delete;
+    ~ring() {
+        clear();
+        std::allocator<T>().deallocate(m_slots, m_cap);
+    }
+
+    [[nodiscard]] auto size() const noexcept -> std::size_t { return m_size; }
+    [[nodiscard]] auto empty() const noexcept -> bool { return m_size == 0; }
+    auto front() noexcept -> T& { return m_slots[m_head]; }
+    void push_back(T&& v) {
+        if (m_size == m_cap) {
+            grow();
+        }
+        std::construct_at(m_slots + ((m_head + m_size) & (m_cap - 1)), std::move(v));
+        ++m_size;
+    }
+    void push_front(T&& v) {
+        if (m_size == m_cap) {
+            grow();
+        }
+        const std::size_t at = (m_head + m_cap - 1) & (m_cap - 1);
+        std::construct_at(m_slots + at, std::move(v));
+        m_head = at;
+        ++m_size;
+    }
+    void pop_front() noexcept {
+        std::destroy_at(m_slots + m_head);
+        m_head = (m_head + 1) & (m_cap - 1);
+        --m_size;
+    }
+    void clear() noexcept {
+        while (m_size != 0) {
+            pop_front();
+        }
+    }
+
+private:
+    void grow() {
+        const std::size_t cap = m_cap == 0 ? 16 : m_cap * 2; // a power of two: masks wrap
+        T* slots = std::allocator<T>().allocate(cap);
+        for (std::size_t i = 0; i < m_size; ++i) {
+            T* from = m_slots + ((m_head + i) & (m_cap - 1));
+            std::construct_at(slots + i, std::move(*from));
+            std::destroy_at(from);
+        }
+        std::allocator<T>().deallocate(m_slots, m_cap);
+        m_slots = slots;
+        m_cap = cap;
+        m_head = 0;
+    }
+
+    T* m_slots = nullptr;
+    std::size_t m_cap = 0; // 0 or a power of two
+    std::size_t m_head = 0;
+    std::size_t m_size = 0;
+};
+
+} // namespace detail
+
+/// What queue::statistics() reports.
+struct queue_statistics {
+    std::size_t size = 0;
+    std::size_t capacity = 0;
+    std::size_t getters_waiting = 0;
+    std::size_t putters_waiting = 0;
+    std::uint64_t puts = 0; ///< values accepted
+    std::uint64_t gets = 0; ///< values handed out
+    bool closed = false;
+};
+
+/// A FIFO queue of values between tasks of one loop. get() waits while it is empty; put() waits
+/// while it is full (`capacity` values; unbounded by default). A value put while a task waits
+/// in get() goes straight to that task. close() ends it: put() then throws queue_closed, and
+/// get() throws queue_closed once the values left have been taken.
+///
+/// **Cancellation:** a get() or put() that is cancelled while it waits leaves at once and raises
+/// cancelled_error; nothing is taken or put. A get() that was handed a value but whose task was
+/// cancelled before it ran gives the value back (to the next getter, else to the front of the
+/// queue) and raises: no value is lost. A put() whose value was taken is done: it returns, and a
+/// cancellation that arrived meanwhile is raised at the next await.
+/// **Throws:** queue_closed as above; usage_error from a task of another loop.
+/// **Thread safety:** the loop's thread only.
+/// **Example:**
+/// ```
+/// coven::queue<std::string> lines(64);
+/// co_await lines.put("hello");            // producer
+/// std::string line = co_await lines.get(); // consumer
+/// ```
+template <class T>
+class queue {
+public:
+    static constexpr std::size_t unbounded = std::numeric_limits<std::size_t>::max();
+
+    /// **Throws:** usage_error if capacity is 0.
+    explicit queue(std::size_t capacity = unbounded) : m_capacity(capacity) {
+        if (capacity == 0) {
+            detail::throw_usage("queue(0): a queue holds at least one value");
+        }
+    }
+    queue(const queue&) = delete;
+    auto operator=(const queue&) -> queue& = delete;
+    ~queue() = default;
+
+    /// Awaiter of get(): itself the waiter node, with the slot a putter fills.
+    class [[nodiscard]] get_awaiter : protected detail::wait_node {
+    public:
+        explicit get_awaiter(queue& q) noexcept : m_queue(&q) {}
+        [[nodiscard]] auto await_ready() -> bool {
+            m_state = idle; // (an awaiter awaited again starts afresh)
+            m_queue->m_getters.check_loop("co_await queue::get()");
+            if (!m_queue->m_items.empty()) {
+                m_value = m_queue->take_front();
+                return true;
+            }
+            return m_queue->m_closed; // closed and empty: await_resume throws
+        }
+        auto await_suspend(std::coroutine_handle<> h) -> bool {
+            return detail::begin_wait(*this, m_queue->m_getters, h, "co_await queue::get()");
+        }
+        auto await_resume() -> T {
+            detail::finish_wait(
+                *this, "a coven::queue", [] {},
+                [this] {
+                    if (m_value) {
+                        m_queue->give_back(std::move(*m_value));
+                    }
+                });
+            if (!m_value) {
+                throw queue_closed(); // woken by close(), or found it closed and empty
+            }
+            ++m_queue->m_gets;
+            return std::move(*m_value);
+        }
+
+    private:
+        friend class queue;
+        queue* m_queue;
+        std::optional<T> m_value;
+    };
+
+    /// Awaiter of put(): itself the waiter node, holding the value until it is taken.
+    class [[nodiscard]] put_awaiter : protected detail::wait_node {
+    public:
+        put_awaiter(queue& q, T value) : m_queue(&q), m_value(std::move(value)) {}
+        [[nodiscard]] auto await_ready() -> bool {
+            m_state = idle;
+            m_queue->m_putters.check_loop("co_await queue::put()");
+            if (m_queue->m_closed) {
+                return true; // await_resume throws
+            }
+            if (m_queue->offer(*m_value)) {
+                m_value.reset();
+                return true;
+            }
+            return false;
+        }
+        auto await_suspend(std::coroutine_handle<> h) -> bool {
+            return detail::begin_wait(*this, m_queue->m_putters, h, "co_await queue::put()");
+        }
+        void await_resume() {
+            if (m_state == chosen) {
+                m_queue->m_putters.taken(*this);
+                m_state = idle;
+                if (m_value) {
+                    throw queue_closed(); // woken by close(): the value was not taken
+                }
+                return; // taken: the put is done, whatever happened since
+            }
+            detail::finish_wait(
+                *this, "a coven::queue", [] {}, [] {});
+            if (m_value) {
+                throw queue_closed(); // found it closed
+            }
+        }
+
+    private:
+        friend class queue;
+        queue* m_queue;
+        std::optional<T> m_value;
+    };
+
+    /// Waits for a value and takes it: `T v = co_await q.get();`.
+    [[nodiscard]] auto get() noexcept -> get_awaiter { return get_awaiter(*this); }
+    /// Waits for room and puts `value`: `co_await q.put(v);`.
+    [[nodiscard]] auto put(T value) -> put_awaiter { return put_awaiter(*this, std::move(value)); }
+
+    /// Takes a value if one is there; never suspends. std::nullopt when empty (closed or not).
+    [[nodiscard]] auto try_get() -> std::optional<T> {
+        m_getters.check_loop("queue::try_get()");
+        if (m_items.empty()) {
+            return std::nullopt;
+        }
+        ++m_gets;
+        return take_front();
+    }
+    /// Puts `value` if there is room (or a getter waiting); never suspends. False when full.
+    /// **Throws:** queue_closed if closed.
+    [[nodiscard]] auto try_put(T value) -> bool {
+        m_putters.check_loop("queue::try_put()");
+        if (m_closed) {
+            throw queue_closed();
+        }
+        return offer(value);
+    }
+
+    /// Closes the queue: waiting putters and, once it is empty, getters raise queue_closed;
+    /// values already in it can still be taken. No effect if closed.
+    void close() {
+        if (m_closed) {
+            return;
+        }
+        detail::require_waker_thread(m_getters, "queue::close()");
+        detail::require_waker_thread(m_putters, "queue::close()");
+        m_closed = true;
+        while (m_putters.choose_front() != nullptr) { // with their value: not taken
+        }
+        while (m_getters.choose_front() != nullptr) { // empty-handed: the queue is empty
+        }
+    }
+
+    [[nodiscard]] auto closed() const noexcept -> bool { return m_closed; }
+    [[nodiscard]] auto size() const noexcept -> std::size_t { return m_items.size(); }
+    [[nodiscard]] auto empty() const noexcept -> bool { return m_items.empty(); }
+    [[nodiscard]] auto full() const noexcept -> bool { return m_items.size() >= m_capacity; }
+    [[nodiscard]] auto capacity() const noexcept -> std::size_t { return m_capacity; }
+    [[nodiscard]] auto statistics() const noexcept -> queue_statistics {
+        return {m_items.size(), m_capacity, m_getters.size(), m_putters.size(),
+                m_puts,         m_gets,     m_closed};
+    }
+
+private:
+    /// Places `value` (moved from on success): straight to a waiting getter, else into the
+    /// queue if there is room. False: full.
+    auto offer(T& value) -> bool {
+        if (detail::wait_node* n = m_getters.front()) {
+            detail::require_waker_thread(m_getters, "queue::put()");
+            static_cast<get_awaiter*>(n)->m_value.emplace(std::move(value));
+            m_getters.choose_front();
+            ++m_puts;
+            return true;
+        }
+        if (m_items.size() >= m_capacity) {
+            return false;
+        }
+        m_items.push_back(std::move(value));
+        ++m_puts;
+        return true;
+    }
+    /// Takes the front value; a waiting putter's value fills the room it leaves.
+    auto take_front() -> T {
+        T value = std::move(m_items.front());
+        m_items.pop_front();
+        if (detail::wait_node* n = m_putters.front()) {
+            detail::require_waker_thread(m_putters, "queue::get()");
+            auto* putter = static_cast<put_awaiter*>(n);
+            m_items.push_back(std::move(*putter->m_value));
+            putter->m_value.reset();
+            m_putters.choose_front();
+            ++m_puts;
+        }
+        return value;
+    }
+    /// A getter handed `value` was cancelled before it ran: the value goes to the next getter,
+    /// else back to the front (it was the oldest).
+    void give_back(T&& value) {
+        if (detail::wait_node* n = m_getters.front()) {
+            static_cast<get_awaiter*>(n)->m_value.emplace(std::move(value));
+            m_getters.choose_front();
+            return;
+        }
+        m_items.push_front(std::move(value));
+    }
+
+    detail::ring<T> m_items;
+    detail::wait_queue m_getters;
+    detail::wait_queue m_putters;
+    std::size_t m_capacity;
+    std::uint64_t m_puts = 0;
+    std::uint64_t m_gets = 0;
+    bool m_closed = false;
+};
+
+} // namespace coven

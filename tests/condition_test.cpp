@@ -1,0 +1,132 @@
+// coven::condition: wait gives the lock up and takes it back; notify order; cancellation.
+#include <coven/condition.hpp>
+
+#include "test_util.hpp"
+
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <string>
+#include <vector>
+
+using namespace coven_test;
+using coven::task;
+
+namespace {
+auto waiter(coven::lock& l, coven::condition& c, std::string name, std::vector<std::string>& log)
+    -> task<void> {
+    auto held = co_await l.scoped();
+    try {
+        co_await c.wait(l);
+        log.push_back(name + (l.held_by_caller() ? " woke holding" : " woke without the lock"));
+    } catch (const coven::cancelled_error&) {
+        log.push_back(name +
+                      (l.held_by_caller() ? " cancelled holding" : " cancelled without the lock"));
+        throw;
+    }
+}
+} // namespace
+
+TEST(Condition, NotifyOneWakesTheFirstWaiterWhichHoldsTheLockAgain) {
+    coven::event_loop loop(virtual_options());
+    coven::lock l;
+    coven::condition c;
+    std::vector<std::string> log;
+    auto main = [&]() -> task<void> {
+        auto* lp = coven::current_loop();
+        auto a = lp->create_task(waiter(l, c, "a", log));
+        auto b = lp->create_task(waiter(l, c, "b", log));
+        co_await coven::sleep(1.0);
+        EXPECT_FALSE(l.locked()); // both gave it up while they wait
+        EXPECT_EQ(c.statistics().waiting, 2u);
+        c.notify_one();
+        co_await a;
+        EXPECT_FALSE(b.done());
+        c.notify_all();
+        co_await b;
+    };
+    loop.run_until_complete(main());
+    EXPECT_EQ(log, (std::vector<std::string>{"a woke holding", "b woke holding"}));
+}
+
+TEST(Condition, ThePredicateFormWaitsUntilItHolds) {
+    coven::event_loop loop(virtual_options());
+    coven::lock l;
+    coven::condition c;
+    std::deque<int> jobs;
+    std::vector<int> done;
+    auto consumer = [&]() -> task<void> {
+        for (int i = 0; i < 3; ++i) {
+            auto held = co_await l.scoped();
+            co_await c.wait(l, [&] { return !jobs.empty(); });
+            done.push_back(jobs.front());
+            jobs.pop_front();
+        }
+    };
+    auto main = [&]() -> task<void> {
+        auto f = coven::current_loop()->create_task(consumer());
+        for (int i = 1; i <= 3; ++i) {
+            co_await coven::sleep(1.0);
+            auto held = co_await l.scoped();
+            jobs.push_back(i);
+            c.notify_one();
+        }
+        co_await f;
+        EXPECT_EQ(vtime(loop), 3.0);
+    };
+    loop.run_until_complete(main());
+    EXPECT_EQ(done, (std::vector<int>{1, 2, 3}));
+}
+
+TEST(Condition, ACancelledWaiterTakesTheLockBackBeforeItRaises) {
+    coven::event_loop loop(virtual_options());
+    coven::lock l;
+    coven::condition c;
+    std::vector<std::string> log;
+    auto main = [&]() -> task<void> {
+        auto a = coven::current_loop()->create_task(waiter(l, c, "a", log));
+        co_await coven::sleep(1.0);
+        {
+            auto held = co_await l.scoped(); // a must wait for the lock to raise
+            a.cancel();
+            co_await coven::sleep(1.0);
+            EXPECT_FALSE(a.done());
+            EXPECT_EQ(c.statistics().waiting, 0u); // it left the condition at once
+        }
+        co_await a.wait();
+        EXPECT_TRUE(a.cancelled());
+        EXPECT_FALSE(l.locked()); // its guard released on the way out
+    };
+    loop.run_until_complete(main());
+    EXPECT_EQ(log, std::vector<std::string>{"a cancelled holding"});
+}
+
+TEST(Condition, ANotifiedWaiterCancelledBeforeItRanPassesTheNotificationOn) {
+    coven::event_loop loop(virtual_options());
+    coven::lock l;
+    coven::condition c;
+    std::vector<std::string> log;
+    auto main = [&]() -> task<void> {
+        auto* lp = coven::current_loop();
+        auto a = lp->create_task(waiter(l, c, "a", log));
+        auto b = lp->create_task(waiter(l, c, "b", log));
+        co_await coven::sleep(1.0);
+        c.notify_one(); // a is chosen...
+        a.cancel();     // ...and cancelled before it ran: b gets the notification
+        co_await b;
+        co_await a.wait();
+    };
+    loop.run_until_complete(main());
+    EXPECT_EQ(log, (std::vector<std::string>{"a cancelled holding", "b woke holding"}));
+}
+
+TEST(Condition, WaitingWithoutHoldingTheLockIsAUsageError) {
+    coven::event_loop loop(virtual_options());
+    coven::lock l;
+    coven::condition c;
+    auto main = [&]() -> task<void> {
+        EXPECT_THROW((void)c.wait(l), coven::usage_error);
+        co_return;
+    };
+    loop.run_until_complete(main());
+}
