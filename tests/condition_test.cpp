@@ -5,7 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <coven/interrupt.hpp>
+
 #include <deque>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -129,4 +132,84 @@ TEST(Condition, WaitingWithoutHoldingTheLockIsAUsageError) {
         co_return;
     };
     loop.run_until_complete(main());
+}
+
+TEST(Condition, NotifyNWakesThatManyInOrderAndCountsThem) {
+    coven::event_loop loop(virtual_options());
+    coven::lock l;
+    coven::condition c;
+    std::vector<std::string> log;
+    auto main = [&]() -> task<void> {
+        std::vector<coven::future<void>> fs;
+        for (int i = 0; i < 4; ++i) {
+            fs.push_back(coven::current_loop()->create_task(waiter(l, c, std::to_string(i), log)));
+        }
+        co_await coven::sleep(1.0);
+        c.notify(2);
+        co_await fs[0];
+        co_await fs[1];
+        EXPECT_EQ(c.statistics().waiting, 2u);
+        EXPECT_EQ(c.statistics().notified, 2u);
+        c.notify_all();
+        co_await fs[2];
+        co_await fs[3];
+    };
+    loop.run_until_complete(main());
+    EXPECT_EQ(log, (std::vector<std::string>{"0 woke holding", "1 woke holding", "2 woke holding",
+                                             "3 woke holding"}));
+}
+
+TEST(Condition, AWaitWithACancelPendingRaisesWithoutGivingTheLockUp) {
+    coven::event_loop loop(virtual_options());
+    coven::lock l;
+    coven::condition c;
+    auto main = [&]() -> task<void> {
+        auto held = co_await l.scoped();
+        coven::cancel_scope scope;
+        scope.cancel();
+        EXPECT_FALSE(co_await scope.run(c.wait(l)));
+        EXPECT_TRUE(held.owns_lock());
+        EXPECT_EQ(l.statistics().acquisitions, 1u); // never released and retaken
+    };
+    loop.run_until_complete(main());
+}
+
+TEST(Condition, AnInterruptedWaiterTakesTheLockBackFirst) {
+    coven::event_loop loop(virtual_options());
+    coven::lock l;
+    coven::condition c;
+    std::vector<std::string> log;
+    auto main = [&]() -> task<void> {
+        auto a = coven::current_loop()->create_task(waiter(l, c, "a", log));
+        co_await coven::sleep(1.0);
+        EXPECT_TRUE(coven::task_interrupt(a));
+        co_await a.wait();
+    };
+    loop.run_until_complete(main());
+    EXPECT_EQ(log, std::vector<std::string>{"a cancelled holding"});
+}
+
+TEST(Condition, DestroyedWhileATaskWaitsTheWaitRaisesUsageErrorHoldingTheLock) {
+    coven::event_loop loop(virtual_options());
+    coven::lock l;
+    auto c = std::make_unique<coven::condition>();
+    bool holding = false;
+    auto w = [](coven::lock& l, coven::condition& c, bool& holding) -> task<void> {
+        auto held = co_await l.scoped();
+        try {
+            co_await c.wait(l);
+        } catch (const coven::usage_error&) {
+            holding = l.held_by_caller();
+            throw;
+        }
+    };
+    auto main = [&]() -> task<void> {
+        auto f = coven::current_loop()->create_task(w(l, *c, holding));
+        co_await coven::sleep(1.0);
+        c.reset();
+        EXPECT_THROW(co_await f, coven::usage_error);
+        EXPECT_FALSE(l.locked());
+    };
+    loop.run_until_complete(main());
+    EXPECT_TRUE(holding);
 }

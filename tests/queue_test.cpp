@@ -230,3 +230,102 @@ TEST(Queue, MisuseIsAUsageError) {
     first.run_until_complete(put_one(q));
     EXPECT_THROW(second.run_until_complete(put_one(q)), coven::usage_error);
 }
+
+TEST(Queue, AValueOnItsWayToACancelledGetterIsStillThereAfterClose) {
+    coven::event_loop loop(virtual_options());
+    coven::queue<int> q;
+    std::vector<std::string> log;
+    auto main = [&]() -> task<void> {
+        auto* l = coven::current_loop();
+        auto g1 = l->create_task(logged_get(q, "g1", log));
+        auto g2 = l->create_task(logged_get(q, "g2", log));
+        co_await coven::sleep(1.0);
+        co_await q.put(5); // handed to g1, which has not run yet
+        q.close();         // g2 must not be told "closed": 5 is not taken yet
+        g1.cancel();       // g1 gives 5 back: g2 gets it
+        EXPECT_EQ(co_await g2, 5);
+        co_await g1.wait();
+        EXPECT_THROW(co_await q.get(), coven::queue_closed); // now it is drained
+    };
+    loop.run_until_complete(main());
+    EXPECT_EQ(log, (std::vector<std::string>{"g1 cancelled", "g2 got 5"}));
+}
+
+TEST(Queue, AGivenBackValueComesOutFirstAndTheHandOffNeverQueuedIt) {
+    coven::event_loop loop(virtual_options());
+    coven::queue<int> q;
+    std::vector<std::string> log;
+    auto main = [&]() -> task<void> {
+        auto b = coven::current_loop()->create_task(logged_get(q, "b", log));
+        co_await coven::sleep(1.0);
+        co_await q.put(1);
+        EXPECT_EQ(q.size(), 0u); // handed to b directly
+        co_await q.put(2);
+        EXPECT_EQ(q.size(), 1u);
+        b.cancel(); // b gives 1 back, to the front
+        co_await b.wait();
+        EXPECT_EQ(q.size(), 2u);
+        EXPECT_EQ(co_await q.get(), 1);
+        EXPECT_EQ(co_await q.get(), 2);
+    };
+    loop.run_until_complete(main());
+    EXPECT_EQ(log, std::vector<std::string>{"b cancelled"});
+}
+
+TEST(Queue, APutWhoseValueWasTakenIsDoneEvenIfTheQueueGoesFirst) {
+    coven::event_loop loop(virtual_options());
+    auto q = std::make_unique<coven::queue<int>>(1);
+    auto putter = [](coven::queue<int>& q) -> task<void> { co_await q.put(2); };
+    auto main = [&]() -> task<void> {
+        co_await q->put(1);
+        auto p = coven::current_loop()->create_task(putter(*q));
+        co_await coven::sleep(1.0);
+        EXPECT_EQ(co_await q->get(), 1); // room: 2 moves in, p is done...
+        q.reset();                       // ...and the queue goes before p runs
+        co_await p;                      // no error: its put happened
+    };
+    loop.run_until_complete(main());
+}
+
+TEST(Queue, TheRingGrowsCorrectlyAfterItHasWrapped) {
+    coven::event_loop loop(virtual_options());
+    coven::queue<int> q;
+    auto main = [&]() -> task<void> {
+        int next_in = 0;
+        int next_out = 0;
+        bool in_order = true;
+        for (int i = 0; i < 10; ++i) { // wrap the 16-slot ring: head moves on
+            co_await q.put(next_in++);
+            in_order = in_order && co_await q.get() == next_out++;
+        }
+        for (int i = 0; i < 100; ++i) { // then grow it several times while wrapped
+            co_await q.put(next_in++);
+        }
+        while (!q.empty()) {
+            in_order = in_order && co_await q.get() == next_out++;
+        }
+        EXPECT_TRUE(in_order);
+        EXPECT_EQ(next_out, next_in);
+    };
+    loop.run_until_complete(main());
+}
+
+TEST(Queue, TryPutLeavesAMoveOnlyValueWhenFullAndAGetAwaiterCanBeAwaitedAgain) {
+    coven::event_loop loop(virtual_options());
+    coven::queue<std::unique_ptr<int>> q(1);
+    auto main = [&]() -> task<void> {
+        EXPECT_TRUE(q.try_put(std::make_unique<int>(1)));
+        auto v = std::make_unique<int>(2);
+        EXPECT_FALSE(q.try_put(std::move(v)));
+        EXPECT_NE(v, nullptr); // still ours
+        auto getter = q.get();
+        EXPECT_EQ(*co_await getter, 1);
+        EXPECT_TRUE(q.try_put(std::move(v)));
+        EXPECT_EQ(*co_await getter, 2); // the same awaiter, afresh
+        q.close();
+        EXPECT_THROW(co_await getter, coven::queue_closed);
+        auto putter = q.put(std::make_unique<int>(3));
+        EXPECT_THROW(co_await putter, coven::queue_closed);
+    };
+    loop.run_until_complete(main());
+}

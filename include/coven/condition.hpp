@@ -26,10 +26,13 @@ struct condition_statistics {
 /// until notify_one()/notify_all() wakes it (FIFO), then takes the lock back before it returns,
 /// as std::condition_variable does. The lock must be held by the waiting task.
 ///
-/// **Cancellation:** a waiter that is cancelled leaves the queue, takes the lock back, then
-/// raises cancelled_error: the caller always holds the lock again when wait() ends, however it
-/// ends. A waiter that was notified but whose task was cancelled before it ran passes the
-/// notification on to the next waiter.
+/// **Cancellation:** a wait with a cancellation already pending raises at once, the lock still
+/// held. A waiter that is cancelled (or interrupted) while it waits leaves the queue, takes the
+/// lock back, then raises: the caller always holds the lock again when wait() ends, however it
+/// ends. Taking the lock back is not cut short by a cancellation or an interrupt (as in
+/// asyncio), so a holder that waits for the waiting task deadlocks. A waiter that was notified
+/// but whose task was cancelled before it ran passes the notification on to the next waiter.
+/// Every wait counts as an acquisition in the lock's statistics.
 /// **Throws:** usage_error if the calling task does not hold the lock.
 /// **Thread safety:** the loop's thread only.
 /// **Example:**
@@ -56,8 +59,7 @@ public:
         auto await_resume() noexcept -> std::exception_ptr {
             try {
                 detail::finish_wait(
-                    *this, "a coven::condition", [this] { ++m_cond->m_notified; },
-                    [this] { m_cond->notify_one(); });
+                    *this, "a coven::condition", [] {}, [this] { m_cond->notify_one(); });
             } catch (...) {
                 return std::current_exception();
             }
@@ -90,16 +92,13 @@ public:
     }
 
     /// Wakes the first waiter, if any.
-    void notify_one() {
-        m_waiters.check_loop("condition::notify_one()");
-        detail::require_waker_thread(m_waiters, "condition::notify_one()");
-        m_waiters.choose_front();
-    }
+    void notify_one() { notify(1); }
     /// Wakes up to `n` waiters, in the order they came.
     void notify(std::size_t n) {
         m_waiters.check_loop("condition::notify()");
         detail::require_waker_thread(m_waiters, "condition::notify()");
         for (std::size_t i = 0; i < n && m_waiters.choose_front() != nullptr; ++i) {
+            ++m_notified;
         }
     }
     /// Wakes every waiter.
@@ -111,6 +110,9 @@ public:
 
 private:
     auto wait_holding(lock& l) -> task<void> {
+        if (detail::promise_base* self = detail::current_task(); detail::cancel_pending(self)) {
+            detail::throw_cancelled(self); // raised while still holding the lock
+        }
         const std::uint64_t hold = l.hold_number(); // the caller's guard (if any) has it
         l.release();
         std::exception_ptr error = co_await park_awaiter(*this);

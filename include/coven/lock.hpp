@@ -125,41 +125,6 @@ public:
         }
     };
 
-    /// Awaiter that takes the lock back for a condition wait: it does not give up for a
-    /// cancellation (the caller must hold the lock again before the cancellation propagates), so
-    /// a cancel while it waits leaves it in the queue.
-    class [[nodiscard]] reacquire_awaiter : protected detail::wait_node {
-    public:
-        explicit reacquire_awaiter(lock& l) noexcept : m_lock(&l) {}
-        [[nodiscard]] auto await_ready() -> bool { return m_lock->try_acquire(); }
-        void await_suspend(std::coroutine_handle<> h) noexcept {
-            m_lock->m_waiters.park_back(*this, detail::t_current_task, h);
-            m_on_cancel = [](detail::waiter*, detail::promise_base*) noexcept {};
-        }
-        void await_resume() {
-            if (m_state == chosen) {
-                m_lock->m_waiters.taken(*this);
-                m_state = idle;
-                ++m_lock->m_stats.acquisitions;
-                ++m_lock->m_stats.contended;
-                return;
-            }
-            if (m_state == abandoned) {
-                detail::throw_abandoned("a coven::lock");
-            }
-        }
-
-    private:
-        lock* m_lock;
-    };
-    /// For condition: the number of the caller's hold, given back by restore_hold() once the
-    /// lock is taken back after a wait, so that the caller's guard still knows its hold.
-    [[nodiscard]] auto hold_number() const noexcept -> std::uint64_t { return m_acquisition; }
-    void restore_hold(std::uint64_t number) noexcept { m_acquisition = number; }
-    /// For condition: takes the lock back, whatever cancellation is pending.
-    [[nodiscard]] auto reacquire() noexcept -> reacquire_awaiter {
-        return reacquire_awaiter(*this);
-    }
     /// True if the calling task holds the lock.
     [[nodiscard]] auto held_by_caller() const noexcept -> bool {
         return m_locked && m_owner == detail::current_task();
@@ -196,6 +161,42 @@ public:
     }
 
 private:
+    friend class condition;
+    /// Awaiter that takes the lock back for a condition wait: it does not give up for a
+    /// cancellation (the caller must hold the lock again before the cancellation propagates), so
+    /// a cancel while it waits leaves it in the queue.
+    class [[nodiscard]] reacquire_awaiter : protected detail::wait_node {
+    public:
+        explicit reacquire_awaiter(lock& l) noexcept : m_lock(&l) {}
+        [[nodiscard]] auto await_ready() -> bool { return m_lock->try_acquire(); }
+        void await_suspend(std::coroutine_handle<> h) noexcept {
+            m_lock->m_waiters.park_back(*this, detail::t_current_task, h);
+            m_on_cancel = [](detail::waiter*, detail::promise_base*) noexcept {};
+        }
+        void await_resume() {
+            if (m_state == chosen) {
+                m_lock->m_waiters.taken(*this);
+                m_state = idle;
+                ++m_lock->m_stats.acquisitions;
+                ++m_lock->m_stats.contended;
+                return;
+            }
+            if (m_state == abandoned) {
+                detail::throw_abandoned("a coven::lock");
+            }
+        }
+
+    private:
+        lock* m_lock;
+    };
+    /// For condition: the number of the caller's hold, given back by restore_hold() once the
+    /// lock is taken back after a wait, so that the caller's guard still knows its hold.
+    [[nodiscard]] auto hold_number() const noexcept -> std::uint64_t { return m_acquisition; }
+    void restore_hold(std::uint64_t number) noexcept { m_acquisition = number; }
+    /// For condition: takes the lock back, whatever cancellation is pending.
+    [[nodiscard]] auto reacquire() noexcept -> reacquire_awaiter {
+        return reacquire_awaiter(*this);
+    }
     void release_by(detail::promise_base* releaser) {
         if (!m_locked) {
             detail::throw_usage("lock::release() of a lock that is not locked; release only "

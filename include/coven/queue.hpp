@@ -33,7 +33,9 @@ public:
     auto operator=(const ring&) -> ring& = delete;
     ~ring() {
         clear();
-        std::allocator<T>().deallocate(m_slots, m_cap);
+        if (m_slots != nullptr) {
+            std::allocator<T>().deallocate(m_slots, m_cap);
+        }
     }
 
     [[nodiscard]] auto size() const noexcept -> std::size_t { return m_size; }
@@ -75,7 +77,9 @@ private:
             std::construct_at(slots + i, std::move(*from));
             std::destroy_at(from);
         }
-        std::allocator<T>().deallocate(m_slots, m_cap);
+        if (m_slots != nullptr) {
+            std::allocator<T>().deallocate(m_slots, m_cap);
+        }
         m_slots = slots;
         m_cap = cap;
         m_head = 0;
@@ -139,29 +143,37 @@ public:
         explicit get_awaiter(queue& q) noexcept : m_queue(&q) {}
         [[nodiscard]] auto await_ready() -> bool {
             m_state = idle; // (an awaiter awaited again starts afresh)
+            m_value.reset();
             m_queue->m_getters.check_loop("co_await queue::get()");
             if (!m_queue->m_items.empty()) {
                 m_value = m_queue->take_front();
                 return true;
             }
-            return m_queue->m_closed; // closed and empty: await_resume throws
+            return m_queue->drained(); // closed, and no value left anywhere: await_resume throws
         }
         auto await_suspend(std::coroutine_handle<> h) -> bool {
             return detail::begin_wait(*this, m_queue->m_getters, h, "co_await queue::get()");
         }
         auto await_resume() -> T {
+            const bool handed = m_state == chosen && m_value.has_value();
             detail::finish_wait(
                 *this, "a coven::queue", [] {},
                 [this] {
                     if (m_value) {
                         m_queue->give_back(std::move(*m_value));
+                        m_value.reset();
                     }
                 });
             if (!m_value) {
-                throw queue_closed(); // woken by close(), or found it closed and empty
+                throw queue_closed(); // woken by close(), or found it closed and drained
             }
             ++m_queue->m_gets;
-            return std::move(*m_value);
+            T value = std::move(*m_value);
+            m_value.reset();
+            if (handed) {
+                m_queue->handed_value_taken();
+            }
+            return value;
         }
 
     private:
@@ -176,6 +188,10 @@ public:
         put_awaiter(queue& q, T value) : m_queue(&q), m_value(std::move(value)) {}
         [[nodiscard]] auto await_ready() -> bool {
             m_state = idle;
+            if (!m_value) {
+                detail::throw_usage("a queue::put() awaiter awaited again after its value was "
+                                    "put; call put() again for each value");
+            }
             m_queue->m_putters.check_loop("co_await queue::put()");
             if (m_queue->m_closed) {
                 return true; // await_resume throws
@@ -197,6 +213,9 @@ public:
                     throw queue_closed(); // woken by close(): the value was not taken
                 }
                 return; // taken: the put is done, whatever happened since
+            }
+            if (m_state == abandoned && !m_value) {
+                return; // taken, then the queue went before this task ran: the put is done
             }
             detail::finish_wait(
                 *this, "a coven::queue", [] {}, [] {});
@@ -225,18 +244,25 @@ public:
         ++m_gets;
         return take_front();
     }
-    /// Puts `value` if there is room (or a getter waiting); never suspends. False when full.
+    /// Puts `value` if there is room (or a getter waiting); never suspends. False when full: the
+    /// value is then left as it was, so a move-only value can be offered again.
     /// **Throws:** queue_closed if closed.
-    [[nodiscard]] auto try_put(T value) -> bool {
+    [[nodiscard]] auto try_put(T&& value) -> bool {
         m_putters.check_loop("queue::try_put()");
         if (m_closed) {
             throw queue_closed();
         }
         return offer(value);
     }
+    /// try_put() of a copy.
+    [[nodiscard]] auto try_put(const T& value) -> bool {
+        T copy(value);
+        return try_put(std::move(copy));
+    }
 
-    /// Closes the queue: waiting putters and, once it is empty, getters raise queue_closed;
-    /// values already in it can still be taken. No effect if closed.
+    /// Closes the queue: waiting putters raise queue_closed; values already in it (or on their
+    /// way to a getter) can still be taken, and once none is left getters raise queue_closed.
+    /// No effect if closed.
     void close() {
         if (m_closed) {
             return;
@@ -246,8 +272,7 @@ public:
         m_closed = true;
         while (m_putters.choose_front() != nullptr) { // with their value: not taken
         }
-        while (m_getters.choose_front() != nullptr) { // empty-handed: the queue is empty
-        }
+        wake_getters_if_drained();
     }
 
     [[nodiscard]] auto closed() const noexcept -> bool { return m_closed; }
@@ -268,6 +293,7 @@ private:
             detail::require_waker_thread(m_getters, "queue::put()");
             static_cast<get_awaiter*>(n)->m_value.emplace(std::move(value));
             m_getters.choose_front();
+            ++m_handed;
             ++m_puts;
             return true;
         }
@@ -280,10 +306,10 @@ private:
     }
     /// Takes the front value; a waiting putter's value fills the room it leaves.
     auto take_front() -> T {
+        detail::require_waker_thread(m_putters, "queue::get()"); // before anything is taken
         T value = std::move(m_items.front());
         m_items.pop_front();
         if (detail::wait_node* n = m_putters.front()) {
-            detail::require_waker_thread(m_putters, "queue::get()");
             auto* putter = static_cast<put_awaiter*>(n);
             m_items.push_back(std::move(*putter->m_value));
             putter->m_value.reset();
@@ -297,10 +323,31 @@ private:
     void give_back(T&& value) {
         if (detail::wait_node* n = m_getters.front()) {
             static_cast<get_awaiter*>(n)->m_value.emplace(std::move(value));
-            m_getters.choose_front();
+            m_getters.choose_front(); // handed out again: m_handed stays
             return;
         }
+        --m_handed;
+        // (May allocate to grow the ring: if that fails, bad_alloc replaces the cancellation and
+        // the value is lost with the getter.)
         m_items.push_front(std::move(value));
+    }
+    /// A getter that was handed a value has taken it.
+    void handed_value_taken() {
+        --m_handed;
+        wake_getters_if_drained();
+    }
+    /// Closed, empty and no value on its way to a getter: nothing more will come out.
+    [[nodiscard]] auto drained() const noexcept -> bool {
+        return m_closed && m_items.empty() && m_handed == 0;
+    }
+    /// Once drained, the getters still waiting raise queue_closed (woken empty-handed).
+    void wake_getters_if_drained() {
+        if (!drained()) {
+            return;
+        }
+        detail::require_waker_thread(m_getters, "queue::close()");
+        while (m_getters.choose_front() != nullptr) {
+        }
     }
 
     detail::ring<T> m_items;
@@ -309,6 +356,7 @@ private:
     std::size_t m_capacity;
     std::uint64_t m_puts = 0;
     std::uint64_t m_gets = 0;
+    std::size_t m_handed = 0; // values handed to getters that have not taken them yet
     bool m_closed = false;
 };
 
