@@ -71,24 +71,26 @@ void waiter_count_add_slow(std::int64_t d) noexcept {
     bump(c->waiters, d);
 }
 
-auto live_frames() noexcept -> std::int64_t {
+namespace {
+/// What exited threads left in `exited`, plus every live thread's `member`.
+auto sum_counts(const std::atomic<std::int64_t>& exited,
+                std::atomic<std::int64_t> frame_counter::*member) noexcept -> std::int64_t {
     auto& r = counters_registry();
     std::lock_guard lock(r.mutex);
-    std::int64_t sum = g_live.frames.load(std::memory_order_relaxed);
+    std::int64_t sum = exited.load(std::memory_order_relaxed);
     for (auto* c : r.live) {
-        sum += c->value.load(std::memory_order_relaxed);
+        sum += (c->*member).load(std::memory_order_relaxed);
     }
     return sum;
 }
+} // namespace
+
+auto live_frames() noexcept -> std::int64_t {
+    return sum_counts(g_live.frames, &frame_counter::value);
+}
 
 auto live_waiters() noexcept -> std::int64_t {
-    auto& r = counters_registry();
-    std::lock_guard lock(r.mutex);
-    std::int64_t sum = g_live.waiters.load(std::memory_order_relaxed);
-    for (auto* c : r.live) {
-        sum += c->waiters.load(std::memory_order_relaxed);
-    }
-    return sum;
+    return sum_counts(g_live.waiters, &frame_counter::waiters);
 }
 
 } // namespace coven::detail
