@@ -98,6 +98,32 @@ void drop_interrupt(const promise_base* t) noexcept {
     state_of(t)->m_interrupts.erase(t);
 }
 
+auto take_interrupt(promise_base* t) noexcept -> std::exception_ptr {
+    if (!t->has(promise_base::f_interrupt)) {
+        return nullptr;
+    }
+    auto& pending = state_of(t)->m_interrupts;
+    auto it = pending.find(t);
+    std::exception_ptr e = std::move(it->second);
+    pending.erase(it);
+    t->clear(promise_base::f_interrupt);
+    return e;
+}
+
+auto retract_interrupt(promise_base* t, const std::exception_ptr& e) noexcept -> bool {
+    if (!t->has(promise_base::f_interrupt)) {
+        return false;
+    }
+    auto& pending = state_of(t)->m_interrupts;
+    auto it = pending.find(t);
+    if (it->second != e) {
+        return false; // replaced by another one since: that one stays
+    }
+    pending.erase(it);
+    t->clear(promise_base::f_interrupt);
+    return true;
+}
+
 auto scope_kernel::pending(const promise_base* t) noexcept -> bool {
     for (const cancel_scope* s = t->m_scope; s; s = s->m_parent) {
         if (s->cancel_called()) {

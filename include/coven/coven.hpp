@@ -27,6 +27,7 @@
 #include <coven/task_group.hpp>
 #include <coven/task_local.hpp>
 #include <coven/task_scope.hpp>
+#include <coven/task_timeout.hpp>
 #include <coven/thread_pool.hpp>
 #include <coven/thread_safe_future.hpp>
 #include <coven/timeout.hpp>

@@ -246,6 +246,10 @@ inline auto cancel_pending(const promise_base* task) noexcept -> bool {
 /// reaches the task being awaited. A shield holds it back, as it does cancellation. False if the
 /// task had ended.
 auto throw_into_root(promise_base* task, std::exception_ptr e) -> bool;
+/// Takes back the exception thrown into `task` and not raised yet (null if none).
+auto take_interrupt(promise_base* task) noexcept -> std::exception_ptr;
+/// Takes back `e` if it is the exception pending in `task`; false if it was raised or replaced.
+auto retract_interrupt(promise_base* task, const std::exception_ptr& e) noexcept -> bool;
 /// True if an exception thrown into `task` waits to be raised.
 inline auto interrupt_pending(const promise_base* task) noexcept -> bool {
     return task->has(promise_base::f_interrupt);
