@@ -73,9 +73,9 @@ void raise_interrupt(promise_base* t) {
     loop.m_interrupts.erase(it);
     t->clear(promise_base::f_interrupt);
     ++loop.m_interrupts_raised;
-    if (t->m_scope && is_cancellation(e)) {
+    if (t->m_scope && is_plain_cancellation(e)) {
         // Like the task's own cancellation: a cancelled scope it unwinds through passes it on.
-        // (Another exception is never taken for a scope's cancellation: nothing to mark.)
+        // (Any other exception is never taken for a scope's cancellation: nothing to mark.)
         scope_kernel::note_outer_delivered(*t->m_scope);
     }
     std::rethrow_exception(e);
@@ -225,8 +225,10 @@ auto scope_kernel::leave(cancel_scope& s, const std::exception_ptr& error) -> bo
     promise_base* t = s.m_task;
     cancel_scope* parent = s.m_parent;
     pop(s);
-    if (!error || !is_cancellation(error)) {
-        return false; // a result or a failure: handed over as it is, even if s was cancelled
+    if (!error || !is_plain_cancellation(error)) {
+        // A result, a failure, or an exception derived from cancelled_error (an interrupt):
+        // handed over as it is, even if s was cancelled. A scope raises a plain one.
+        return false;
     }
     if (s.has(cancel_scope::s_outer_delivered)) {
         // The task's own cancellation was raised inside and is unwinding (perhaps replaced by

@@ -91,9 +91,9 @@ TEST(TaskTimeout, AnInnerTimeoutCaughtInsideDoesNotCancelTheOuterOne) {
     EXPECT_EQ(log, std::vector<std::string>{"inner expired"});
 }
 
-TEST(TaskTimeout, NestedDeadlinesExpiringTogetherAreNeitherLost) {
-    // Both deadlines pass in the same tick: the inner one's interrupt takes the outer one's
-    // aside and puts it back, so the outer one still raises after the inner was handled.
+TEST(TaskTimeout, NestedDeadlinesExpiringTogetherRaiseTheOuterOne) {
+    // Both deadlines pass in the same tick: the outer one's interrupt unwinds the inner one too,
+    // so the inner one does not raise its own on top.
     coven::event_loop loop(virtual_options());
     std::vector<std::string> log;
     auto outer_body = [](std::vector<std::string>& log) -> task<void> {
@@ -110,8 +110,79 @@ TEST(TaskTimeout, NestedDeadlinesExpiringTogetherAreNeitherLost) {
         EXPECT_EQ(vtime(loop), 2.0);
     };
     loop.run_until_complete(main());
-    EXPECT_EQ(log, std::vector<std::string>{"inner expired"});
+    EXPECT_TRUE(log.empty());
     EXPECT_TRUE(loop.state().m_interrupts.empty());
+}
+
+TEST(TaskTimeout, AnOuterDeadlineReplacesAnInnerOneHeldBackAndLeavesNothingBehind) {
+    // The inner deadline passes while a shield holds its interrupt back; the outer one passes
+    // next and replaces it. Once the shield is left the outer one raises, and the caller's next
+    // await is not interrupted by a left-over inner one.
+    coven::event_loop loop(virtual_options());
+    auto shielded_sleep = [](double d) -> task<void> {
+        coven::cancel_scope shield;
+        shield.set_shield(true);
+        co_await shield.run(sleep_for(d));
+        co_await coven::sleep(10.0);
+    };
+    auto inner = [&]() -> task<void> { co_await coven::task_timeout(1.0, shielded_sleep(3.0)); };
+    auto main = [&]() -> task<void> {
+        EXPECT_THROW(co_await coven::task_timeout(2.0, inner()), coven::timeout_error);
+        EXPECT_EQ(vtime(loop), 3.0);
+        co_await coven::sleep(1.0); // nothing left pending
+        EXPECT_EQ(vtime(loop), 4.0);
+    };
+    loop.run_until_complete(main());
+    EXPECT_TRUE(loop.state().m_interrupts.empty());
+}
+
+TEST(TaskTimeout, ACaughtTimeoutLeavesAnEnclosingScopeItsOwnDeadline) {
+    coven::event_loop loop(virtual_options());
+    auto body = []() -> task<void> {
+        try {
+            co_await coven::task_timeout(1.0, sleep_for(10.0));
+        } catch (const coven::timeout_error&) {
+        }
+        co_await coven::sleep(10.0); // cut by the scope's deadline at 5.0
+    };
+    auto main = [&]() -> task<void> {
+        EXPECT_FALSE(co_await coven::move_on_after(5.0, body())); // the scope caught its own
+        EXPECT_EQ(vtime(loop), 5.0);
+    };
+    loop.run_until_complete(main());
+}
+
+TEST(TaskTimeout, AThrowPendingWhenTheDeadlinePassesIsRaisedAfterIt) {
+    // A shield holds a task_throw() back; the deadline passes meanwhile. Both are raised once
+    // the shield is left: the timeout first, the thrown exception at the next await after it.
+    coven::event_loop loop(virtual_options());
+    struct reload {};
+    auto body = []() -> task<void> {
+        coven::cancel_scope shield;
+        shield.set_shield(true);
+        co_await shield.run(sleep_for(3.0));
+        co_await coven::sleep(10.0);
+    };
+    auto target_body = [&]() -> task<std::string> {
+        try {
+            co_await coven::task_timeout(1.0, body());
+        } catch (const coven::timeout_error&) {
+        }
+        try {
+            co_await coven::sleep(10.0);
+        } catch (const reload&) {
+            co_return "reload after the timeout";
+        }
+        co_return "lost";
+    };
+    auto main = [&]() -> task<void> {
+        auto t = coven::current_loop()->create_task(target_body());
+        co_await coven::sleep(0.5);
+        coven::task_throw(t, reload{}); // held back by the shield
+        EXPECT_EQ(co_await t, "reload after the timeout");
+        EXPECT_EQ(vtime(loop), 3.0);
+    };
+    loop.run_until_complete(main());
 }
 
 TEST(TaskTimeout, WorksInAwaitSyncWhenTheBodyDoesNotBlock) {

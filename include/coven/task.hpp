@@ -57,6 +57,23 @@ inline auto is_cancellation(const std::exception_ptr& e) noexcept -> bool {
     }
 }
 
+/// True if `e` is exactly a cancelled_error, not a type derived from it: what a cancel scope and
+/// the task's own cancel request raise (an interrupt_error is not a scope's own cancellation).
+inline auto is_plain_cancellation(const std::exception_ptr& e) noexcept -> bool {
+#if defined(__GLIBCXX__)
+    const std::type_info* type = e.__cxa_exception_type();
+    return type != nullptr && *type == typeid(cancelled_error);
+#else
+    try {
+        std::rethrow_exception(e);
+    } catch (const cancelled_error& c) {
+        return typeid(c) == typeid(cancelled_error);
+    } catch (...) {
+        return false;
+    }
+#endif
+}
+
 template <class T>
 class task_promise_storage : public promise_base {
 public:

@@ -10,7 +10,9 @@
 #include <coven/sleep.hpp>
 #include <coven/task.hpp>
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <exception>
 #include <type_traits>
 #include <utility>
@@ -23,18 +25,39 @@ namespace detail {
 /// task_timeout(), which turns it into timeout_error.
 class timeout_interrupt : public interrupt_error {
 public:
-    using interrupt_error::interrupt_error;
+    explicit timeout_interrupt(std::uint64_t serial)
+        : interrupt_error("coven: task_timeout() expired"), m_serial(serial) {}
+    /// Which task_timeout() raised it: serials grow, so an enclosing one has a smaller serial
+    /// than the ones inside it (it was entered first).
+    [[nodiscard]] auto serial() const noexcept -> std::uint64_t { return m_serial; }
+
+private:
+    std::uint64_t m_serial;
 };
 
+/// The serial of a task_timeout()'s exception; 0 for any other exception.
+inline auto timeout_serial(const std::exception_ptr& e) noexcept -> std::uint64_t {
+    try {
+        std::rethrow_exception(e);
+    } catch (const timeout_interrupt& t) {
+        return t.serial();
+    } catch (...) {
+        return 0;
+    }
+}
+
+inline std::atomic<std::uint64_t> g_timeout_serials{0};
+
 /// The deadline of one task_timeout(): a timer in the waiting frame. On expiry it throws its own
-/// exception (its token) into the task. An exception thrown in earlier and not raised yet (an
-/// outer task_timeout's, a task_throw()) is taken aside and thrown back in when this one is done,
-/// so that nested timeouts never lose each other.
+/// exception (its token) into the task. What it finds pending decides what happens:
+///  - an enclosing task_timeout()'s exception: that one wins (it unwinds this one too): nothing;
+///  - an inner task_timeout()'s: this one replaces it (it unwinds the inner one too);
+///  - anything else (a task_throw()): taken aside, thrown back in when this one is done.
 class task_timeout_timer : private timer_node {
 public:
     task_timeout_timer(promise_base* task, event_loop::time_point deadline)
-        : m_task(task),
-          m_token(std::make_exception_ptr(timeout_interrupt("coven: task_timeout() expired"))) {
+        : m_task(task), m_serial(g_timeout_serials.fetch_add(1, std::memory_order_relaxed) + 1),
+          m_token(std::make_exception_ptr(timeout_interrupt(m_serial))) {
         m_fire = [](timer_node* n) noexcept { static_cast<task_timeout_timer*>(n)->fire(); };
         arm_timer(this, deadline);
     }
@@ -46,7 +69,7 @@ public:
         }
         if (m_fired) {
             retract_interrupt(m_task, m_token); // fired, but the body ended before its await
-            if (m_replaced) {
+            if (m_replaced && !interrupt_pending(m_task)) { // (a newer throw would win anyway)
                 try {
                     throw_into_root(m_task, std::move(m_replaced)); // raised at its next await
                 } catch (...) { // out of memory: that one is lost, as an unraised throw is
@@ -61,8 +84,18 @@ public:
 
 private:
     void fire() noexcept {
+        std::exception_ptr pending = take_interrupt(m_task);
+        if (pending) {
+            const std::uint64_t other = timeout_serial(pending);
+            if (other != 0 && other < m_serial) {
+                put_back(std::move(pending)); // an enclosing timeout is on its way: it wins
+                return;
+            }
+            if (other == 0) {
+                m_replaced = std::move(pending); // a task_throw(): raised after this one
+            } // else an inner timeout's: this one unwinds that one too, so it is dropped
+        }
         m_fired = true;
-        m_replaced = take_interrupt(m_task);
         try {
             throw_into_root(m_task, m_token);
         } catch (...) { // out of memory for the side table: put back what was there
@@ -76,7 +109,15 @@ private:
         }
     }
 
+    void put_back(std::exception_ptr e) noexcept {
+        try {
+            throw_into_root(m_task, std::move(e));
+        } catch (...) {
+        }
+    }
+
     promise_base* m_task;
+    std::uint64_t m_serial;
     std::exception_ptr m_token;
     std::exception_ptr m_replaced;
     bool m_fired = false;
