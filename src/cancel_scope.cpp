@@ -63,16 +63,12 @@ auto throw_into_root(promise_base* t, std::exception_ptr e) -> bool {
 }
 
 void raise_interrupt(promise_base* t) {
-    loop_state& loop = *state_of(t);
-    auto it = loop.m_interrupts.find(t);
-    if (it == loop.m_interrupts.end()) { // cannot happen: the flag and the entry go together
+    std::exception_ptr e = take_interrupt(t);
+    if (!e) { // cannot happen: only called with the flag set, and flag and entry go together
         std::fprintf(stderr, "coven: internal error: an interrupt flag without its exception\n");
         std::abort();
     }
-    std::exception_ptr e = std::move(it->second);
-    loop.m_interrupts.erase(it);
-    t->clear(promise_base::f_interrupt);
-    ++loop.m_interrupts_raised;
+    ++state_of(t)->m_interrupts_raised;
     if (t->m_scope && is_plain_cancellation(e)) {
         // Like the task's own cancellation: a cancelled scope it unwinds through passes it on.
         // (Any other exception is never taken for a scope's cancellation: nothing to mark.)
@@ -94,33 +90,30 @@ auto scope_kernel::interrupt_is_next(const promise_base* t) noexcept -> bool {
     return true;
 }
 
-void drop_interrupt(const promise_base* t) noexcept {
-    state_of(t)->m_interrupts.erase(t);
-}
-
 auto take_interrupt(promise_base* t) noexcept -> std::exception_ptr {
     if (!t->has(promise_base::f_interrupt)) {
         return nullptr;
     }
+    t->clear(promise_base::f_interrupt);
     auto& pending = state_of(t)->m_interrupts;
     auto it = pending.find(t);
+    if (it == pending.end()) {
+        return nullptr;
+    }
     std::exception_ptr e = std::move(it->second);
     pending.erase(it);
-    t->clear(promise_base::f_interrupt);
     return e;
 }
 
 auto retract_interrupt(promise_base* t, const std::exception_ptr& e) noexcept -> bool {
     if (!t->has(promise_base::f_interrupt)) {
-        return false;
+        return false; // raised already
     }
     auto& pending = state_of(t)->m_interrupts;
-    auto it = pending.find(t);
-    if (it->second != e) {
+    if (auto it = pending.find(t); it == pending.end() || it->second != e) {
         return false; // replaced by another one since: that one stays
     }
-    pending.erase(it);
-    t->clear(promise_base::f_interrupt);
+    take_interrupt(t);
     return true;
 }
 

@@ -135,10 +135,7 @@ void remove_completion(promise_base* t, completion_node* n) noexcept {
 void root_finished(promise_base* t) noexcept {
     t->set(promise_base::f_done);
     t->clear(promise_base::f_cancel_requested);
-    if (t->has(promise_base::f_interrupt)) { // thrown in, never raised: it ended first
-        drop_interrupt(t);
-        t->clear(promise_base::f_interrupt);
-    }
+    take_interrupt(t); // thrown in, never raised (it ended first): dropped
     t->m_waiter = nullptr;
     if (t->has(promise_base::f_has_locals)) {
         // Its values go with its end, not its frame: a context it ran in is free again, even
@@ -358,14 +355,10 @@ auto loop_state::now_tick() const noexcept -> std::uint64_t {
 }
 
 namespace {
-/// Ends a root at what would be its first turn, its body never run, if it was cancelled (it ends
+/// Ends a root at what would be its first turn, its body never run: it was cancelled (it ends
 /// cancelled) or had an exception thrown in (it ends with that exception, as a coroutine does
-/// that is thrown into before it starts). False if neither: it runs.
-[[gnu::cold]] auto end_unstarted(promise_base* t) noexcept -> bool {
-    constexpr auto ending = promise_base::f_cancel_requested | promise_base::f_interrupt;
-    if ((t->m_flags & ending) == 0) {
-        return false;
-    }
+/// that is thrown into before it starts).
+[[gnu::cold]] void end_unstarted(promise_base* t) noexcept {
     // Its done-callbacks run now, as if in its turn.
     promise_base* const outer = std::exchange(t_current_task, t);
     if (t->has(promise_base::f_interrupt)) {
@@ -385,14 +378,18 @@ namespace {
     }
     root_finished(t); // destroys the never-started frame if nobody holds it
     t_current_task = outer;
-    return true;
 }
 
-/// Marks a root's first turn; false if it ended instead (end_unstarted()).
+/// Marks a root's first turn; false if it ended instead: it was cancelled or had an exception
+/// thrown in before it ever ran (end_unstarted()).
 inline auto first_turn(promise_base* t) noexcept -> bool {
     t->set(promise_base::f_started);
     constexpr auto ending = promise_base::f_cancel_requested | promise_base::f_interrupt;
-    return (t->m_flags & ending) == 0 || !end_unstarted(t);
+    if ((t->m_flags & ending) == 0) {
+        return true;
+    }
+    end_unstarted(t);
+    return false;
 }
 } // namespace
 
@@ -591,11 +588,8 @@ void loop_state::shutdown() {
                 t->m_waiter = nullptr;
                 waiter_count_add(-1);
             }
-            if (t->has(promise_base::f_interrupt)) {
-                drop_interrupt(t);
-                t->clear(promise_base::f_interrupt);
-            }
-            if (t->has(promise_base::f_has_locals)) { // side-table state: goes either way
+            take_interrupt(t); // side-table state: goes either way
+            if (t->has(promise_base::f_has_locals)) {
                 drop_locals(t);
                 t->clear(promise_base::f_has_locals);
             }

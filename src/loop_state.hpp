@@ -101,9 +101,8 @@ void scope_child_dropped(completion_node* c, promise_base* t) noexcept;
 auto is_group_node(const completion_node* c) noexcept -> bool;
 void group_node_dropped(completion_node* c, promise_base* t) noexcept;
 
-/// Raises the exception thrown into `t` (and forgets it); drops one that will never be raised.
+/// Raises the exception thrown into `t` (and forgets it).
 [[noreturn]] void raise_interrupt(promise_base* t);
-void drop_interrupt(const promise_base* t) noexcept;
 
 /// Task-local values (src/task_local.cpp): a new root copies its maker's; an ended root's go.
 void inherit_locals(promise_base* new_root);

@@ -70,10 +70,7 @@ public:
         if (m_fired) {
             retract_interrupt(m_task, m_token); // fired, but the body ended before its await
             if (m_replaced && !interrupt_pending(m_task)) { // (a newer throw would win anyway)
-                try {
-                    throw_into_root(m_task, std::move(m_replaced)); // raised at its next await
-                } catch (...) { // out of memory: that one is lost, as an unraised throw is
-                }
+                throw_in(std::move(m_replaced));            // raised at its next await
             }
         }
     }
@@ -88,31 +85,27 @@ private:
         if (pending) {
             const std::uint64_t other = timeout_serial(pending);
             if (other != 0 && other < m_serial) {
-                put_back(std::move(pending)); // an enclosing timeout is on its way: it wins
+                throw_in(std::move(pending)); // an enclosing timeout is on its way: it wins
                 return;
             }
             if (other == 0) {
                 m_replaced = std::move(pending); // a task_throw(): raised after this one
             } // else an inner timeout's: this one unwinds that one too, so it is dropped
         }
-        m_fired = true;
-        try {
-            throw_into_root(m_task, m_token);
-        } catch (...) { // out of memory for the side table: put back what was there
-            if (m_replaced) {
-                try {
-                    throw_into_root(m_task, std::move(m_replaced));
-                } catch (...) {
-                }
-            }
-            m_fired = false;
+        m_fired = throw_in(m_token);
+        if (!m_fired && m_replaced) { // out of memory for the side table: put back what was there
+            throw_in(std::move(m_replaced));
         }
     }
 
-    void put_back(std::exception_ptr e) noexcept {
+    /// throw_into_root(); false (and `e` is lost, as an unraised throw is) when the side table
+    /// cannot grow.
+    auto throw_in(std::exception_ptr e) noexcept -> bool {
         try {
             throw_into_root(m_task, std::move(e));
+            return true;
         } catch (...) {
+            return false;
         }
     }
 
