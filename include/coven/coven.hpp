@@ -4,6 +4,7 @@
 #include <coven/async_generator.hpp>
 #include <coven/async_scope.hpp>
 #include <coven/await_sync.hpp>
+#include <coven/barrier.hpp>
 #include <coven/cancel_scope.hpp>
 #include <coven/condition.hpp>
 #include <coven/coro_start.hpp>
@@ -17,6 +18,7 @@
 #include <coven/future.hpp>
 #include <coven/gather.hpp>
 #include <coven/interrupt.hpp>
+#include <coven/latch.hpp>
 #include <coven/lock.hpp>
 #include <coven/queue.hpp>
 #include <coven/run.hpp>
