@@ -2,7 +2,8 @@
 // points, the cross-thread queue and shutdown.
 //
 // One iteration (run_once):
-//   1. run ready tasks in FIFO order until the queue is empty, or until the starvation guard
+//   1. run ready tasks in FIFO order (a priority loop: most urgent first) until the queue is empty,
+//   or until the starvation guard
 //      (io_poll_interval runs) forces a poll;
 //   2. poll epoll: without waiting if anything is still ready or waits for a poll, otherwise
 //      until the next timer (virtual clock: jump to it instead) or a wake-up;
@@ -137,6 +138,9 @@ void root_finished(promise_base* t) noexcept {
     t->clear(promise_base::f_cancel_requested);
     take_interrupt(t); // thrown in, never raised (it ended first): dropped
     t->m_waiter = nullptr;
+    if (!state_of(t)->m_inherit.empty()) {
+        forget_inherit(t);
+    }
     if (t->has(promise_base::f_has_locals)) {
         // Its values go with its end, not its frame: a context it ran in is free again, even
         // for its done-callbacks.
@@ -188,6 +192,11 @@ void require_loop_thread(const promise_base* t, const char* what) {
     if (!loop) {
         throw usage_error(std::string("coven: ") + what + " on a task that was never spawned");
     }
+    require_driving(*loop, what);
+}
+
+void require_driving(const loop_state& l, const char* what) {
+    const loop_state* loop = &l;
     auto driver = loop->m_driver.load(std::memory_order_relaxed);
     auto me = std::this_thread::get_id();
     if (driver == me || (driver == std::thread::id{} && t_loop == nullptr &&
@@ -337,7 +346,8 @@ auto has_background_thread(const loop_state& loop) noexcept -> bool {
 loop_state::loop_state(event_loop* self, loop_options options)
     : m_self(self), m_options(options),
       m_origin(options.clock == clock_kind::real ? event_loop::clock::now()
-                                                 : event_loop::time_point{}) {
+                                                 : event_loop::time_point{}),
+      m_prioritized(options.scheduling == scheduling_policy::priority) {
     m_after_poll.m_next = m_after_poll.m_prev = &m_after_poll;
     m_wheel = timer_wheel(now_tick());
 }
@@ -406,13 +416,35 @@ inline void give_turn(promise_base* t) noexcept {
 }
 
 void loop_state::run_ready() noexcept {
+    // One test per batch, not per task: a FIFO loop pays nothing for priorities.
+    if (m_prioritized) {
+        run_ready_as<true>();
+    } else {
+        run_ready_as<false>();
+    }
+}
+
+template <bool Prioritized>
+void loop_state::run_ready_as() noexcept {
     const std::uint32_t guard = m_options.io_poll_interval;
     std::uint64_t runs = 0;
     promise_base* const outer = t_current_task;
-    while (promise_base* t = m_ready_head) {
-        m_ready_head = t->m_next;
-        if (!m_ready_head) {
-            m_ready_tail = nullptr;
+    for (;;) {
+        promise_base* t = nullptr;
+        if constexpr (Prioritized) {
+            t = pick_prioritized();
+            if (!t) {
+                break;
+            }
+        } else {
+            t = m_ready_head;
+            if (!t) {
+                break;
+            }
+            m_ready_head = t->m_next;
+            if (!m_ready_head) {
+                m_ready_tail = nullptr;
+            }
         }
         t->clear(promise_base::f_scheduled);
         t->m_waiter = nullptr; // shares m_next's word: the task is running, parked nowhere
@@ -434,7 +466,7 @@ void loop_state::run_once(wait_mode mode, const promise_base* until) {
     if (until && until->has(promise_base::f_done)) {
         return; // run_until_complete: its task just ended, do not block in a poll
     }
-    const bool forced = m_ready_head != nullptr;
+    const bool forced = has_ready();
     const bool poll_waiters = m_after_poll.m_next != &m_after_poll;
     int timeout = -1;
     if (forced || poll_waiters || mode == wait_mode::no_wait ||
@@ -497,21 +529,6 @@ void loop_state::register_root(promise_base* t) noexcept {
     ++m_live;
 }
 
-void loop_state::unqueue(promise_base* t) noexcept {
-    promise_base* prev = nullptr;
-    for (promise_base* cur = m_ready_head; cur; prev = cur, cur = cur->m_next) {
-        if (cur == t) {
-            (prev ? prev->m_next : m_ready_head) = cur->m_next;
-            if (m_ready_tail == cur) {
-                m_ready_tail = prev;
-            }
-            t->clear(promise_base::f_scheduled);
-            t->m_next = nullptr;
-            return;
-        }
-    }
-}
-
 void loop_state::unregister_root(promise_base* t) noexcept {
     (t->m_reg_prev ? t->m_reg_prev->m_reg_next : m_registry) = t->m_reg_next;
     (t->m_reg_next ? t->m_reg_next->m_reg_prev : m_registry_tail) = t->m_reg_prev;
@@ -536,7 +553,7 @@ void loop_state::shutdown() {
         cancel_new();
         while (m_live > 0) {
             const bool work =
-                m_ready_head || m_after_poll.m_next != &m_after_poll || m_wheel.size() != 0 ||
+                has_ready() || m_after_poll.m_next != &m_after_poll || m_wheel.size() != 0 ||
                 m_remote.load(std::memory_order_relaxed) != nullptr || m_foreign_waits > 0;
             if (!work) {
                 break;
@@ -589,6 +606,7 @@ void loop_state::shutdown() {
                 waiter_count_add(-1);
             }
             take_interrupt(t); // side-table state: goes either way
+            forget_inherit(t);
             if (t->has(promise_base::f_has_locals)) {
                 drop_locals(t);
                 t->clear(promise_base::f_has_locals);
@@ -924,6 +942,7 @@ auto event_loop::statistics() const -> loop_statistics {
     st.polls = s.m_polls;
     st.forced_polls = s.m_forced_polls;
     st.timers = s.m_wheel.size();
+    st.boosted = s.m_boosted;
     return st;
 }
 

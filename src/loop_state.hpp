@@ -9,6 +9,7 @@
 #include <coven/yield.hpp>
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <exception>
 
@@ -16,14 +17,45 @@
 #include <mutex>
 #include <thread>
 #include <unordered_map>
+#include <vector>
+
+namespace coven {
+class lock;
+} // namespace coven
 
 namespace coven::detail {
+
+struct wait_node;
 
 /// How long one iteration may wait in its poll when nothing is ready.
 enum class wait_mode {
     no_wait,     ///< poll without waiting
     until_timer, ///< wait for the next timer, if any, never for I/O alone
     forever,     ///< wait for the next timer or a wake-up
+};
+
+/// A FIFO of root tasks linked through promise_base::m_next (a priority loop's levels and its
+/// pinned list).
+struct task_fifo {
+    promise_base* m_head = nullptr;
+    promise_base* m_tail = nullptr;
+    std::size_t m_size = 0;
+
+    void push_back(promise_base* t) noexcept;
+    auto pop_front() noexcept -> promise_base*;
+    /// Links `t` so that `pos` tasks come before it (at the end if fewer are queued).
+    void insert_at(std::size_t pos, promise_base* t) noexcept;
+    /// Unlinks `t`; its index, or -1 if it is not here.
+    auto remove(const promise_base* t) noexcept -> std::ptrdiff_t;
+};
+
+/// Priority inheritance (K22) bookkeeping of one task, kept only while it waits in a
+/// priority_lock or holds one that others wait for (src/priority.cpp).
+struct inherit_record {
+    std::int16_t base = 0;      // its own priority; m_priority holds the effective one
+    std::vector<lock*> held;    // priority locks it holds that have waiters
+    lock* waiting_on = nullptr; // the priority lock it waits in
+    wait_node* node = nullptr;  // its node there
 };
 
 struct loop_state : loop_core {
@@ -66,18 +98,76 @@ struct loop_state : loop_core {
     std::uint64_t m_spawned = 0, m_runs = 0, m_polls = 0, m_forced_polls = 0; // driver only
     std::function<void(std::exception_ptr)> m_exception_handler;
 
+    // --- priority loops (K19, K23; src/ready_queue.cpp) ---
+    // In a priority loop, loop_core's list is an inbox of what became ready since the last pick;
+    // settle() sorts it into m_levels: one FIFO per priority value, most urgent first, no empty
+    // ones. A task put at a position (sleep_insert(), task_reinsert(), task_switch()) goes to
+    // m_pinned instead, which runs before every level.
+    struct level {
+        std::int16_t priority;
+        task_fifo tasks;
+        std::size_t old = 0; // how many at its head were queued at the last upkeep (K23)
+    };
+    bool m_prioritized = false;
+    task_fifo m_pinned;
+    std::vector<level> m_levels;
+    std::uint64_t m_picks_since_upkeep = 0;
+    std::uint64_t m_upkeep_every = 16;
+    std::uint64_t m_boosted = 0;
+    // Priority inheritance (K22; src/priority.cpp): only tasks that take part have a record.
+    std::unordered_map<const promise_base*, inherit_record> m_inherit;
+
     // --- driver-side operations ---
     [[nodiscard]] auto now_ns() const noexcept -> std::int64_t;
     [[nodiscard]] auto now_tick() const noexcept -> std::uint64_t;
     void run_ready() noexcept;
+    template <bool Prioritized>
+    void run_ready_as() noexcept;
+    /// True if a task is ready (in any of a priority loop's lists).
+    [[nodiscard]] auto has_ready() const noexcept -> bool {
+        return m_ready_head != nullptr ||
+               (m_prioritized && (m_pinned.m_head != nullptr || !m_levels.empty()));
+    }
+    /// Priority loop: sorts the inbox into the levels.
+    void settle() noexcept;
+    /// Priority loop: takes the next task to run (pinned first, then the most urgent level),
+    /// doing the K23 upkeep when it is due; null if none is ready.
+    auto pick_prioritized() noexcept -> promise_base*;
+    /// Priority loop: `t` is queued in a level and its priority changed: moves it to the tail
+    /// of its new level. A task in the inbox or pinned stays where it is.
+    void requeue_prioritized(promise_base* t, std::int16_t old_priority) noexcept;
+    /// Number of ready tasks.
+    [[nodiscard]] auto ready_count() noexcept -> std::size_t;
+    /// Calls `fn(t)` for every ready task in the order they will run (a priority loop settles
+    /// first).
+    template <class F>
+    void for_each_ready(F&& fn) {
+        if (m_prioritized) {
+            settle();
+            for (promise_base* t = m_pinned.m_head; t; t = t->m_next) {
+                fn(t);
+            }
+            for (auto& l : m_levels) {
+                for (promise_base* t = l.tasks.m_head; t; t = t->m_next) {
+                    fn(t);
+                }
+            }
+        } else {
+            for (promise_base* t = m_ready_head; t; t = t->m_next) {
+                fn(t);
+            }
+        }
+    }
+    /// Queues root `t` (not queued now) so that `pos` ready tasks run before it.
+    void insert_ready_at(std::size_t pos, promise_base* t) noexcept;
     /// One iteration; `until`: stop before polling once that task has ended.
     void run_once(wait_mode mode, const promise_base* until = nullptr);
     void drain_remote() noexcept;
     void shutdown();
     void register_root(promise_base* t) noexcept;
     void unregister_root(promise_base* t) noexcept;
-    /// Removes a scheduled task from the ready queue (O(queue); stop()'s last resort only).
-    void unqueue(promise_base* t) noexcept;
+    /// Removes a scheduled task from the ready queue (O(queue)); false if it was not queued.
+    auto unqueue(promise_base* t) noexcept -> bool;
     /// Reopens the cross-thread queue that a finished shutdown closed.
     void reopen_remote() noexcept;
 };
@@ -109,6 +199,14 @@ void inherit_locals(promise_base* new_root);
 void drop_locals(const promise_base* root) noexcept;
 /// True if code outside tasks on this thread has set task_local values.
 auto has_thread_locals() noexcept -> bool;
+
+/// Throws usage_error naming `what` unless the calling thread drives `loop` (or may: nobody
+/// drives it and it has no background thread).
+void require_driving(const loop_state& loop, const char* what);
+
+/// Priority inheritance (src/priority.cpp): a root that ends, or that stop() destroys, leaves
+/// the records.
+void forget_inherit(promise_base* root) noexcept;
 
 /// The loop that runs a root task.
 inline auto state_of(const promise_base* t) noexcept -> loop_state* {

@@ -93,7 +93,8 @@ public:
 
     /// Wakes the first waiter, if any.
     void notify_one() { notify(1); }
-    /// Wakes up to `n` waiters, in the order they came.
+    /// Wakes up to `n` waiters, in the order they came (a priority_condition: most urgent
+    /// first).
     void notify(std::size_t n) {
         m_waiters.check_loop("condition::notify()");
         detail::require_waker_thread(m_waiters, "condition::notify()");
@@ -107,6 +108,11 @@ public:
     [[nodiscard]] auto statistics() const noexcept -> condition_statistics {
         return {m_waiters.size(), m_notified};
     }
+
+protected:
+    /// For priority_condition: waiters are woken by priority.
+    struct by_priority_t {};
+    explicit condition(by_priority_t) noexcept { m_waiters.serve_by_priority(nullptr, nullptr, this); }
 
 private:
     auto wait_holding(lock& l) -> task<void> {

@@ -1,6 +1,7 @@
 #pragma once
 // Everything coven offers, in one include.
 
+#include <coven/any_future.hpp>
 #include <coven/async_generator.hpp>
 #include <coven/async_scope.hpp>
 #include <coven/await_sync.hpp>
@@ -20,8 +21,12 @@
 #include <coven/interrupt.hpp>
 #include <coven/latch.hpp>
 #include <coven/lock.hpp>
+#include <coven/priority.hpp>
+#include <coven/priority_condition.hpp>
+#include <coven/priority_lock.hpp>
 #include <coven/queue.hpp>
 #include <coven/run.hpp>
+#include <coven/scheduling.hpp>
 #include <coven/semaphore.hpp>
 #include <coven/sleep.hpp>
 #include <coven/tamed.hpp>

@@ -1,12 +1,14 @@
 #pragma once
 // coven::event_loop: one loop, driven by one thread at a time (S3, S4, S5).
 
+#include <coven/any_future.hpp>
 #include <coven/error.hpp>
 #include <coven/future.hpp>
 #include <coven/task.hpp>
 
 #include <chrono>
 #include <condition_variable>
+#include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <functional>
@@ -25,6 +27,12 @@ enum class clock_kind {
     virtual_time, ///< starts at 0 and moves only by autojump or event_loop::advance() (B3)
 };
 
+/// How a loop picks the next ready task.
+enum class scheduling_policy {
+    fifo,     ///< in the order tasks became ready (asyncio's, and the default)
+    priority, ///< most urgent priority first, FIFO among equals (asynkit's priority loop, K19)
+};
+
 /// Options of an event_loop; use designated initializers:
 /// `coven::event_loop loop({.clock = coven::clock_kind::virtual_time});`
 struct loop_options {
@@ -36,6 +44,12 @@ struct loop_options {
     /// loop still polls I/O after this many task runs, so a server stays responsive. 0 turns the
     /// guard off: the ready queue then always drains completely before I/O is polled.
     std::uint32_t io_poll_interval = 4096;
+    /// fifo, or priority: the ready queue honours task priorities (K19, set_priority()).
+    scheduling_policy scheduling = scheduling_policy::fifo;
+    /// Priority loops only: a task that waited in the ready queue through a whole maintenance
+    /// round (about one queue length of turns) while more urgent tasks ran is moved up to the
+    /// most urgent level queued, so low priorities are never starved (K23).
+    bool boost_starved = true;
 };
 
 /// Counters of one loop; event_loop::statistics().
@@ -46,6 +60,7 @@ struct loop_statistics {
     std::uint64_t polls = 0;         ///< I/O polls (epoll_wait)
     std::uint64_t forced_polls = 0;  ///< polls made by the starvation guard
     std::uint64_t timers = 0;        ///< timers armed now
+    std::uint64_t boosted = 0;       ///< priority loops: ready tasks moved up for waiting long
 };
 
 namespace detail {
@@ -65,6 +80,18 @@ struct remote_fn final : remote_item {
     void run() override { m_fn(); }
     F m_fn;
 };
+
+/// The ready queue primitives behind event_loop::queue_len() and the rest (src/scheduling.cpp).
+auto ready_len(loop_state& loop) -> std::size_t;
+auto find_ready(loop_state& loop, bool (*key)(void* ctx, const any_future& task), void* ctx,
+                bool remove) -> any_future;
+void insert_ready(loop_state& loop, std::size_t pos, const any_future& task, const char* what);
+/// call_pos()'s body: a task that calls `fn`.
+template <class F>
+auto call_fn(F fn) -> task<void> {
+    fn();
+    co_return;
+}
 
 /// Pushes an item; false (and the item is left to the caller) when the loop is stopped.
 auto post(loop_state& loop, remote_item* item) noexcept -> bool;
@@ -259,6 +286,37 @@ public:
             delete item;
             detail::throw_usage("call_soon_threadsafe() on a loop that is stopping");
         }
+    }
+
+    // --- the ready queue (asynkit's SchedulingMixin, K17); the loop's thread only ---
+
+    /// How many tasks are ready to run.
+    /// **Throws:** usage_error off the loop's thread.
+    [[nodiscard]] auto queue_len() -> std::size_t { return detail::ready_len(*m_state); }
+    /// The first ready task, in run order, for which `key(any_future)` is true; empty if none.
+    /// With `remove`, the task also leaves the queue: it then waits, blocked, until
+    /// queue_insert_pos() or task_reinsert() puts it back (a cancel puts it back at once).
+    /// **Throws:** usage_error off the loop's thread.
+    template <class Key>
+    auto queue_find(Key key, bool remove = false) -> any_future {
+        return detail::find_ready(
+            *m_state,
+            [](void* ctx, const any_future& t) -> bool { return (*static_cast<Key*>(ctx))(t); },
+            &key, remove);
+    }
+    /// Puts a ready task (or one queue_find() removed) at place `pos` of the ready queue.
+    /// **Throws:** usage_error if the task is blocked, running or ended, or off the thread.
+    void queue_insert_pos(std::size_t pos, const any_future& task) {
+        detail::insert_ready(*m_state, pos, task, "event_loop::queue_insert_pos()");
+    }
+    /// Schedules `fn()` to run at place `pos` of the ready queue, as a task of its own; its
+    /// future ends when `fn` has returned (or with what it threw).
+    /// **Throws:** usage_error off the loop's thread.
+    template <class F>
+    auto call_pos(std::size_t pos, F fn) -> future<void> {
+        auto f = create_task(detail::call_fn(std::move(fn)));
+        queue_insert_pos(pos, f);
+        return f;
     }
 
     /// True while some thread drives the loop.

@@ -15,6 +15,22 @@
 
 namespace coven {
 
+class lock;
+
+namespace detail {
+/// Priority inheritance (K22, src/priority.cpp): what a priority_lock tells the loop when a task
+/// starts or stops waiting in it and when it changes hands.
+struct inherit_engine {
+    static void parked(wait_queue& q, wait_node& n) noexcept;
+    static void left(wait_queue& q, wait_node& n) noexcept;
+    static void handed(lock& l, promise_base* from, promise_base* to) noexcept;
+    static void gone(lock& l) noexcept;
+    /// The task that holds `l`, or null.
+    static auto owner(const lock& l) noexcept -> promise_base*;
+    static auto waiters(lock& l) noexcept -> wait_queue&;
+};
+} // namespace detail
+
 /// What lock::statistics() reports.
 struct lock_statistics {
     bool locked = false;
@@ -46,7 +62,11 @@ public:
     lock() noexcept = default;
     lock(const lock&) = delete;
     auto operator=(const lock&) -> lock& = delete;
-    ~lock() = default;
+    ~lock() {
+        if (m_by_priority) {
+            detail::inherit_engine::gone(*this);
+        }
+    }
 
     /// Releases the lock it holds when it goes (moves; releases once). It remembers which
     /// acquisition it holds: if that one was already released (lock::release() called by
@@ -160,8 +180,17 @@ public:
         return s;
     }
 
+protected:
+    /// For priority_lock: waiters are served by priority, and the holder inherits theirs.
+    struct by_priority_t {};
+    explicit lock(by_priority_t) noexcept : m_by_priority(true) {
+        m_waiters.serve_by_priority(&detail::inherit_engine::parked, &detail::inherit_engine::left,
+                                    this);
+    }
+
 private:
     friend class condition;
+    friend struct detail::inherit_engine;
     /// Awaiter that takes the lock back for a condition wait: it does not give up for a
     /// cancellation (the caller must hold the lock again before the cancellation propagates), so
     /// a cancel while it waits leaves it in the queue.
@@ -170,7 +199,7 @@ private:
         explicit reacquire_awaiter(lock& l) noexcept : m_lock(&l) {}
         [[nodiscard]] auto await_ready() -> bool { return m_lock->try_acquire(); }
         void await_suspend(std::coroutine_handle<> h) noexcept {
-            m_lock->m_waiters.park_back(*this, detail::t_current_task, h);
+            m_lock->m_waiters.park_waiter(*this, detail::t_current_task, h);
             m_on_cancel = [](detail::waiter*, detail::promise_base*) noexcept {};
         }
         void await_resume() {
@@ -209,6 +238,10 @@ private:
         m_waiters.check_loop("lock::release()");
         detail::require_waker_thread(m_waiters, "lock::release()");
         if (detail::wait_node* next = m_waiters.choose_front()) {
+            if (m_by_priority) [[unlikely]] {
+                hand_by_priority(next->m_task);
+                return;
+            }
             m_owner = next->m_task;    // handed over: the lock stays locked
             m_acquisition = ++m_holds; // a guard of the previous hold no longer matches
             return;
@@ -216,6 +249,14 @@ private:
         m_acquisition = 0;
         m_locked = false;
         m_owner = nullptr;
+    }
+    /// release_by()'s hand-over in a priority_lock: the inheritance moves with the lock. Out of
+    /// line, so that the plain lock's inlined release stays as small as it was.
+    [[gnu::noinline]] void hand_by_priority(detail::promise_base* next) noexcept {
+        detail::promise_base* from = m_owner;
+        m_owner = next;
+        m_acquisition = ++m_holds;
+        detail::inherit_engine::handed(*this, from, next);
     }
     /// A guard's release: only if its acquisition is still the one held. A failure here (from
     /// another thread) would leave the lock held forever, so it aborts with a message.
@@ -236,6 +277,7 @@ private:
     std::uint64_t m_holds = 0;       // counts holds: each gets a number no other hold has
     std::uint64_t m_acquisition = 0; // the number of the current hold (a guard knows its own)
     bool m_locked = false;
+    bool m_by_priority = false;
     lock_statistics m_stats;
 };
 

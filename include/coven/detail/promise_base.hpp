@@ -20,6 +20,9 @@
 //   m_refs         one per future handle, plus one held by the loop until the task ends;
 //                  the frame is destroyed when the task has ended and the count is zero
 //
+//   m_priority     its effective priority (K18-K23); only priority loops and priority locks
+//                  read it
+//
 //   m_scope        the innermost cancel_scope the task runs inside (null outside any); each
 //                  scope links to its parent, so the chain is the task's stack of scopes
 //
@@ -104,6 +107,11 @@ struct promise_base {
     void (*m_destroy)(promise_base*) noexcept = nullptr;
     std::uint32_t m_refs = 0;
     std::uint16_t m_flags = 0;
+    /// A root's effective priority (K18, K22): lower runs first in a priority loop and waits
+    /// less in a priority_lock. It is its own priority, or a more urgent one inherited from the
+    /// waiters of the priority locks it holds (the own one is then kept aside,
+    /// src/priority.cpp). It fills what was padding, so it costs no frame space.
+    std::int16_t m_priority = 0;
 
     [[nodiscard]] auto has(flag f) const noexcept -> bool { return (m_flags & f) != 0; }
     void set(flag f) noexcept { m_flags = static_cast<std::uint16_t>(m_flags | f); }
@@ -127,13 +135,18 @@ struct promise_base {
     static void operator delete(void* p, std::size_t n) noexcept { deallocate_frame(p, n); }
 };
 
+static_assert(sizeof(void*) != 8 || sizeof(promise_base) == 80,
+              "promise_base grew: every task frame pays for it");
+
 /// The part of a loop's state that awaiters touch inline: its ready queue. loop_state (src/)
 /// derives from it. A yield is a push here and a pop in the loop, with no call in between.
 struct loop_core {
     promise_base* m_ready_head = nullptr;
     promise_base* m_ready_tail = nullptr;
 
-    /// Appends a root task to the ready queue (no-op if it is queued already).
+    /// Appends a root task to the ready queue (no-op if it is queued already). A priority loop
+    /// sorts what arrived here before it picks the next task (src/ready_queue.cpp), so this
+    /// stays the same few instructions in both kinds of loop.
     void push_ready(promise_base* t) noexcept {
         if (t->has(promise_base::f_scheduled)) {
             return;

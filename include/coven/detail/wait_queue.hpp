@@ -5,9 +5,12 @@
 //
 //   wait_queue: m_head --> [node] <--> [node] <--> [node] <-- m_tail      (FIFO: park at the tail)
 //
+// A priority queue (serve_by_priority(); priority_lock, priority_condition) links each node by
+// its task's priority instead, FIFO among equals; everything else is the same.
+//
 // A node's life, and who moves it (all on the primitive's loop thread):
 //
-//   idle --park_back()--> parked --choose_front()--> chosen    (the primitive gave it something)
+//   idle --park_waiter()--> parked --choose_front()--> chosen    (the primitive gave it something)
 //                           |
 //                           +--cancel / interrupt--> cancelled (unlinked by the waiter hook)
 //
@@ -43,6 +46,7 @@ struct wait_node : waiter {
     wait_queue* m_queue = nullptr;
     promise_base* m_task = nullptr;
     state m_state = idle;
+    std::int16_t m_key = 0; // a priority queue's order: the task's priority when it parked
 };
 
 /// A doubly linked list of nodes (head and tail), for the waiting and the chosen ones.
@@ -56,6 +60,19 @@ struct node_list {
         n.m_prev = m_tail;
         (m_tail ? m_tail->m_next : m_head) = &n;
         m_tail = &n;
+        ++m_size;
+    }
+    /// Links `n` after every node whose key is not greater: by key, FIFO among equals. The
+    /// walk starts at the tail, so equal keys (the usual case) cost one step.
+    void insert_by_key(wait_node& n) noexcept {
+        wait_node* after = m_tail;
+        while (after != nullptr && after->m_key > n.m_key) {
+            after = after->m_prev;
+        }
+        n.m_prev = after;
+        n.m_next = after ? after->m_next : m_head;
+        (n.m_next ? n.m_next->m_prev : m_tail) = &n;
+        (after ? after->m_next : m_head) = &n;
         ++m_size;
     }
     void unlink(wait_node& n) noexcept {
@@ -104,15 +121,42 @@ public:
         }
     }
 
-    /// Appends `n` and parks `task` in it: the loop resumes `h` once `n` is chosen or cancelled.
-    void park_back(wait_node& n, promise_base* task, std::coroutine_handle<> h) noexcept {
+    /// Links `n` (at the tail, or in a priority queue by the task's priority) and parks `task`
+    /// in it: the loop resumes `h` once `n` is chosen or cancelled.
+    void park_waiter(wait_node& n, promise_base* task, std::coroutine_handle<> h) noexcept {
         n.m_task = task;
         n.m_queue = this;
         n.m_state = wait_node::parked;
         n.m_on_cancel = &cancelled;
+        if (m_by_priority) [[unlikely]] {
+            park_by_priority(n, task, h);
+            return;
+        }
         m_waiting.push_back(n);
         park(task, &n, h);
     }
+    /// A priority queue: the waiter's priority changed to `key` (inheritance); it moves behind
+    /// the waiters of that priority.
+    void rekey(wait_node& n, std::int16_t key) noexcept {
+        m_waiting.unlink(n);
+        n.m_key = key;
+        m_waiting.insert_by_key(n);
+    }
+
+    /// Makes this a priority queue (K20, K21): waiters are served by their task's priority
+    /// (lower first), FIFO among equals. `on_park`, if set, is called when a waiter has parked;
+    /// `on_leave` when one leaves without being chosen (cancelled, interrupted), after it was
+    /// unlinked. (A priority_lock's inheritance hooks.)
+    void serve_by_priority(void (*on_park)(wait_queue& q, wait_node& n) noexcept,
+                           void (*on_leave)(wait_queue& q, wait_node& n) noexcept,
+                           void* owner) noexcept {
+        m_by_priority = true;
+        m_on_park = on_park;
+        m_on_leave = on_leave;
+        m_owner = owner;
+    }
+    /// The primitive serve_by_priority() named.
+    [[nodiscard]] auto owner() const noexcept -> void* { return m_owner; }
 
     /// Chooses the first waiter: marks it chosen and wakes its task. It stays on the chosen list
     /// until its await has resumed (taken()), so that a primitive destroyed meanwhile can tell
@@ -132,6 +176,17 @@ public:
 
 private:
     friend struct wait_node;
+    /// park_waiter() of a priority queue; out of line, so that the FIFO path every primitive
+    /// inlines stays as small as it was.
+    [[gnu::noinline]] void park_by_priority(wait_node& n, promise_base* task,
+                                            std::coroutine_handle<> h) noexcept {
+        n.m_key = task->m_priority;
+        m_waiting.insert_by_key(n);
+        park(task, &n, h);
+        if (m_on_park != nullptr) {
+            m_on_park(*this, n);
+        }
+    }
     [[noreturn]] static void throw_other_loop(const char* what) {
         throw usage_error(std::string("coven: ") + what +
                           " from a task of another loop than the one that first used it; a "
@@ -139,20 +194,31 @@ private:
     }
     static void cancelled(waiter* w, promise_base* task) noexcept {
         auto* n = static_cast<wait_node*>(w);
-        n->m_queue->m_waiting.unlink(*n);
+        wait_queue* q = n->m_queue;
+        q->m_waiting.unlink(*n);
         n->m_state = wait_node::cancelled;
+        if (q->m_on_leave != nullptr) {
+            q->m_on_leave(*q, *n);
+        }
         wake(task);
     }
 
     node_list m_waiting;
     node_list m_chosen;
     const loop_core* m_loop = nullptr;
+    bool m_by_priority = false;
+    void (*m_on_park)(wait_queue& q, wait_node& n) noexcept = nullptr;
+    void (*m_on_leave)(wait_queue& q, wait_node& n) noexcept = nullptr;
+    void* m_owner = nullptr;
 };
 
 inline wait_node::~wait_node() {
     // A suspended frame destroyed at loop teardown, before or after it was chosen.
     if (m_state == parked) {
         m_queue->m_waiting.unlink(*this);
+        if (m_queue->m_on_leave != nullptr) {
+            m_queue->m_on_leave(*m_queue, *this);
+        }
     } else if (m_state == chosen) {
         m_queue->m_chosen.unlink(*this);
     }
@@ -174,7 +240,7 @@ inline auto begin_wait(wait_node& n, wait_queue& q, std::coroutine_handle<> h, c
         n.m_state = wait_node::cancelled;
         return false;
     }
-    q.park_back(n, task, h);
+    q.park_waiter(n, task, h);
     return true;
 }
 
