@@ -195,6 +195,10 @@ void require_loop_thread(const promise_base* t, const char* what) {
     require_driving(*loop, what);
 }
 
+void require_loop_core_thread(const loop_core* loop, const char* what) {
+    require_driving(*static_cast<const loop_state*>(loop), what);
+}
+
 void require_driving(const loop_state& l, const char* what) {
     const loop_state* loop = &l;
     auto driver = loop->m_driver.load(std::memory_order_relaxed);

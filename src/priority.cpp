@@ -118,7 +118,11 @@ auto checked(int value) -> std::int16_t {
 } // namespace
 
 auto inherit_engine::owner(const lock& l) noexcept -> promise_base* {
-    return l.m_locked ? l.m_owner : nullptr;
+    // A holder that has ended (the lock keeps its frame alive) inherits nothing.
+    if (!l.m_locked || l.m_owner == nullptr || l.m_owner->has(promise_base::f_done)) {
+        return nullptr;
+    }
+    return l.m_owner;
 }
 
 auto inherit_engine::waiters(lock& l) noexcept -> wait_queue& {
@@ -191,9 +195,10 @@ void forget_inherit(promise_base* root) noexcept {
     if (it == s.m_inherit.end()) {
         return;
     }
-    // A task that ends holding a priority lock (a misuse: the lock stays locked, and its waiters
-    // wait for ever) takes its record with it; one destroyed while it waits (loop teardown) was
-    // unlinked by its node already.
+    // A task that ends holding a priority lock (its waiters wait until the lock is handed on by
+    // whoever has the guard) takes its record with it and goes back to its own priority; one
+    // destroyed while it waits (loop teardown) was unlinked by its node already.
+    root->m_priority = it->second.base;
     s.m_inherit.erase(it);
 }
 

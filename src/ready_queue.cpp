@@ -109,18 +109,18 @@ auto loop_state::pick_prioritized() noexcept -> promise_base* {
     if (m_options.boost_starved && ++m_picks_since_upkeep >= m_upkeep_every) {
         // Upkeep (K23): who waited below the top level through a whole round moves up to it.
         auto& top = m_levels.front();
-        std::size_t queued = top.tasks.m_size;
         for (auto it = m_levels.begin() + 1; it != m_levels.end(); ++it) {
             for (std::size_t i = 0; i < it->old; ++i) {
                 top.tasks.push_back(it->tasks.pop_front());
                 ++m_boosted;
             }
-            it->old = 0;
-            queued += it->tasks.m_size;
         }
         std::erase_if(m_levels, [](const level& l) { return l.tasks.m_size == 0; });
+        // Who is below the top now is what the next upkeep looks at.
+        std::size_t queued = 0;
         for (auto& l : m_levels) {
-            l.old = l.tasks.m_size;
+            l.old = &l == &m_levels.front() ? 0 : l.tasks.m_size;
+            queued += l.tasks.m_size;
         }
         m_picks_since_upkeep = 0;
         m_upkeep_every = std::max<std::uint64_t>(16, queued);
@@ -136,14 +136,11 @@ auto loop_state::pick_prioritized() noexcept -> promise_base* {
     return t;
 }
 
-void loop_state::requeue_prioritized(promise_base* t, std::int16_t old_priority) noexcept {
-    auto it = level_of(m_levels, old_priority);
-    if (it == m_levels.end() || it->priority != old_priority) {
-        return;
-    }
+auto loop_state::remove_from_level(std::vector<level>::iterator it, const promise_base* t) noexcept
+    -> bool {
     const std::ptrdiff_t index = it->tasks.remove(t);
     if (index < 0) {
-        return; // in the inbox (sorted when it settles) or pinned (positions win)
+        return false;
     }
     if (static_cast<std::size_t>(index) < it->old) {
         --it->old;
@@ -151,7 +148,27 @@ void loop_state::requeue_prioritized(promise_base* t, std::int16_t old_priority)
     if (it->tasks.m_size == 0) {
         m_levels.erase(it);
     }
-    push_level(m_levels, t);
+    return true;
+}
+
+void loop_state::requeue_prioritized(promise_base* t, std::int16_t old_priority) noexcept {
+    // Usually in the level of its old priority; a boosted one (K23) sits in a more urgent one.
+    bool found = false;
+    auto it = level_of(m_levels, old_priority);
+    if (it != m_levels.end() && it->priority == old_priority) {
+        found = remove_from_level(it, t);
+    }
+    for (auto l = m_levels.begin(); !found && l != m_levels.end(); ++l) {
+        if (l->priority < old_priority) {
+            found = remove_from_level(l, t);
+            if (found) {
+                break; // (the erase may have invalidated l)
+            }
+        }
+    }
+    if (found) {
+        push_level(m_levels, t);
+    } // else in the inbox (sorted when it settles) or pinned (positions win)
 }
 
 auto loop_state::ready_count() noexcept -> std::size_t {
@@ -169,16 +186,9 @@ auto loop_state::unqueue(promise_base* t) noexcept -> bool {
         settle();
         found = m_pinned.remove(t) >= 0;
         for (auto it = m_levels.begin(); !found && it != m_levels.end(); ++it) {
-            const std::ptrdiff_t index = it->tasks.remove(t);
-            if (index >= 0) {
+            if (remove_from_level(it, t)) {
                 found = true;
-                if (static_cast<std::size_t>(index) < it->old) {
-                    --it->old;
-                }
-                if (it->tasks.m_size == 0) {
-                    m_levels.erase(it);
-                }
-                break;
+                break; // (the erase may have invalidated it)
             }
         }
     } else {
@@ -202,6 +212,19 @@ auto loop_state::unqueue(promise_base* t) noexcept -> bool {
 }
 
 void loop_state::insert_ready_at(std::size_t pos, promise_base* t) noexcept {
+    if (m_prioritized) {
+        settle();
+        std::size_t ready = m_pinned.m_size;
+        for (const auto& l : m_levels) {
+            ready += l.tasks.m_size;
+        }
+        if (pos > ready) {
+            // Past the end: where a yield would go, by its priority, pinning nobody. (At the
+            // end exactly, it runs after every task ready now, so those are pinned before it.)
+            push_ready(t);
+            return;
+        }
+    }
     t->set(promise_base::f_scheduled);
     if (!m_prioritized) {
         promise_base** link = &m_ready_head;
@@ -215,7 +238,6 @@ void loop_state::insert_ready_at(std::size_t pos, promise_base* t) noexcept {
         }
         return;
     }
-    settle();
     // Positions count in run order: the pinned tasks, then the levels. A position past the
     // pinned ones pins the tasks before it too, as asynkit's queue does, so that they keep
     // running first.

@@ -95,6 +95,10 @@ auto switch_to(promise_base* self, promise_base* target, std::coroutine_handle<>
     return true;
 }
 
+void check_queue_thread(loop_state& loop, const char* what) {
+    loop_of_caller(loop.m_self, what);
+}
+
 auto ready_len(loop_state& loop) -> std::size_t {
     loop_of_caller(loop.m_self, "event_loop::queue_len()");
     return loop.ready_count();
@@ -112,6 +116,9 @@ auto find_ready(loop_state& loop, bool (*key)(void* ctx, const any_future& task)
         promise_base* t = &f.get();
         if (remove && loop.unqueue(t)) {
             park(t, &g_detached, t->m_resume);
+            if (cancel_pending(t)) {
+                wake(t); // a cancel that queued it (or came from the key) must still arrive
+            }
         }
         return f;
     }

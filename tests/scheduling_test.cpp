@@ -391,3 +391,89 @@ TEST(PriorityLoop, StopEndsTasksQueuedInEveryList) {
     }
     EXPECT_TRUE(log.empty());
 }
+
+TEST(PriorityLoop, SleepInsertPastTheEndPinsNobody) {
+    coven::event_loop loop(prio_options(false));
+    log_t log;
+    auto main = [&]() -> task<void> {
+        auto* l = coven::current_loop();
+        coven::set_priority(coven::current_task(), coven::priority::high);
+        std::vector<coven::future<void>> lows;
+        for (int i = 0; i < 3; ++i) {
+            lows.push_back(l->create_task(note(log, "low")));
+            coven::set_priority(lows.back(), coven::priority::low);
+        }
+        co_await coven::sleep_insert(100); // like a yield: we are the most urgent, we go on
+        log.push_back("main");
+        auto urgent = l->create_task(note(log, "urgent"));
+        coven::set_priority(urgent, coven::priority::high);
+        co_await urgent; // runs before the low ones: they were not pinned
+        for (auto& f : lows) {
+            co_await f;
+        }
+    };
+    loop.run_until_complete(main());
+    EXPECT_EQ(log, (log_t{"main", "urgent", "low", "low", "low"}));
+}
+
+TEST(PriorityLoop, ABoostedTaskStillMovesWhenItsPriorityChanges) {
+    coven::event_loop loop(prio_options());
+    int turns = 0;
+    bool checked = false;
+    auto main = [&]() -> task<void> {
+        auto* l = coven::current_loop();
+        coven::set_priority(coven::current_task(), coven::priority::high);
+        std::vector<coven::future<void>> fs;
+        for (int i = 0; i < 4; ++i) {
+            fs.push_back(l->create_task(spin(200, turns)));
+            coven::set_priority(fs.back(), coven::priority::high);
+        }
+        int ran = -1;
+        auto low = l->create_task(first_turn_at(turns, ran));
+        coven::set_priority(low, coven::priority::low);
+        while (loop.statistics().boosted == 0) {
+            co_await coven::skip_ready_cycle();
+        }
+        if (coven::task_is_runnable(low)) { // boosted into the high level, not run yet
+            coven::set_priority(low, -20);
+            EXPECT_TRUE(coven::runnable_tasks().front() == coven::any_future(low));
+            checked = true;
+        }
+        for (auto& f : fs) {
+            co_await f;
+        }
+        co_await low;
+    };
+    loop.run_until_complete(main());
+    EXPECT_TRUE(checked);
+}
+
+TEST(Scheduling, QueueFindWithRemoveLeavesATaskWithAPendingCancelInTheQueue) {
+    coven::event_loop loop(virtual_options());
+    log_t log;
+    auto main = [&]() -> task<void> {
+        auto* l = coven::current_loop();
+        auto t = l->create_task(note(log, "t"));
+        t.cancel(); // queued, with the cancel pending
+        auto found = l->queue_find([](const coven::any_future&) { return true; }, true);
+        EXPECT_TRUE(found == coven::any_future(t));
+        EXPECT_TRUE(coven::task_is_runnable(t)); // put back at once, to raise
+        co_await t.wait();
+        EXPECT_TRUE(t.cancelled());
+    };
+    loop.run_until_complete(main());
+    EXPECT_TRUE(log.empty());
+}
+
+TEST(Scheduling, CallPosFromATaskOfAnotherLoopIsAUsageErrorAndRunsNothing) {
+    coven::event_loop other(virtual_options());
+    coven::event_loop loop(virtual_options());
+    bool ran = false;
+    auto main = [&]() -> task<void> {
+        EXPECT_THROW((void)other.call_pos(0, [&] { ran = true; }), coven::usage_error);
+        co_return;
+    };
+    loop.run_until_complete(main());
+    other.run_until_complete([]() -> task<void> { co_return; }());
+    EXPECT_FALSE(ran);
+}

@@ -83,6 +83,7 @@ struct remote_fn final : remote_item {
 
 /// The ready queue primitives behind event_loop::queue_len() and the rest (src/scheduling.cpp).
 auto ready_len(loop_state& loop) -> std::size_t;
+void check_queue_thread(loop_state& loop, const char* what);
 auto find_ready(loop_state& loop, bool (*key)(void* ctx, const any_future& task), void* ctx,
                 bool remove) -> any_future;
 void insert_ready(loop_state& loop, std::size_t pos, const any_future& task, const char* what);
@@ -295,7 +296,8 @@ public:
     [[nodiscard]] auto queue_len() -> std::size_t { return detail::ready_len(*m_state); }
     /// The first ready task, in run order, for which `key(any_future)` is true; empty if none.
     /// With `remove`, the task also leaves the queue: it then waits, blocked, until
-    /// queue_insert_pos() or task_reinsert() puts it back (a cancel puts it back at once).
+    /// queue_insert_pos() or task_reinsert() puts it back. A cancel (or an interrupt) puts it
+    /// back at once, and so does one that is already pending, so that it can raise.
     /// **Throws:** usage_error off the loop's thread.
     template <class Key>
     auto queue_find(Key key, bool remove = false) -> any_future {
@@ -314,6 +316,7 @@ public:
     /// **Throws:** usage_error off the loop's thread.
     template <class F>
     auto call_pos(std::size_t pos, F fn) -> future<void> {
+        detail::check_queue_thread(*m_state, "event_loop::call_pos()");
         auto f = create_task(detail::call_fn(std::move(fn)));
         queue_insert_pos(pos, f);
         return f;

@@ -65,6 +65,9 @@ public:
     ~lock() {
         if (m_by_priority) {
             detail::inherit_engine::gone(*this);
+            if (m_locked) {
+                drop(m_owner);
+            }
         }
     }
 
@@ -165,6 +168,9 @@ public:
         m_owner = detail::current_task();
         m_acquisition = ++m_holds;
         ++m_stats.acquisitions;
+        if (m_by_priority) [[unlikely]] {
+            retain(m_owner);
+        }
         return true;
     }
     /// Releases the lock: the first waiter gets it, else it is free.
@@ -248,7 +254,10 @@ private:
         }
         m_acquisition = 0;
         m_locked = false;
-        m_owner = nullptr;
+        detail::promise_base* last = std::exchange(m_owner, nullptr);
+        if (m_by_priority) [[unlikely]] {
+            drop(last); // last: it may free the frame of a task that has ended
+        }
     }
     /// release_by()'s hand-over in a priority_lock: the inheritance moves with the lock. Out of
     /// line, so that the plain lock's inlined release stays as small as it was.
@@ -256,7 +265,22 @@ private:
         detail::promise_base* from = m_owner;
         m_owner = next;
         m_acquisition = ++m_holds;
+        retain(next);
         detail::inherit_engine::handed(*this, from, next);
+        drop(from);
+    }
+    /// A priority_lock keeps a reference on the task that holds it, so that the inheritance
+    /// engine never follows m_owner into a freed frame, even when a task ends holding it (a
+    /// guard moved to another task and released there, or a misuse).
+    static void retain(detail::promise_base* t) noexcept {
+        if (t != nullptr) {
+            ++t->m_refs;
+        }
+    }
+    static void drop(detail::promise_base* t) noexcept {
+        if (t != nullptr) {
+            detail::release_root(t);
+        }
     }
     /// A guard's release: only if its acquisition is still the one held. A failure here (from
     /// another thread) would leave the lock held forever, so it aborts with a message.

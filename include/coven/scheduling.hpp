@@ -72,7 +72,9 @@ private:
 
 /// Puts the calling task back in the ready queue so that only `pos` ready tasks run before it
 /// (K11): `sleep_insert(0)` resumes it next, after nothing; a `pos` past the end is a
-/// skip_ready_cycle(). In a priority loop the position overrides priorities.
+/// skip_ready_cycle(). In a priority loop a position overrides priorities: the task, and those
+/// before it, run in that order before any priority level; a `pos` past the end (more than the
+/// ready tasks) queues it by its priority, like a yield.
 /// **Cancellation:** as skip_ready_cycle(): a pending cancel raises at once, one that arrives
 /// while it is queued raises when it resumes.
 /// **Throws:** usage_error outside a coven task.

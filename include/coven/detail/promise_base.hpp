@@ -297,5 +297,8 @@ void refuse_cross_loop_wait_in_sync_run(const promise_base* waiter, const promis
 
 /// Throws usage_error unless the calling thread is driving the task's loop.
 void require_loop_thread(const promise_base* task, const char* what);
+/// Throws usage_error unless the calling thread drives `loop` (or may: nobody drives it and it
+/// has no background thread).
+void require_loop_core_thread(const loop_core* loop, const char* what);
 
 } // namespace coven::detail
