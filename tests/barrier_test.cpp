@@ -47,6 +47,28 @@ auto arrive_once(coven::barrier& b, std::string name, double after, std::vector<
     }
 }
 
+struct reload : std::runtime_error {
+    reload() : std::runtime_error("reload") {}
+};
+
+/// Sleeps `after`, arrives and waits once and logs the phase, then awaits once more (sleep(0))
+/// and logs how that ended: "<name> next ran", "<name> next cancelled" or "<name> next
+/// interrupted".
+auto arrive_then_await_again(coven::barrier& b, std::string name, double after,
+                             std::vector<std::string>& log) -> task<void> {
+    co_await coven::sleep(after);
+    const std::uint64_t phase = co_await b.arrive_and_wait();
+    log.push_back(entry(name, phase));
+    try {
+        co_await coven::sleep(0);
+        log.push_back(name + " next ran");
+    } catch (const coven::cancelled_error&) {
+        log.push_back(name + " next cancelled");
+    } catch (const reload&) {
+        log.push_back(name + " next interrupted");
+    }
+}
+
 } // namespace
 
 TEST(Barrier, PhasesRepeatAndEachCompletesWhenTheSlowestArrives) {
@@ -85,22 +107,30 @@ TEST(Barrier, ABarrierOfOneNeverWaits) {
     EXPECT_EQ(b.phase(), 5u);
 }
 
-TEST(Barrier, CompletionRunsOncePerPhaseBeforeTheWaitersAreReleased) {
+TEST(Barrier, CompletionRunsOncePerPhaseAfterTheWaitersAreReleasedAndBeforeAnyOfThemRuns) {
     coven::event_loop loop(virtual_options());
     std::vector<std::string> log;
     coven::barrier* self = nullptr;
-    coven::barrier b(2, [&] { log.push_back("completion " + std::to_string(self->phase())); });
+    coven::barrier b(3, [&] {
+        // The waiters are released already (none waits), but none has run: the log shows that
+        // only the last arrival's turn is running.
+        const coven::barrier_statistics s = self->statistics();
+        log.push_back("completion " + std::to_string(s.phase) + " waiting " +
+                      std::to_string(s.waiting));
+    });
     self = &b;
     auto main = [&]() -> task<void> {
         auto* lp = coven::current_loop();
         auto x = lp->create_task(worker(b, "x", 1.0, 2, log));
+        auto w = lp->create_task(worker(b, "w", 1.5, 2, log));
         auto y = lp->create_task(worker(b, "y", 2.0, 2, log));
         co_await x;
+        co_await w;
         co_await y;
     };
     loop.run_until_complete(main());
-    EXPECT_EQ(log, (std::vector<std::string>{"completion 0", "y:0@2", "x:0@2", "completion 1",
-                                             "y:1@4", "x:1@4"}));
+    EXPECT_EQ(log, (std::vector<std::string>{"completion 0 waiting 0", "y:0@2", "x:0@2", "w:0@2",
+                                             "completion 1 waiting 0", "y:1@4", "x:1@4", "w:1@4"}));
 }
 
 TEST(Barrier, ACancelledArrivalIsWithdrawnSoThePhaseWaitsForAnother) {
@@ -153,28 +183,64 @@ TEST(Barrier, AnInterruptedArrivalIsWithdrawnToo) {
     EXPECT_EQ(log, (std::vector<std::string>{"a cancelled", "c:0@2"}));
 }
 
-TEST(Barrier, AWaiterCancelledAfterItsPhaseCompletedRaisesAndNothingElseChanges) {
+TEST(Barrier, AWaiterCancelledAfterItsPhaseCompletedReturnsThePhaseAndItsNextAwaitRaises) {
     coven::event_loop loop(virtual_options());
     std::vector<std::string> log;
     int completions = 0;
     coven::barrier b(3, [&] { ++completions; });
     auto main = [&]() -> task<void> {
         auto* lp = coven::current_loop();
-        auto a = lp->create_task(arrive_once(b, "a", 0.0, log));
-        auto c = lp->create_task(arrive_once(b, "c", 0.0, log));
+        auto a = lp->create_task(arrive_then_await_again(b, "a", 0.0, log));
+        auto c = lp->create_task(arrive_then_await_again(b, "c", 0.0, log));
         co_await coven::sleep(1.0);
         EXPECT_EQ(co_await b.arrive_and_wait(), 0u); // the last: completes phase 0
-        c.cancel();                                  // released, but not run yet
+        c.cancel(); // released, but not run yet: its arrival counted, the cancel stays pending
         co_await a;
         co_await c.wait();
-        EXPECT_TRUE(c.cancelled());
+        EXPECT_FALSE(c.cancelled()); // it caught the cancellation at its next await
         EXPECT_EQ(b.phase(), 1u);
         EXPECT_EQ(completions, 1);
         EXPECT_EQ(b.statistics().expected, 3); // the next phase still expects three
         EXPECT_EQ(b.statistics().waiting, 0u);
     };
     loop.run_until_complete(main());
-    EXPECT_EQ(log, (std::vector<std::string>{"a:0@1", "c cancelled"}));
+    EXPECT_EQ(log, (std::vector<std::string>{"a:0@1", "c:0@1", "c next cancelled", "a next ran"}));
+}
+
+TEST(Barrier, AWaiterInterruptedAfterItsPhaseCompletedReturnsThePhaseAndItsNextAwaitRaises) {
+    coven::event_loop loop(virtual_options());
+    std::vector<std::string> log;
+    coven::barrier b(2);
+    auto main = [&]() -> task<void> {
+        auto c = coven::current_loop()->create_task(arrive_then_await_again(b, "c", 0.0, log));
+        co_await coven::sleep(1.0);
+        EXPECT_EQ(co_await b.arrive_and_wait(), 0u); // the last: completes phase 0
+        coven::task_throw(c, reload{}); // released, not run yet: raised at its next await
+        co_await c;
+        EXPECT_EQ(b.statistics().expected, 2);
+        EXPECT_EQ(b.statistics().waiting, 0u);
+    };
+    loop.run_until_complete(main());
+    EXPECT_EQ(log, (std::vector<std::string>{"c:0@1", "c next interrupted"}));
+}
+
+TEST(Barrier, AWaiterCancelledByTheCompletionReturnsThePhaseAndItsNextAwaitRaises) {
+    coven::event_loop loop(virtual_options());
+    std::vector<std::string> log;
+    coven::future<void>* victim = nullptr;
+    coven::barrier b(2, [&] { victim->cancel(); }); // the waiter is released already
+    auto main = [&]() -> task<void> {
+        auto c = coven::current_loop()->create_task(arrive_then_await_again(b, "c", 0.0, log));
+        victim = &c;
+        co_await coven::sleep(1.0);
+        EXPECT_EQ(co_await b.arrive_and_wait(), 0u);
+        co_await c.wait();
+        EXPECT_FALSE(c.cancelled());
+        EXPECT_EQ(b.phase(), 1u);
+        EXPECT_EQ(b.statistics().waiting, 0u);
+    };
+    loop.run_until_complete(main());
+    EXPECT_EQ(log, (std::vector<std::string>{"c:0@1", "c next cancelled"}));
 }
 
 TEST(Barrier, AnArrivalWithACancelPendingRaisesWithoutArriving) {
@@ -194,6 +260,29 @@ TEST(Barrier, AnArrivalWithACancelPendingRaisesWithoutArriving) {
     };
     loop.run_until_complete(main());
     EXPECT_EQ(log, std::vector<std::string>{"a:0@2"});
+}
+
+TEST(Barrier, TheLastArrivalWithACancelPendingStillCompletesThePhase) {
+    coven::event_loop loop(virtual_options());
+    std::vector<std::string> log;
+    int completions = 0;
+    coven::barrier b(2, [&] { ++completions; });
+    auto main = [&]() -> task<void> {
+        auto a = coven::current_loop()->create_task(arrive_once(b, "a", 0.0, log));
+        co_await coven::sleep(1.0);
+        coven::cancel_scope scope;
+        scope.cancel();
+        EXPECT_FALSE(co_await scope.run([&]() -> task<void> {
+            log.push_back(entry("last", co_await b.arrive_and_wait())); // completes phase 0
+            co_await coven::sleep(0);                                   // raises
+            log.push_back("not reached");
+        }()));
+        EXPECT_EQ(completions, 1);
+        EXPECT_EQ(b.phase(), 1u);
+        co_await a;
+    };
+    loop.run_until_complete(main());
+    EXPECT_EQ(log, (std::vector<std::string>{"last:0@1", "a:0@1"}));
 }
 
 TEST(Barrier, ArriveAndDropLowersEveryLaterPhase) {
@@ -295,6 +384,24 @@ TEST(Barrier, ArrivingFromInsideTheCompletionIsAUsageError) {
     EXPECT_EQ(b.phase(), 1u);
 }
 
+TEST(Barrier, ACompletionThatThrowsOutOfArriveAndDropStillCompletesThePhase) {
+    coven::event_loop loop(virtual_options());
+    std::vector<std::string> log;
+    coven::barrier b(2, [] { throw std::runtime_error("completion failed"); });
+    auto main = [&]() -> task<void> {
+        auto a = coven::current_loop()->create_task(arrive_once(b, "a", 0.0, log));
+        co_await coven::sleep(1.0);
+        EXPECT_THROW(b.arrive_and_drop(), std::runtime_error);
+        EXPECT_EQ(b.phase(), 1u);
+        EXPECT_EQ(b.expected(), 1); // the drop happened
+        EXPECT_EQ(b.statistics().dropped, 1u);
+        EXPECT_EQ(b.statistics().waiting, 0u);
+        co_await a;
+    };
+    loop.run_until_complete(main());
+    EXPECT_EQ(log, std::vector<std::string>{"a:0@1"});
+}
+
 TEST(Barrier, ACompletionThatThrowsStillReleasesThePhaseAndTheLastArrivalRaises) {
     coven::event_loop loop(virtual_options());
     std::vector<std::string> log;
@@ -323,18 +430,59 @@ TEST(Barrier, DestroyedWhileATaskWaitsTheWaitRaisesUsageError) {
     loop.run_until_complete(main());
 }
 
-TEST(Barrier, DestroyedAfterThePhaseCompletedButBeforeAWaiterRanTheWaitRaisesUsageError) {
+TEST(Barrier, DestroyedAfterThePhaseCompletedButBeforeAWaiterRanTheWaitReturnsItsPhase) {
     coven::event_loop loop(virtual_options());
-    auto b = std::make_unique<coven::barrier>(2);
-    auto waiter = [](coven::barrier& b) -> task<void> { co_await b.arrive_and_wait(); };
+    auto b = std::make_unique<coven::barrier>(3);
+    auto waiter = [](coven::barrier& b) -> task<std::uint64_t> {
+        co_return co_await b.arrive_and_wait();
+    };
     auto main = [&]() -> task<void> {
-        auto w = coven::current_loop()->create_task(waiter(*b));
+        auto* lp = coven::current_loop();
+        // Phase 0 first, so that the released waiters' phase (1) is not what a zeroed or freed
+        // barrier would read.
+        auto p0 = lp->create_task(waiter(*b));
+        auto p0b = lp->create_task(waiter(*b));
         co_await coven::sleep(0.1);
-        co_await b->arrive_and_wait(); // releases w...
-        b.reset();                     // ...and the barrier goes before w runs
-        EXPECT_THROW(co_await w, coven::usage_error);
+        EXPECT_EQ(co_await b->arrive_and_wait(), 0u);
+        EXPECT_EQ(co_await p0, 0u);
+        EXPECT_EQ(co_await p0b, 0u);
+        auto w = lp->create_task(waiter(*b));
+        auto c = lp->create_task(waiter(*b));
+        co_await coven::sleep(0.1);
+        EXPECT_EQ(co_await b->arrive_and_wait(), 1u); // releases w and c...
+        c.cancel(); // (c's cancellation stays pending: it has no further await)
+        b.reset();  // ...and the barrier goes before they run
+        EXPECT_EQ(co_await w, 1u);
+        EXPECT_EQ(co_await c, 1u);
     };
     loop.run_until_complete(main());
+}
+
+TEST(Barrier, ArriveAndDropFromAnotherThreadOnceATaskUsedItIsAUsageErrorEvenMidPhase) {
+    coven::event_loop loop(virtual_options());
+    coven::barrier b(3);
+    std::vector<std::string> log;
+    auto main = [&]() -> task<void> {
+        auto a = coven::current_loop()->create_task(arrive_once(b, "a", 0.0, log));
+        co_await coven::sleep(1.0); // a waits: one of three arrived
+        bool refused = false;
+        std::thread other([&] {
+            try {
+                b.arrive_and_drop(); // would not complete the phase
+            } catch (const coven::usage_error&) {
+                refused = true;
+            }
+        });
+        other.join();
+        EXPECT_TRUE(refused);
+        EXPECT_EQ(b.expected(), 3); // nothing changed
+        EXPECT_EQ(b.statistics().dropped, 0u);
+        b.arrive_and_drop();
+        co_await b.arrive_and_wait();
+        co_await a;
+    };
+    loop.run_until_complete(main());
+    EXPECT_EQ(log, std::vector<std::string>{"a:0@1"});
 }
 
 TEST(Barrier, CompletingAPhaseFromAnotherThreadWhileTasksWaitIsAUsageError) {

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -23,6 +24,26 @@ auto say_when_open(coven::latch& l, std::string what, std::vector<std::string>& 
     } catch (const coven::cancelled_error&) {
         log.push_back(what + " cancelled");
         throw;
+    }
+}
+
+struct reload : std::runtime_error {
+    reload() : std::runtime_error("reload") {}
+};
+
+/// Waits for `l` to open and logs `what`, then awaits once more (sleep(0)) and logs how that
+/// ended: "<what> next ran", "<what> next cancelled" or "<what> next interrupted".
+auto wait_then_await_again(coven::latch& l, std::string what, std::vector<std::string>& log)
+    -> task<void> {
+    co_await l.wait();
+    log.push_back(what);
+    try {
+        co_await coven::sleep(0);
+        log.push_back(what + " next ran");
+    } catch (const coven::cancelled_error&) {
+        log.push_back(what + " next cancelled");
+    } catch (const reload&) {
+        log.push_back(what + " next interrupted");
     }
 }
 
@@ -137,16 +158,50 @@ TEST(Latch, ACancelledWaiterLeavesAndTheOthersStillWake) {
         co_await coven::sleep(0);
         EXPECT_EQ(l.statistics().waiting, 2u);
         l.count_down();
-        c.cancel(); // woken, not run yet: it raises, the others go on
         co_await a;
-        co_await c.wait();
+        co_await c;
         EXPECT_TRUE(b.cancelled());
-        EXPECT_TRUE(c.cancelled());
         co_await l.wait(); // still open
     };
     loop.run_until_complete(main());
-    EXPECT_EQ(log, (std::vector<std::string>{"b cancelled", "a", "c cancelled"}));
+    EXPECT_EQ(log, (std::vector<std::string>{"b cancelled", "a", "c"}));
     EXPECT_EQ(l.statistics().released, 2u);
+}
+
+TEST(Latch, AWaiterCancelledAfterItWasReleasedReturnsAndItsNextAwaitRaises) {
+    coven::event_loop loop(virtual_options());
+    coven::latch l(1);
+    std::vector<std::string> log;
+    auto main = [&]() -> task<void> {
+        auto* lp = coven::current_loop();
+        auto a = lp->create_task(wait_then_await_again(l, "a", log));
+        auto c = lp->create_task(wait_then_await_again(l, "c", log));
+        co_await coven::sleep(1.0);
+        l.count_down();
+        c.cancel(); // released, not run yet: its wait is over; the cancellation stays pending
+        co_await a;
+        co_await c.wait();
+        EXPECT_FALSE(c.cancelled()); // it caught the cancellation at its next await
+        co_await l.wait();           // still open
+    };
+    loop.run_until_complete(main());
+    EXPECT_EQ(log, (std::vector<std::string>{"a", "c", "c next cancelled", "a next ran"}));
+    EXPECT_EQ(l.statistics().released, 2u);
+}
+
+TEST(Latch, AWaiterInterruptedAfterItWasReleasedReturnsAndItsNextAwaitRaises) {
+    coven::event_loop loop(virtual_options());
+    coven::latch l(1);
+    std::vector<std::string> log;
+    auto main = [&]() -> task<void> {
+        auto c = coven::current_loop()->create_task(wait_then_await_again(l, "c", log));
+        co_await coven::sleep(1.0);
+        l.count_down();
+        coven::task_throw(c, reload{}); // released, not run yet: raised at its next await
+        co_await c;
+    };
+    loop.run_until_complete(main());
+    EXPECT_EQ(log, (std::vector<std::string>{"c", "c next interrupted"}));
 }
 
 TEST(Latch, ACancelledArriveAndWaitKeepsItsCountDown) {
@@ -227,18 +282,49 @@ TEST(Latch, DestroyedWhileATaskWaitsTheWaitRaisesUsageError) {
     loop.run_until_complete(main());
 }
 
-TEST(Latch, DestroyedAfterItOpenedButBeforeAWaiterRanTheWaitRaisesUsageError) {
+TEST(Latch, DestroyedAfterItOpenedButBeforeAWaiterRanTheWaitReturns) {
     coven::event_loop loop(virtual_options());
     auto l = std::make_unique<coven::latch>(1);
-    auto waiter = [](coven::latch& l) -> task<void> { co_await l.wait(); };
+    auto waiter = [](coven::latch& l) -> task<int> {
+        co_await l.wait();
+        co_return 7;
+    };
     auto main = [&]() -> task<void> {
-        auto w = coven::current_loop()->create_task(waiter(*l));
+        auto* lp = coven::current_loop();
+        auto w = lp->create_task(waiter(*l));
+        auto c = lp->create_task(waiter(*l));
         co_await coven::sleep(0.1);
-        l->count_down(); // w is woken...
-        l.reset();       // ...and the latch goes before w runs
-        EXPECT_THROW(co_await w, coven::usage_error);
+        l->count_down(); // w and c are released...
+        c.cancel();      // (c's cancellation stays pending: it has no further await)
+        l.reset();       // ...and the latch goes before they run: their waits still return
+        EXPECT_EQ(co_await w, 7);
+        EXPECT_EQ(co_await c, 7);
     };
     loop.run_until_complete(main());
+}
+
+TEST(Latch, CountDownFromAnotherThreadOnceATaskUsedItIsAUsageErrorEvenAboveZero) {
+    coven::event_loop loop(virtual_options());
+    coven::latch l(3);
+    auto main = [&]() -> task<void> {
+        l.count_down(); // a task of this loop used it: it belongs to this loop now
+        int refused = 0;
+        std::thread other([&] {
+            for (int n : {1, 2}) { // 1 leaves it above zero, 2 would open it
+                try {
+                    l.count_down(n);
+                } catch (const coven::usage_error&) {
+                    ++refused;
+                }
+            }
+        });
+        other.join();
+        EXPECT_EQ(refused, 2);
+        EXPECT_EQ(l.count(), 2); // nothing was counted
+        co_await l.arrive_and_wait(2);
+    };
+    loop.run_until_complete(main());
+    EXPECT_EQ(l.count(), 0);
 }
 
 TEST(Latch, CountDownFromAnotherThreadWhileTasksWaitIsAUsageError) {

@@ -4,11 +4,13 @@
 // finish_wait(), as every primitive does. What choose_front() gives a waiter is a token; a waiter
 // that was given one but was cancelled before it ran hands it to the next waiter (hand_on
 // chooses the front again), as a semaphore passes on its permit. Seeded random sequences of
-// operations (park, park with a cancel pending, cancel a waiter, choose the front, cancel a
-// chosen waiter before it runs, cancel one that is already woken, let the loop run, and at the
-// end drain or destroy the queue) drive both the queue and the model; after every step the
-// queue's order and links and the log of who was woken with what outcome must match the model.
-// A failure names the seed and the operations; COVEN_FUZZ_SEED=<seed> replays that one run.
+// operations (park, park with a cancel pending, cancel a waiter, interrupt one (task_throw),
+// choose the front, cancel or interrupt a chosen waiter before it runs, cancel one that is
+// already woken, let the loop run, and at the end drain or destroy the queue, which half of the
+// seeds mark with release_orphans_on_destruction()) drive both the queue and the model; after
+// every step the queue's order and links, the size of its chosen list (chosen, not run yet) and
+// the log of who was woken with what outcome must match the model. A failure names the seed and
+// the operations; COVEN_FUZZ_SEED=<seed> replays that one run.
 #include <coven/detail/wait_queue.hpp>
 
 #include "test_util.hpp"
@@ -32,7 +34,10 @@ using coven::task;
 
 namespace {
 
-enum class outcome : std::uint8_t { got, handed_on, cancelled, abandoned };
+enum class outcome : std::uint8_t { got, handed_on, cancelled, interrupted, abandoned };
+
+/// What the interrupt operations throw into a task (coven::task_throw()).
+struct fuzz_interrupt {};
 
 struct record {
     int id;
@@ -41,7 +46,8 @@ struct record {
 };
 
 auto describe(const std::vector<record>& log) -> std::string {
-    static constexpr const char* names[] = {"got", "handed_on", "cancelled", "abandoned"};
+    static constexpr const char* names[] = {"got", "handed_on", "cancelled", "interrupted",
+                                            "abandoned"};
     std::ostringstream out;
     for (const auto& r : log) {
         out << r.id << ':' << names[static_cast<int>(r.what)] << ' ';
@@ -88,6 +94,8 @@ auto wait_on(probe& p, int id, std::vector<record>& log) -> task<void> {
         log.push_back({id, outcome::got});
     } catch (const coven::cancelled_error&) {
         log.push_back({id, outcome::cancelled});
+    } catch (const fuzz_interrupt&) {
+        log.push_back({id, outcome::interrupted});
     } catch (const coven::usage_error&) {
         log.push_back({id, outcome::abandoned});
     }
@@ -107,6 +115,12 @@ public:
 
     auto run(int ops) -> task<void> {
         m_probe = std::make_unique<probe>();
+        if (pick(2) == 0) {
+            // Its chosen nodes become released_orphan, not abandoned, when it is destroyed:
+            // finish_wait() must raise usage_error for them all the same.
+            note("orphans");
+            m_probe->queue.release_orphans_on_destruction();
+        }
         for (int step = 0; step < ops && m_ok; ++step) {
             co_await one_step();
             check();
@@ -148,10 +162,16 @@ private:
         parked,
         chosen,
         woken_cancelled,
+        woken_interrupted,
         chosen_cancelled,
+        chosen_interrupted,
         abandoned,
         done
     };
+    /// Chosen and not run yet: on the queue's chosen list.
+    static auto is_chosen(state s) noexcept -> bool {
+        return s == state::chosen || s == state::chosen_cancelled || s == state::chosen_interrupted;
+    }
 
     auto pick(std::uint32_t n) -> std::uint32_t { return static_cast<std::uint32_t>(m_rng() % n); }
     void note(const std::string& op) { m_trace += op + ' '; }
@@ -159,18 +179,22 @@ private:
     auto one_step() -> task<void> {
         // Parking weighs 20 to 59 out of 100+, drawn per seed: some runs keep the queue short,
         // others grow it long.
-        std::uint32_t roll = pick(70 + m_park_weight);
+        std::uint32_t roll = pick(81 + m_park_weight);
         if (roll < m_park_weight) {
             park();
         } else if ((roll -= m_park_weight) < 5) {
             park_with_cancel_pending();
         } else if (roll < 23) {
             cancel_waiting();
-        } else if (roll < 41) {
+        } else if (roll < 29) {
+            interrupt_waiting();
+        } else if (roll < 47) {
             choose();
-        } else if (roll < 51) {
+        } else if (roll < 57) {
             cancel_chosen();
-        } else if (roll < 55) {
+        } else if (roll < 62) {
+            interrupt_chosen();
+        } else if (roll < 66) {
             cancel_again();
         } else {
             note("run");
@@ -213,6 +237,22 @@ private:
         }
     }
 
+    /// task_throw() into a waiting task: its wait ends at once and raises the interrupt.
+    void interrupt_waiting() {
+        if (m_waiting.empty()) {
+            return;
+        }
+        auto it = m_waiting.begin();
+        std::advance(
+            it, static_cast<std::ptrdiff_t>(pick(static_cast<std::uint32_t>(m_waiting.size()))));
+        const int id = *it;
+        note("interrupt" + std::to_string(id));
+        m_waiting.erase(it);
+        m_state[id] = state::woken_interrupted;
+        m_ready.push_back(id);
+        coven::task_throw(m_futures.at(id), fuzz_interrupt{});
+    }
+
     void choose() {
         const int expected = m_waiting.empty() ? -1 : m_waiting.front();
         note("choose");
@@ -247,11 +287,31 @@ private:
         }
     }
 
-    /// Cancels a task that is already woken (by a cancel) or done: nothing may change.
+    /// task_throw() into a chosen task before it runs: it hands its token on, then raises.
+    void interrupt_chosen() {
+        std::vector<int> chosen;
+        for (const auto& [id, s] : m_state) {
+            if (s == state::chosen) {
+                chosen.push_back(id);
+            }
+        }
+        if (chosen.empty()) {
+            return;
+        }
+        const int id = chosen[pick(static_cast<std::uint32_t>(chosen.size()))];
+        note("interrupt-chosen" + std::to_string(id));
+        m_state[id] = state::chosen_interrupted;
+        coven::task_throw(m_futures.at(id), fuzz_interrupt{});
+    }
+
+    /// Cancels a task that is already woken (by a cancel or an interrupt) or done: nothing may
+    /// change (a pending interrupt is raised before the cancellation).
     void cancel_again() {
         std::vector<int> ids;
         for (const auto& [id, s] : m_state) {
-            if (s == state::woken_cancelled || s == state::chosen_cancelled || s == state::done) {
+            if (s == state::woken_cancelled || s == state::woken_interrupted ||
+                s == state::chosen_cancelled || s == state::chosen_interrupted ||
+                s == state::done) {
                 ids.push_back(id);
             }
         }
@@ -274,7 +334,7 @@ private:
         }
         m_waiting.clear();
         for (auto& [id, s] : m_state) {
-            if (s == state::chosen || s == state::chosen_cancelled) {
+            if (is_chosen(s)) {
                 s = state::abandoned; // woken already: in m_ready
             }
         }
@@ -295,7 +355,11 @@ private:
             case state::woken_cancelled:
                 m_model_log.push_back({id, outcome::cancelled});
                 break;
+            case state::woken_interrupted:
+                m_model_log.push_back({id, outcome::interrupted});
+                break;
             case state::chosen_cancelled:
+            case state::chosen_interrupted:
                 m_model_log.push_back({id, outcome::handed_on});
                 if (!m_waiting.empty()) {
                     const int next = m_waiting.front();
@@ -303,7 +367,9 @@ private:
                     m_state[next] = state::chosen;
                     m_ready.push_back(next);
                 }
-                m_model_log.push_back({id, outcome::cancelled});
+                m_model_log.push_back({id, m_state[id] == state::chosen_cancelled
+                                               ? outcome::cancelled
+                                               : outcome::interrupted});
                 break;
             case state::abandoned:
                 m_model_log.push_back({id, outcome::abandoned});
@@ -332,7 +398,7 @@ private:
         }
     }
 
-    /// Compares the queue (order, links, states, size) and the log with the model.
+    /// Compares the queue (order, links, states, size, chosen list) and the log with the model.
     void check() {
         if (!m_ok) {
             return;
@@ -353,6 +419,15 @@ private:
             const std::vector<int> model(m_waiting.begin(), m_waiting.end());
             if (real != model || q.size() != model.size() || q.empty() != model.empty()) {
                 fail("queue order differs from the model");
+                return;
+            }
+            std::size_t chosen = 0;
+            for (const auto& [id, s] : m_state) {
+                chosen += is_chosen(s) ? 1 : 0;
+            }
+            if (q.chosen_size() != chosen) {
+                fail("chosen list holds " + std::to_string(q.chosen_size()) + ", the model " +
+                     std::to_string(chosen));
                 return;
             }
         }

@@ -6,10 +6,11 @@
 // the ones parked in its wait queue, since every arrival but the last one waits. So a waiter that
 // is cancelled, interrupted or destroyed leaves the queue (the queue's own cancel hook unlinks
 // it, at once) and its arrival is withdrawn with it: no second piece of state can disagree. The
-// last arrival (waiting + 1 == expected) completes the phase: it runs the completion function,
-// advances the phase and chooses every waiter, which moves them to the queue's chosen list, so
-// the queue is empty again for the next phase. Invariant between calls: waiting < expected, or
-// expected == 0 and nobody waits.
+// last arrival (waiting + 1 == expected) completes the phase: it chooses every waiter, which
+// moves them to the queue's chosen list (so the queue is empty again for the next phase, and a
+// cancel reaching a waiter from then on finds it released), then runs the completion function,
+// then advances the phase. Invariant between calls: waiting < expected, or expected == 0 and
+// nobody waits.
 
 #include <coven/detail/promise_base.hpp>
 #include <coven/detail/wait_queue.hpp>
@@ -34,29 +35,36 @@ struct barrier_statistics {
 };
 
 /// A reusable rendezvous for tasks of one loop (std::barrier): each phase completes when
-/// `expected` tasks have arrived. Every arrival but the last waits; the last one runs the
-/// optional completion function, then every waiter of the phase goes on, in the order they came,
-/// and the next phase begins. arrive_and_drop() arrives and leaves for good: every later phase
-/// expects one task fewer.
+/// `expected` tasks have arrived. Every arrival but the last waits; the last one releases every
+/// waiter of the phase, in the order they came (a priority loop then runs them by priority),
+/// runs the optional completion function in its own turn, before any of them runs, and the next
+/// phase begins. arrive_and_drop() arrives and leaves for good: every later phase expects one
+/// task fewer.
 ///
 /// **Cancellation:**
 /// - a waiter cancelled (or interrupted) before its phase completes leaves the queue and **its
 ///   arrival is withdrawn**: the phase now waits for one more arrival, so it never completes
 ///   counting a task that is gone. Its wait raises cancelled_error;
-/// - a waiter whose phase completed but whose task was cancelled before it ran: the phase has
-///   completed (its arrival counted, the completion ran, the others go on); it raises
-///   cancelled_error and nothing else changes;
+/// - a waiter whose phase completed (it was released) but whose task was cancelled or
+///   interrupted before it ran, from the completion function too: its arrival counted, so its
+///   wait returns the phase normally, and the cancellation or interrupt stays pending for the
+///   task's next await. Raising here would look like a withdrawn arrival, and a caller that
+///   retries would arrive twice;
 /// - an arrival with a cancellation pending raises at once without arriving, unless it is the
 ///   last one: that one completes the phase without suspending and does not see the
 ///   cancellation (its next await does), like every wait that finds its primitive ready;
-/// - a barrier destroyed while tasks wait in it (or before a waiter it released has run) makes
-///   their waits raise usage_error instead of hanging.
+/// - a barrier destroyed while tasks wait in it makes their waits raise usage_error instead of
+///   hanging; one destroyed after it released a phase's waiters, before they ran, does not
+///   disturb them (each returns its phase, kept in its own awaiter).
 ///
 /// **Throws:** usage_error for a negative `expected`, for an arrival at a barrier that expects
-/// nobody (every participant dropped), or for an arrival from inside the completion function.
-/// An exception thrown by the completion function propagates from the last arrival's
-/// arrive_and_wait() or arrive_and_drop(); the phase completes anyway (its waiters are released),
-/// so nobody hangs on it.
+/// nobody (every participant dropped), for an arrival from inside the completion function, for
+/// an arrival from a task of another loop than the one that first used the barrier, and, once
+/// a task has used it, for an arrive_and_drop() or arrive_and_wait() from a thread that does not
+/// drive that loop (whether or not it would complete the phase). An exception thrown by the
+/// completion function propagates from the last arrival's arrive_and_wait() or
+/// arrive_and_drop(); the phase completes anyway (its waiters are released), so nobody hangs on
+/// it.
 /// **Thread safety:** the loop's thread only; tasks of one loop at a time.
 /// **Example:**
 /// ```
@@ -71,15 +79,19 @@ public:
     /// A barrier whose phases complete after `expected` arrivals each.
     /// **Throws:** usage_error if expected < 0.
     explicit barrier(std::ptrdiff_t expected) : barrier(expected, nullptr) {}
-    /// As barrier(expected), with `completion` run once per phase by the last arrival, before
-    /// the waiters are released. It runs inside that task's turn, so it must not wait; phase()
-    /// is still the completing phase's number while it runs.
+    /// As barrier(expected), with `completion` run once per phase by the last arrival. The
+    /// phase's waiters are released first (statistics().waiting is 0 while it runs, and a
+    /// cancel it sends to one of them follows the released rule), but none of them runs before
+    /// it returns: it runs inside the last arrival's turn, so it must not wait. phase() is still
+    /// the completing phase's number while it runs. It must not destroy the barrier: the
+    /// arrival that runs it goes on using the barrier after it returns.
     barrier(std::ptrdiff_t expected, std::function<void()> completion)
         : m_completion(std::move(completion)), m_expected(expected) {
         if (expected < 0) {
             detail::throw_usage("barrier: a negative expected count; a barrier waits for the "
                                 "number of tasks that take part in each phase, 0 or more");
         }
+        m_waiters.release_orphans_on_destruction(); // a released waiter never touches the barrier
     }
     barrier(const barrier&) = delete;
     auto operator=(const barrier&) -> barrier& = delete;
@@ -92,6 +104,8 @@ public:
         explicit arrive_awaiter(barrier& b) noexcept : m_barrier(&b) {}
         [[nodiscard]] auto await_ready() -> bool {
             m_state = idle; // (an awaiter awaited again arrives afresh)
+            // The phase it arrives in is the one whose completion releases it: kept here, so
+            // that await_resume never reads the barrier.
             m_phase = m_barrier->m_phase;
             return m_barrier->arrive_last(k_what);
         }
@@ -99,10 +113,10 @@ public:
             return detail::begin_wait(*this, m_barrier->m_waiters, h, k_what);
         }
         auto await_resume() -> std::uint64_t {
-            // Only the node is touched here: the barrier may be gone (abandoned) or in a later
-            // phase by now.
-            detail::finish_wait(
-                *this, "a coven::barrier", [] {}, [] {}); // the phase completed: nothing to pass on
+            // Only the node (and, while the barrier lives, its queue) is touched here: the
+            // barrier may be gone (released_orphan) or in a later phase by now. Released: the
+            // phase completed, even with a cancellation pending.
+            detail::finish_release_wait(*this, "a coven::barrier");
             return m_phase;
         }
 
@@ -114,8 +128,9 @@ public:
 
     /// Arrives in the current phase and waits until it completes: `co_await b.arrive_and_wait();`
     /// gives the phase's number. The last arrival completes it without suspending.
-    /// **Throws:** usage_error (from the co_await) if the barrier expects nobody, or from inside
-    /// the completion function; what the completion function throws, in the last arrival.
+    /// **Throws:** usage_error (from the co_await) if the barrier expects nobody, from inside
+    /// the completion function, from a task of another loop, or from a thread that does not
+    /// drive the barrier's loop; what the completion function throws, in the last arrival.
     [[nodiscard]] auto arrive_and_wait() noexcept -> arrive_awaiter {
         return arrive_awaiter(*this);
     }
@@ -123,16 +138,15 @@ public:
     /// Arrives in the current phase without waiting and leaves: this and every later phase
     /// expect one arrival fewer. Completes the phase if everybody else has arrived.
     /// **Throws:** usage_error if the barrier expects nobody, from inside the completion function,
-    /// from a task of another loop, or (when it completes a phase with waiters) from a thread that
-    /// does not drive their loop; what the completion function throws.
+    /// from a task of another loop, or, once a task has used the barrier, from a thread that does
+    /// not drive that loop (whether or not it completes the phase); nothing changes then. What
+    /// the completion function throws; the phase completes anyway.
     void arrive_and_drop() {
         constexpr const char* what = "barrier::arrive_and_drop()";
         m_waiters.check_loop(what);
+        m_waiters.require_bound_thread(what);
         check_can_arrive(what);
         const bool completes = waiting() + 1 == m_expected;
-        if (completes) {
-            detail::require_waker_thread(m_waiters, what);
-        }
         --m_expected;
         ++m_dropped;
         if (completes) {
@@ -168,17 +182,20 @@ private:
     /// does not wait); false: it parks.
     auto arrive_last(const char* what) -> bool {
         m_waiters.check_loop(what);
+        m_waiters.require_bound_thread(what);
         check_can_arrive(what);
         if (waiting() + 1 != m_expected) {
             return false;
         }
-        detail::require_waker_thread(m_waiters, what);
         complete_phase();
         return true;
     }
-    /// Runs the completion, then starts the next phase and releases the waiters of this one,
-    /// even if the completion threw (rethrown at the end).
+    /// Releases the waiters of this phase (chosen: a cancel from now on finds them released),
+    /// then runs the completion, then starts the next phase, even if the completion threw
+    /// (rethrown at the end).
     void complete_phase() {
+        while (m_waiters.choose_front() != nullptr) {
+        }
         std::exception_ptr failure;
         if (m_completion) {
             m_completing = true;
@@ -190,8 +207,6 @@ private:
             m_completing = false;
         }
         ++m_phase;
-        while (m_waiters.choose_front() != nullptr) {
-        }
         if (failure) {
             std::rethrow_exception(failure);
         }

@@ -21,18 +21,24 @@ struct latch_statistics {
 
 /// A countdown for tasks of one loop, used once (std::latch): it starts at `expected`,
 /// count_down() lowers it, and once it reaches zero it stays open: every task waiting in wait()
-/// goes on, in the order they came, and later waits return at once. It never counts up again;
-/// for a reusable rendezvous use coven::barrier.
+/// is released, in the order they came (a priority loop then runs them by priority), and later
+/// waits return at once. It never counts up again; for a reusable rendezvous use coven::barrier.
 ///
 /// **Cancellation:** a waiter that is cancelled (or interrupted) while the count is above zero
-/// leaves the queue and raises cancelled_error; the others still wake at zero. One woken at zero
-/// whose task was cancelled before it ran raises cancelled_error too; the latch stays open for
-/// the others (there is nothing to pass on). arrive_and_wait() counts down before it waits, and
-/// that count stays down if the wait is then cancelled: the arrival happened, only the wait is
-/// given up. A wait that finds the latch open does not suspend, so it does not see a pending
-/// cancellation. A latch destroyed while tasks wait in it (or before a waiter it woke has run)
-/// makes their waits raise usage_error instead of hanging.
-/// **Throws:** usage_error for a negative `expected`, or a count_down() below zero.
+/// leaves the queue and raises cancelled_error; the others still wake at zero. One released at
+/// zero whose task was cancelled (or interrupted) before it ran returns normally: its wait is
+/// over, and the cancellation stays pending for the task's next await (raising here would look
+/// like a wait that never ended, and a caller that retries would count down again).
+/// arrive_and_wait() counts down before it waits, and that count stays down if the wait is then
+/// cancelled: the arrival happened, only the wait is given up. A wait that finds the latch open
+/// does not suspend, so it does not see a pending cancellation. A latch destroyed while tasks
+/// wait in it makes their waits raise usage_error instead of hanging; one destroyed after it
+/// released its waiters, before they ran, does not disturb them (their waits return normally).
+/// **Throws:** usage_error for a negative `expected`; for a count_down() (or arrive_and_wait())
+/// with a negative `n` or below zero; for a wait that has to park outside a task; for any call
+/// (wait(), arrive_and_wait(), count_down()) from a task of another loop than the one that first
+/// used the latch; and, once a task has used it, for a count_down() or arrive_and_wait() from a
+/// thread that does not drive that loop, whether or not the count reaches zero.
 /// **Thread safety:** the loop's thread only; tasks of one loop at a time.
 /// **Example:**
 /// ```
@@ -49,6 +55,7 @@ public:
             detail::throw_usage("latch: a negative expected count; a latch counts down from the "
                                 "number of arrivals to wait for, 0 or more");
         }
+        m_waiters.release_orphans_on_destruction(); // a released waiter never touches the latch
     }
     latch(const latch&) = delete;
     auto operator=(const latch&) -> latch& = delete;
@@ -75,8 +82,9 @@ public:
             return parked;
         }
         void await_resume() {
-            detail::finish_wait(
-                *this, "a coven::latch", [] {}, [] {}); // the latch stays open: nothing to pass on
+            // Only the node (and, while the latch lives, its queue) is touched: the latch may be
+            // gone by now. Released: the wait is over, even with a cancellation pending.
+            detail::finish_release_wait(*this, "a coven::latch");
         }
 
     private:
@@ -88,11 +96,14 @@ public:
         bool m_arrives;
     };
 
-    /// Lowers the count by `n`; at zero, wakes every waiter in the order they came.
-    /// **Throws:** usage_error if n < 0 or n > count() (nothing is counted then), from a task of
-    /// another loop, or, when it would wake tasks, from a thread that does not drive their loop.
+    /// Lowers the count by `n`; at zero, releases every waiter in the order they came.
+    /// **Throws:** usage_error if n < 0 or n > count(), from a task of another loop, or, once a
+    /// task used the latch, from a thread that does not drive that task's loop (whether or not
+    /// the count reaches zero); nothing is counted then.
     void count_down(std::ptrdiff_t n = 1) {
-        m_waiters.check_loop("latch::count_down()");
+        constexpr const char* what = "latch::count_down()";
+        m_waiters.check_loop(what);
+        m_waiters.require_bound_thread(what);
         if (n < 0) {
             detail::throw_usage("latch::count_down() with a negative n; a latch only counts down: "
                                 "pass 0 or more");
@@ -103,9 +114,6 @@ public:
         }
         if (n == 0) {
             return;
-        }
-        if (n == m_count) {
-            detail::require_waker_thread(m_waiters, "latch::count_down()");
         }
         m_count -= n;
         if (m_count == 0) {

@@ -214,7 +214,7 @@ public:
                 }
                 return; // taken: the put is done, whatever happened since
             }
-            if (m_state == abandoned && !m_value) {
+            if ((m_state == abandoned || m_state == released_orphan) && !m_value) {
                 return; // taken, then the queue went before this task ran: the put is done
             }
             detail::finish_wait(

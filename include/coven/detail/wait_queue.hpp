@@ -14,12 +14,18 @@
 //                           |
 //                           +--cancel / interrupt--> cancelled (unlinked by the waiter hook)
 //
+//   parked --~wait_queue--> abandoned;  chosen --~wait_queue--> abandoned or released_orphan
+//
 // A parked node is in the queue and its task parked in it. Choosing unlinks it and wakes the task;
 // cancelling unlinks it and wakes the task. Both happen once, so a waiter is never woken twice and
 // never lost. A node that was chosen but whose task was cancelled before it ran hands what it was
 // given to the next waiter (the primitive's await_resume does that, then raises the
-// cancellation). A frame destroyed while parked (loop teardown) unlinks its node; a queue
-// destroyed while nodes wait in it wakes them, abandoned, and their awaits raise usage_error.
+// cancellation); a latch or barrier waiter has nothing to hand on, so it succeeds and the
+// cancellation stays pending (finish_release_wait()). A frame destroyed while parked (loop
+// teardown) unlinks its node; a queue destroyed while nodes wait in it wakes them, abandoned, and
+// their awaits raise usage_error. Chosen nodes of a destroyed queue become abandoned too, or
+// released_orphan in a queue that release_orphans_on_destruction() marked (latch, barrier: their
+// waiters succeed); finish_wait() treats released_orphan as abandoned.
 
 #include <coven/detail/promise_base.hpp>
 #include <coven/error.hpp>
@@ -34,7 +40,9 @@ namespace coven::detail {
 class wait_queue;
 
 struct wait_node : waiter {
-    enum state : std::uint8_t { idle, parked, chosen, cancelled, abandoned };
+    /// released_orphan: chosen, then the queue was destroyed before the waiter ran, in a queue
+    /// marked by release_orphans_on_destruction(); elsewhere such a node is abandoned.
+    enum state : std::uint8_t { idle, parked, chosen, cancelled, abandoned, released_orphan };
 
     wait_node() noexcept = default;
     wait_node(const wait_node&) = delete;
@@ -90,22 +98,33 @@ public:
     auto operator=(const wait_queue&) -> wait_queue& = delete;
     /// A primitive destroyed while tasks wait in it, or before a task it chose has run, marks
     /// their nodes abandoned (and wakes the waiting ones): their await raises usage_error
-    /// instead of hanging or touching the freed primitive.
+    /// instead of hanging or touching the freed primitive. In a queue marked by
+    /// release_orphans_on_destruction(), the chosen ones become released_orphan instead.
     ~wait_queue() {
         while (wait_node* n = m_waiting.m_head) {
             m_waiting.unlink(*n);
             n->m_state = wait_node::abandoned;
             wake(n->m_task);
         }
+        const wait_node::state orphan =
+            m_release_orphans ? wait_node::released_orphan : wait_node::abandoned;
         while (wait_node* n = m_chosen.m_head) {
             m_chosen.unlink(*n);
-            n->m_state = wait_node::abandoned; // woken already
+            n->m_state = orphan; // woken already
         }
     }
+
+    /// For a primitive whose chosen waiter has been given everything it waits for and has
+    /// nothing to hand on, and whose await_resume touches only its own node (latch, barrier):
+    /// when the queue is destroyed, its chosen nodes become released_orphan (their wait
+    /// succeeded) instead of abandoned.
+    void release_orphans_on_destruction() noexcept { m_release_orphans = true; }
 
     [[nodiscard]] auto empty() const noexcept -> bool { return m_waiting.m_head == nullptr; }
     [[nodiscard]] auto size() const noexcept -> std::size_t { return m_waiting.m_size; }
     [[nodiscard]] auto front() const noexcept -> wait_node* { return m_waiting.m_head; }
+    /// Nodes chosen whose await has not resumed yet (their tasks are woken, not run).
+    [[nodiscard]] auto chosen_size() const noexcept -> std::size_t { return m_chosen.m_size; }
 
     /// Binds the primitive to the loop of the calling task at its first use from a task; a task
     /// of another loop using it later is a usage_error naming `what` (asyncio binds its
@@ -118,6 +137,15 @@ public:
             } else if (m_loop != t->m_loop) {
                 throw_other_loop(what);
             }
+        }
+    }
+
+    /// Once the primitive is bound to a loop (check_loop()), throws usage_error naming `what`
+    /// unless the calling thread drives that loop: every call that changes the primitive must
+    /// come from there. A task of that loop (the common case) costs one compare.
+    void require_bound_thread(const char* what) const {
+        if (m_loop != nullptr && (t_current_task == nullptr || t_current_task->m_loop != m_loop)) {
+            require_loop_core_thread(m_loop, what);
         }
     }
 
@@ -207,6 +235,7 @@ private:
     node_list m_chosen;
     const loop_core* m_loop = nullptr;
     bool m_by_priority = false;
+    bool m_release_orphans = false;
     void (*m_on_park)(wait_queue& q, wait_node& n) noexcept = nullptr;
     void (*m_on_leave)(wait_queue& q, wait_node& n) noexcept = nullptr;
     void* m_owner = nullptr;
@@ -244,10 +273,7 @@ inline auto begin_wait(wait_node& n, wait_queue& q, std::coroutine_handle<> h, c
     return true;
 }
 
-/// The await_resume() step every primitive shares. A waiter that was cancelled raises
-/// cancelled_error; one that was chosen but whose task was cancelled before it ran calls
-/// `hand_on()` (what it was given passes to the next waiter), then raises; one whose primitive
-/// was destroyed raises usage_error naming `what`.
+/// Raises the usage_error of a wait whose primitive was destroyed under it, naming `what`.
 [[noreturn]] inline void throw_abandoned(const char* what) {
     throw usage_error(std::string("coven: ") + what +
                       " was destroyed while a task waited for it; keep it alive until its "
@@ -255,10 +281,11 @@ inline auto begin_wait(wait_node& n, wait_queue& q, std::coroutine_handle<> h, c
 }
 
 /// The await_resume() step every primitive shares. A waiter that was cancelled raises
-/// cancelled_error; one whose primitive was destroyed raises usage_error naming `what`. One that
-/// was chosen calls `got()` (it has what it waited for; returns true), unless its task was
-/// cancelled before it ran: then it calls `hand_on()` (what it was given passes to the next
-/// waiter) and raises. False: it never waited (the awaiter found the primitive free).
+/// cancelled_error; one whose primitive was destroyed (abandoned, or released_orphan: the
+/// primitive is gone either way) raises usage_error naming `what`. One that was chosen calls
+/// `got()` (it has what it waited for; returns true), unless its task was cancelled before it
+/// ran: then it calls `hand_on()` (what it was given passes to the next waiter) and raises.
+/// False: it never waited (the awaiter found the primitive free).
 template <class Got, class HandOn>
 [[gnu::always_inline]] inline auto finish_wait(wait_node& n, const char* what, Got&& got,
                                                HandOn&& hand_on) -> bool {
@@ -266,6 +293,7 @@ template <class Got, class HandOn>
     case wait_node::cancelled:
         throw_cancelled(n.m_task);
     case wait_node::abandoned:
+    case wait_node::released_orphan: // (the primitive is gone: nothing to take or hand on)
         throw_abandoned(what);
     case wait_node::chosen:
         n.m_queue->taken(n);
@@ -275,6 +303,33 @@ template <class Got, class HandOn>
             throw_cancelled(n.m_task);
         }
         got();
+        return true;
+    case wait_node::idle:
+    case wait_node::parked:
+        break;
+    }
+    return false;
+}
+
+/// The await_resume() step of a primitive that releases its waiters with nothing to hand on
+/// (latch, barrier). A waiter that was cancelled (or interrupted) while it waited raises that;
+/// one whose primitive was destroyed while it waited raises usage_error naming `what`. One that
+/// was chosen has what it waited for, even if its primitive is gone by now (released_orphan) or
+/// its task was cancelled or interrupted before it ran: that stays pending (not consumed) for
+/// the task's next await, since raising here would say the wait did not happen. Touches only
+/// `n` and, while the primitive lives, its queue. True if it waited; false: it never did.
+[[gnu::always_inline]] inline auto finish_release_wait(wait_node& n, const char* what) -> bool {
+    switch (n.m_state) {
+    case wait_node::cancelled:
+        throw_cancelled(n.m_task);
+    case wait_node::abandoned:
+        throw_abandoned(what);
+    case wait_node::chosen:
+        n.m_queue->taken(n);
+        n.m_state = wait_node::idle;
+        return true;
+    case wait_node::released_orphan:
+        n.m_state = wait_node::idle;
         return true;
     case wait_node::idle:
     case wait_node::parked:
