@@ -75,7 +75,9 @@ TEST(Scheduling, TaskSwitchRunsTheTargetNextAndTheCallerWhereAsked) {
         {1, {"c", "main", "a", "b"}},
         {2, {"c", "a", "main", "b"}},
     };
-    for (const auto& [pos, want] : cases) {
+    for (const auto& c : cases) {
+        const auto& pos = c.first; // (clang 14 cannot capture a structured binding)
+        const auto& want = c.second;
         log_t log;
         with_abc(log, [&](auto& fs) -> task<void> {
             co_await coven::task_switch(fs[2], pos);
