@@ -126,7 +126,7 @@ public:
             return detail::begin_wait(*this, m_lock->m_waiters, h, "co_await lock::acquire()");
         }
         void await_resume() {
-            detail::finish_wait(
+            detail::finish_wait<false>(
                 *this, "a coven::lock",
                 [this] {
                     ++m_lock->m_stats.acquisitions;

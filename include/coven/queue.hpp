@@ -206,6 +206,12 @@ public:
             return detail::begin_wait(*this, m_queue->m_putters, h, "co_await queue::put()");
         }
         void await_resume() {
+            if (m_state == idle) [[likely]] { // put without waiting, or found it closed
+                if (m_value) {
+                    throw queue_closed();
+                }
+                return;
+            }
             if (m_state == chosen) {
                 m_queue->m_putters.taken(*this);
                 m_state = idle;

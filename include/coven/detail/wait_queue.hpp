@@ -286,9 +286,16 @@ inline auto begin_wait(wait_node& n, wait_queue& q, std::coroutine_handle<> h, c
 /// `got()` (it has what it waited for; returns true), unless its task was cancelled before it
 /// ran: then it calls `hand_on()` (what it was given passes to the next waiter) and raises.
 /// False: it never waited (the awaiter found the primitive free).
-template <class Got, class HandOn>
+/// `IdleFirst`: test first for the awaiter that never waited (a queue's put or get usually
+/// finds room or a value); a lock, usually contended when it matters, passes false.
+template <bool IdleFirst = true, class Got, class HandOn>
 [[gnu::always_inline]] inline auto finish_wait(wait_node& n, const char* what, Got&& got,
                                                HandOn&& hand_on) -> bool {
+    if constexpr (IdleFirst) {
+        if (n.m_state == wait_node::idle) [[likely]] {
+            return false;
+        }
+    }
     switch (n.m_state) {
     case wait_node::cancelled:
         throw_cancelled(n.m_task);
