@@ -136,6 +136,8 @@ struct loop_state : loop_core {
     /// Priority loop: `t` is queued in a level and its priority changed: moves it to the tail
     /// of its new level. A task in the inbox or pinned stays where it is.
     void requeue_prioritized(promise_base* t, std::int16_t old_priority) noexcept;
+    /// Takes the first task of the most urgent level (there must be one).
+    auto pop_top() noexcept -> promise_base*;
     /// Removes `t` from level `it` (erasing the level if it empties); false if not there.
     auto remove_from_level(std::vector<level>::iterator it, const promise_base* t) noexcept -> bool;
     /// Number of ready tasks.

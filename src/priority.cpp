@@ -75,6 +75,14 @@ void propagate(loop_state& s, promise_base* t) noexcept {
     }
 }
 
+/// `t` no longer waits in a priority lock (chosen, left, or the lock went).
+void stop_waiting(loop_state& s, const promise_base* t) noexcept {
+    if (auto it = s.m_inherit.find(t); it != s.m_inherit.end()) {
+        it->second.waiting_on = nullptr;
+        it->second.node = nullptr;
+    }
+}
+
 /// Drops `t`'s record once it neither waits nor holds a lock with waiters.
 void maybe_drop(loop_state& s, promise_base* t) noexcept {
     auto it = s.m_inherit.find(t);
@@ -144,11 +152,8 @@ void inherit_engine::parked(wait_queue& q, wait_node& n) noexcept {
 void inherit_engine::left(wait_queue& q, wait_node& n) noexcept {
     lock& l = *static_cast<lock*>(q.owner());
     loop_state& s = *state_of(n.m_task);
-    if (auto it = s.m_inherit.find(n.m_task); it != s.m_inherit.end()) {
-        it->second.waiting_on = nullptr;
-        it->second.node = nullptr;
-        maybe_drop(s, n.m_task);
-    }
+    stop_waiting(s, n.m_task);
+    maybe_drop(s, n.m_task);
     if (promise_base* holder = owner(l)) {
         if (q.empty()) {
             drop_held(s, holder, &l);
@@ -160,10 +165,7 @@ void inherit_engine::left(wait_queue& q, wait_node& n) noexcept {
 
 void inherit_engine::handed(lock& l, promise_base* from, promise_base* to) noexcept {
     loop_state& s = *state_of(to);
-    if (auto it = s.m_inherit.find(to); it != s.m_inherit.end()) {
-        it->second.waiting_on = nullptr;
-        it->second.node = nullptr;
-    }
+    stop_waiting(s, to);
     drop_held(s, from, &l);
     if (!l.m_waiters.empty()) {
         add_held(s, to, &l);
@@ -178,11 +180,8 @@ void inherit_engine::gone(lock& l) noexcept {
     loop_state* s = nullptr;
     for (wait_node* n = l.m_waiters.front(); n != nullptr; n = n->m_next) {
         s = state_of(n->m_task);
-        if (auto it = s->m_inherit.find(n->m_task); it != s->m_inherit.end()) {
-            it->second.waiting_on = nullptr;
-            it->second.node = nullptr;
-            maybe_drop(*s, n->m_task);
-        }
+        stop_waiting(*s, n->m_task);
+        maybe_drop(*s, n->m_task);
     }
     if (promise_base* holder = owner(l); holder != nullptr && s != nullptr) {
         drop_held(*s, holder, &l);

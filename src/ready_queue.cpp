@@ -125,6 +125,10 @@ auto loop_state::pick_prioritized() noexcept -> promise_base* {
         m_picks_since_upkeep = 0;
         m_upkeep_every = std::max<std::uint64_t>(16, queued);
     }
+    return pop_top();
+}
+
+auto loop_state::pop_top() noexcept -> promise_base* {
     auto& top = m_levels.front();
     promise_base* t = top.tasks.pop_front();
     if (top.old > 0) {
@@ -173,7 +177,17 @@ void loop_state::requeue_prioritized(promise_base* t, std::int16_t old_priority)
 
 auto loop_state::ready_count() noexcept -> std::size_t {
     std::size_t n = 0;
-    for_each_ready([&n](promise_base*) { ++n; });
+    if (m_prioritized) {
+        settle();
+        n = m_pinned.m_size;
+        for (const auto& l : m_levels) {
+            n += l.tasks.m_size;
+        }
+    } else {
+        for (const promise_base* t = m_ready_head; t; t = t->m_next) {
+            ++n;
+        }
+    }
     return n;
 }
 
@@ -213,12 +227,7 @@ auto loop_state::unqueue(promise_base* t) noexcept -> bool {
 
 void loop_state::insert_ready_at(std::size_t pos, promise_base* t) noexcept {
     if (m_prioritized) {
-        settle();
-        std::size_t ready = m_pinned.m_size;
-        for (const auto& l : m_levels) {
-            ready += l.tasks.m_size;
-        }
-        if (pos > ready) {
+        if (pos > ready_count()) {
             // Past the end: where a yield would go, by its priority, pinning nobody. (At the
             // end exactly, it runs after every task ready now, so those are pinned before it.)
             push_ready(t);
@@ -242,14 +251,7 @@ void loop_state::insert_ready_at(std::size_t pos, promise_base* t) noexcept {
     // pinned ones pins the tasks before it too, as asynkit's queue does, so that they keep
     // running first.
     while (m_pinned.m_size < pos && !m_levels.empty()) {
-        auto& top = m_levels.front();
-        m_pinned.push_back(top.tasks.pop_front());
-        if (top.old > 0) {
-            --top.old;
-        }
-        if (top.tasks.m_size == 0) {
-            m_levels.erase(m_levels.begin());
-        }
+        m_pinned.push_back(pop_top());
     }
     m_pinned.insert_at(pos, t);
 }
