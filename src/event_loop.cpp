@@ -354,6 +354,7 @@ loop_state::loop_state(event_loop* self, loop_options options)
       m_prioritized(options.scheduling == scheduling_policy::priority) {
     m_after_poll.m_next = m_after_poll.m_prev = &m_after_poll;
     m_wheel = timer_wheel(now_tick());
+    m_poll_every = options.io_poll_interval != 0 ? options.io_poll_interval : UINT64_MAX;
 }
 
 auto loop_state::now_ns() const noexcept -> std::int64_t {
@@ -430,9 +431,9 @@ void loop_state::run_ready() noexcept {
 
 template <bool Prioritized>
 void loop_state::run_ready_as() noexcept {
-    const std::uint32_t guard = m_options.io_poll_interval;
     std::uint64_t runs = 0;
     promise_base* const outer = t_current_task;
+    promise_base* const outer_turn = m_turn; // (run_ready() is not re-entered today; be safe)
     for (;;) {
         promise_base* t = nullptr;
         if constexpr (Prioritized) {
@@ -453,14 +454,20 @@ void loop_state::run_ready_as() noexcept {
         t->clear(promise_base::f_scheduled);
         t->m_waiter = nullptr; // shares m_next's word: the task is running, parked nowhere
         ++runs;
+        if constexpr (!Prioritized) {
+            // A yield in this turn may skip its turn when nothing else is ready. Set before
+            // first_turn(): m_turn never names a task that ended, only the one running now.
+            m_turn = t;
+        }
         if (!t->has(promise_base::f_started) && !first_turn(t)) {
             continue;
         }
         give_turn(t);
-        if (guard != 0 && ++m_runs_since_poll >= guard) {
+        if (++m_runs_since_poll >= m_poll_every) {
             break;
         }
     }
+    m_turn = outer_turn;
     t_current_task = outer;
     m_runs += runs;
 }
@@ -942,7 +949,8 @@ auto event_loop::statistics() const -> loop_statistics {
     loop_statistics st;
     st.tasks_spawned = s.m_spawned;
     st.live_tasks = s.m_live;
-    st.task_runs = s.m_runs;
+    st.task_runs = s.m_runs + s.m_yields_in_place;
+    st.yields_in_place = s.m_yields_in_place;
     st.polls = s.m_polls;
     st.forced_polls = s.m_forced_polls;
     st.timers = s.m_wheel.size();

@@ -94,7 +94,6 @@ struct loop_state : loop_core {
     std::mutex m_lifecycle;                    // serialises start() / stop()
     std::thread m_thread;
 
-    std::uint32_t m_runs_since_poll = 0;
     std::uint64_t m_spawned = 0, m_runs = 0, m_polls = 0, m_forced_polls = 0; // driver only
     std::function<void(std::exception_ptr)> m_exception_handler;
 

@@ -1,3 +1,4 @@
+#include <coven/scheduling.hpp>
 #include <coven/yield.hpp>
 
 #include "test_util.hpp"
@@ -92,4 +93,90 @@ TEST(Yield, OutsideATaskIsAUsageError) {
     EXPECT_THROW(a.await_suspend(std::noop_coroutine()), coven::usage_error);
     auto b = coven::skip_poll_cycle();
     EXPECT_THROW(b.await_suspend(std::noop_coroutine()), coven::usage_error);
+}
+
+TEST(Yield, ALoneTaskYieldsInPlaceAndTheTurnsStillCount) {
+    coven::event_loop loop(virtual_options());
+    auto main = []() -> task<void> {
+        for (int i = 0; i < 10; ++i) {
+            co_await coven::skip_ready_cycle();
+        }
+    };
+    loop.run_until_complete(main());
+    auto st = loop.statistics();
+    EXPECT_EQ(st.yields_in_place, 10u); // nothing else was ready: no trip through the queue
+    EXPECT_EQ(st.task_runs, 11u);       // the first turn, and one per yield as before
+}
+
+TEST(Yield, AYieldWithAnotherTaskReadyStillGoesThroughTheQueue) {
+    coven::event_loop loop(virtual_options());
+    std::string trace;
+    auto main = [&]() -> task<void> {
+        auto other = loop.create_task([](std::string& t) -> task<void> {
+            t += 'o';
+            co_return;
+        }(trace));
+        trace += 'a';
+        co_await coven::skip_ready_cycle(); // `other` is ready: it runs first
+        trace += 'b';
+        co_await other;
+    };
+    loop.run_until_complete(main());
+    EXPECT_EQ(trace, "aob");
+    EXPECT_EQ(loop.statistics().yields_in_place, 0u);
+}
+
+TEST(Yield, ALoneYieldingTaskStillLetsTheStarvationGuardPoll) {
+    coven::event_loop loop(
+        coven::loop_options{.clock = coven::clock_kind::virtual_time, .io_poll_interval = 64});
+    auto main = [&]() -> task<void> {
+        bool polled = false;
+        // Parked until the next poll: the spinner below is then the only ready task.
+        auto waiter = loop.create_task([](bool& p) -> task<void> {
+            co_await coven::skip_poll_cycle();
+            p = true;
+        }(polled));
+        co_await coven::skip_ready_cycle(); // let it park
+        while (!polled) {
+            co_await coven::skip_ready_cycle();
+        }
+        co_await waiter;
+    };
+    loop.run_until_complete(main());
+    auto st = loop.statistics();
+    EXPECT_GE(st.forced_polls, 1u);
+    EXPECT_GE(st.yields_in_place, 60u);
+}
+
+TEST(Yield, ACancelPendingAtAnInPlaceYieldIsRaisedThere) {
+    coven::event_loop loop(virtual_options());
+    bool raised = false;
+    auto main = [&]() -> task<void> {
+        co_await coven::skip_ready_cycle(); // in place
+        coven::current_task().cancel();
+        try {
+            co_await coven::skip_ready_cycle();
+        } catch (const coven::cancelled_error&) {
+            raised = true;
+        }
+    };
+    loop.run_until_complete(main());
+    EXPECT_TRUE(raised);
+    EXPECT_EQ(loop.statistics().yields_in_place, 1u);
+}
+
+TEST(Yield, AnEagerChildsYieldGivesControlBackToItsParent) {
+    coven::event_loop loop(virtual_options());
+    std::string trace;
+    auto main = [&]() -> task<void> {
+        auto child = loop.create_task_eager([](std::string& t) -> task<void> {
+            t += "c1 ";
+            co_await coven::skip_ready_cycle(); // nested in the parent's turn: must suspend
+            t += "c2 ";
+        }(trace));
+        trace += "p ";
+        co_await child;
+    };
+    loop.run_until_complete(main());
+    EXPECT_EQ(trace, "c1 p c2 ");
 }

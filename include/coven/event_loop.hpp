@@ -56,11 +56,14 @@ struct loop_options {
 struct loop_statistics {
     std::uint64_t tasks_spawned = 0; ///< create_task() calls
     std::uint64_t live_tasks = 0;    ///< root tasks not yet ended
-    std::uint64_t task_runs = 0;     ///< turns given to tasks
-    std::uint64_t polls = 0;         ///< I/O polls (epoll_wait)
-    std::uint64_t forced_polls = 0;  ///< polls made by the starvation guard
-    std::uint64_t timers = 0;        ///< timers armed now
-    std::uint64_t boosted = 0;       ///< priority loops: ready tasks moved up for waiting long
+    std::uint64_t task_runs = 0;     ///< turns given to tasks (yields_in_place included)
+    /// skip_ready_cycle() calls that found no other task ready and went on at once: the turn
+    /// the loop would have given back, without the trip through the ready queue.
+    std::uint64_t yields_in_place = 0;
+    std::uint64_t polls = 0;        ///< I/O polls (epoll_wait)
+    std::uint64_t forced_polls = 0; ///< polls made by the starvation guard
+    std::uint64_t timers = 0;       ///< timers armed now
+    std::uint64_t boosted = 0;      ///< priority loops: ready tasks moved up for waiting long
 };
 
 namespace detail {

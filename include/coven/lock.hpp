@@ -123,7 +123,9 @@ public:
                                     "it would wait for itself forever (the lock is not "
                                     "recursive)");
             }
-            return detail::begin_wait(*this, m_lock->m_waiters, h, "co_await lock::acquire()");
+            // await_ready()'s try_acquire() checked the loop.
+            return detail::begin_wait<true>(*this, m_lock->m_waiters, h,
+                                            "co_await lock::acquire()");
         }
         void await_resume() {
             detail::finish_wait<false>(
@@ -132,7 +134,7 @@ public:
                     ++m_lock->m_stats.acquisitions;
                     ++m_lock->m_stats.contended;
                 },
-                [this] { m_lock->release_by(m_task); });
+                [this] { m_lock->release_by(m_task, true); });
         }
 
     protected:
@@ -176,7 +178,10 @@ public:
     /// Releases the lock: the first waiter gets it, else it is free.
     /// **Throws:** usage_error if it is not locked, if a task other than its owner (or code
     /// outside the owning task) releases it, or from another loop's thread.
-    void release() { release_by(detail::current_task()); }
+    void release() {
+        detail::promise_base* const me = detail::current_task();
+        release_by(me, me != nullptr);
+    }
 
     [[nodiscard]] auto locked() const noexcept -> bool { return m_locked; }
     [[nodiscard]] auto statistics() const noexcept -> lock_statistics {
@@ -232,7 +237,10 @@ private:
     [[nodiscard]] auto reacquire() noexcept -> reacquire_awaiter {
         return reacquire_awaiter(*this);
     }
-    void release_by(detail::promise_base* releaser) {
+    /// `by_running_owner`: `releaser` is the task running on this thread. Once it is found to
+    /// be the owner, the loop and thread checks are known to pass: the owner is a task of the
+    /// lock's loop (try_acquire() and begin_wait() checked it), and so is every waiter.
+    void release_by(detail::promise_base* releaser, bool by_running_owner = false) {
         if (!m_locked) {
             detail::throw_usage("lock::release() of a lock that is not locked; release only "
                                 "what acquire() (or try_acquire()) took, once");
@@ -241,8 +249,10 @@ private:
             detail::throw_usage("lock::release() by a task that does not hold the lock; the "
                                 "task that acquired it must release it");
         }
-        m_waiters.check_loop("lock::release()");
-        detail::require_waker_thread(m_waiters, "lock::release()");
+        if (!by_running_owner) {
+            m_waiters.check_loop("lock::release()");
+            detail::require_waker_thread(m_waiters, "lock::release()");
+        }
         if (detail::wait_node* next = m_waiters.choose_front()) {
             if (m_by_priority) [[unlikely]] {
                 hand_by_priority(next->m_task);

@@ -34,14 +34,24 @@ void wait_for_poll(promise_base* task, wait_link* link) noexcept;
 } // namespace detail
 
 /// Awaiter of skip_ready_cycle(). The task waits in the ready queue itself, so there is nothing
-/// to unlink on cancel: a cancel that arrives meanwhile is found when it resumes.
+/// to unlink on cancel: a cancel that arrives meanwhile is found when it resumes. When no other
+/// task is ready, it does not suspend at all (loop_core::take_turn_in_place()).
 class [[nodiscard]] ready_cycle_awaiter {
 public:
     ready_cycle_awaiter() noexcept = default;
     ready_cycle_awaiter(const ready_cycle_awaiter&) = delete;
     auto operator=(const ready_cycle_awaiter&) -> ready_cycle_awaiter& = delete;
 
-    [[nodiscard]] auto await_ready() const noexcept -> bool { return false; }
+    [[nodiscard]] auto await_ready() noexcept -> bool {
+        detail::promise_base* t = detail::t_current_task;
+        // Outside a task await_suspend throws usage_error; a pending cancel is raised without a
+        // turn, as await_suspend does.
+        if (t == nullptr || detail::cancel_pending(t) || !t->m_loop->take_turn_in_place(t)) {
+            return false;
+        }
+        m_task = t; // (nothing ran since: no cancel can be pending in await_resume)
+        return true;
+    }
     auto await_suspend(std::coroutine_handle<> h) -> bool {
         m_task = detail::require_current_task("skip_ready_cycle()");
         if (detail::cancel_pending(m_task)) {

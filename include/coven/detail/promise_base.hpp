@@ -143,6 +143,31 @@ static_assert(sizeof(void*) != 8 || sizeof(promise_base) == 80,
 struct loop_core {
     promise_base* m_ready_head = nullptr;
     promise_base* m_ready_tail = nullptr;
+    /// The task a FIFO loop's run_ready() is giving a turn to, while that turn runs (null
+    /// outside it, and in a priority loop). A nested turn (an eager start, task_interrupt(),
+    /// await_sync()) runs another task, so `t_current_task == m_turn` means "at the bottom of
+    /// the loop's stack": what skip_ready_cycle() needs to know before it skips a turn.
+    promise_base* m_turn = nullptr;
+    /// Task runs since the last I/O poll, and the starvation guard's limit (UINT64_MAX when
+    /// loop_options::io_poll_interval is 0).
+    std::uint64_t m_runs_since_poll = 0;
+    std::uint64_t m_poll_every = 0;
+    /// Yields that found nothing else ready and went on without a turn (counted as runs).
+    std::uint64_t m_yields_in_place = 0;
+
+    /// True if the running task `t` may take its next turn at once, without suspending: it
+    /// runs at the bottom of a FIFO loop's stack, nothing else is ready, and the starvation
+    /// guard is not due. Counts that turn. A yield then costs a few compares instead of a
+    /// queue round trip, and behaves the same: the loop would have picked `t` next, with no
+    /// poll in between.
+    auto take_turn_in_place(const promise_base* t) noexcept -> bool {
+        if (m_ready_head != nullptr || m_turn != t || m_runs_since_poll + 1 >= m_poll_every) {
+            return false;
+        }
+        ++m_runs_since_poll;
+        ++m_yields_in_place;
+        return true;
+    }
 
     /// Appends a root task to the ready queue (no-op if it is queued already). A priority loop
     /// sorts what arrived here before it picks the next task (src/ready_queue.cpp), so this

@@ -260,10 +260,15 @@ namespace coven::detail {
 /// The await_suspend() step every primitive shares: parks the calling task in `n` at the tail of
 /// `q`, or (false) does not park when a cancellation is pending, marking `n` cancelled.
 /// **Throws:** usage_error outside a task, or from a task of another loop than the primitive's.
+/// `LoopChecked`: the awaiter's await_ready() has run check_loop() in this task already (it
+/// tried the primitive's try_ form), so it is not repeated.
+template <bool LoopChecked = false>
 inline auto begin_wait(wait_node& n, wait_queue& q, std::coroutine_handle<> h, const char* what)
     -> bool {
     promise_base* task = require_current_task(what);
-    q.check_loop(what);
+    if constexpr (!LoopChecked) {
+        q.check_loop(what);
+    }
     n.m_task = task;
     if (cancel_pending(task)) {
         n.m_state = wait_node::cancelled;
