@@ -45,6 +45,7 @@ thread_local frame_counter* t_count = nullptr;
 auto register_thread() noexcept -> frame_counter* {
     thread_local frame_counter counter;
     t_count = &counter;
+    t_frame_count = &counter.value;
     t_waiter_count = &counter.waiters;
     return t_count;
 }
@@ -55,7 +56,7 @@ void bump(std::atomic<std::int64_t>& v, std::int64_t d) noexcept {
 
 } // namespace
 
-void frame_count_add(std::int64_t d) noexcept {
+void frame_count_add_slow(std::int64_t d) noexcept {
     frame_counter* c = t_count;
     if (!c) {
         c = register_thread();

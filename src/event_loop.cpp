@@ -136,7 +136,9 @@ void remove_completion(promise_base* t, completion_node* n) noexcept {
 void root_finished(promise_base* t) noexcept {
     t->set(promise_base::f_done);
     t->clear(promise_base::f_cancel_requested);
-    take_interrupt(t); // thrown in, never raised (it ended first): dropped
+    if (t->has(promise_base::f_interrupt)) {
+        take_interrupt(t); // thrown in, never raised (it ended first): dropped
+    }
     t->m_waiter = nullptr;
     if (!state_of(t)->m_inherit.empty()) {
         forget_inherit(t);
@@ -169,10 +171,9 @@ void unjoin_if_alone(promise_base* target) noexcept {
     target->clear(promise_base::f_joined);
 }
 
-void release_root(promise_base* t) noexcept {
-    if (--t->m_refs != 0) {
-        return;
-    }
+namespace {
+/// release_root()'s rare part: an exception nobody retrieved, task-local values, a name.
+[[gnu::noinline]] void release_extras(promise_base* t) noexcept {
     if (t->m_exception && !t->has(promise_base::f_observed) && !t->has(promise_base::f_cancelled)) {
         report_unobserved(t);
     }
@@ -183,6 +184,17 @@ void release_root(promise_base* t) noexcept {
         auto& n = names();
         std::lock_guard lock(n.mutex);
         n.names.erase(t);
+    }
+}
+} // namespace
+
+void release_root(promise_base* t) noexcept {
+    if (--t->m_refs != 0) {
+        return;
+    }
+    if (t->m_exception || t->has(promise_base::f_has_locals) || t->has(promise_base::f_named))
+        [[unlikely]] {
+        release_extras(t);
     }
     t->m_destroy(t);
 }

@@ -158,7 +158,9 @@ public:
             detail::throw_usage("spawn into a task_scope that has ended; make a new scope");
         }
         auto node = make_child_node(); // allocated first: nothing can fail after the spawn
-        auto f = m_loop->create_task_unqueued(std::move(t), std::string(options.name));
+        auto f = options.name.empty()
+                     ? m_loop->create_task_unqueued(std::move(t))
+                     : m_loop->create_task_unqueued(std::move(t), std::string(options.name));
         if (m_done) {
             // A scope that ended by cancellation: the task is cancelled before its first turn.
             detail::cancel_root(&f.promise());

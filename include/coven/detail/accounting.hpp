@@ -28,8 +28,19 @@ inline void count_add(std::atomic<std::int64_t>& c, std::int64_t d) noexcept {
 /// Frames are counted per thread, with a plain load and store instead of a locked
 /// read-modify-write: spawning a task changes the count twice, and on the fast path that lock
 /// prefix was measurable. live_frames() sums every thread's count (exact when they are quiet).
-void frame_count_add(std::int64_t d) noexcept;
+void frame_count_add_slow(std::int64_t d) noexcept;
 auto live_frames() noexcept -> std::int64_t;
+/// This thread's frame counter, once registered (trivially constructed: no TLS wrapper call).
+/// Inline: a spawn and a task's end each change it, and a call into the library cost ~7
+/// instructions more than these four.
+inline thread_local std::atomic<std::int64_t>* t_frame_count = nullptr;
+inline void frame_count_add(std::int64_t d) noexcept {
+    if (std::atomic<std::int64_t>* c = t_frame_count) {
+        c->store(c->load(std::memory_order_relaxed) + d, std::memory_order_relaxed);
+        return;
+    }
+    frame_count_add_slow(d);
+}
 /// Tasks suspended in a coven awaiter, counted per thread the same way: a park and a wake-up
 /// each change it, and a locked add costs ~20 cycles where a plain load and store cost ~2.
 void waiter_count_add_slow(std::int64_t d) noexcept;
