@@ -61,36 +61,14 @@ void* map_huge_slab() noexcept {
     return reinterpret_cast<void*>(aligned);
 }
 
+// Trivially constructed and destroyed, so that the fast path reaches it with no TLS guard and
+// no registration call; pool_exit below hands its blocks on when the thread exits.
 struct thread_pool_state {
     free_block* lists[classes] = {};
     char* bump = nullptr;
     char* bump_end = nullptr;
-    bool adopted = false;
-
-    ~thread_pool_state() {
-        auto& o = orphans();
-        std::lock_guard lock(o.mutex);
-        for (std::size_t c = 0; c < classes; ++c) {
-            while (free_block* b = lists[c]) {
-                lists[c] = b->next;
-                b->next = o.lists[c];
-                o.lists[c] = b;
-            }
-        }
-        // The unused tail of the bump slab is simply abandoned (less than one slab per thread).
-    }
-
-    void adopt() {
-        adopted = true;
-        auto& o = orphans();
-        std::lock_guard lock(o.mutex);
-        for (std::size_t c = 0; c < classes; ++c) {
-            lists[c] = o.lists[c];
-            o.lists[c] = nullptr;
-        }
-    }
-
     std::size_t slabs = 0;
+    bool adopted = false;
 
     void* carve(std::size_t bytes) {
         if (static_cast<std::size_t>(bump_end - bump) < bytes) {
@@ -118,38 +96,104 @@ struct thread_pool_state {
 
 thread_local thread_pool_state t_pool;
 
+/// Gives the exiting thread's free blocks to the orphanage (the unused tail of its slab is
+/// abandoned: less than one slab per thread).
+struct pool_exit {
+    bool armed = false;
+    ~pool_exit() {
+        auto& o = orphans();
+        std::lock_guard lock(o.mutex);
+        for (std::size_t c = 0; c < classes; ++c) {
+            while (free_block* b = t_pool.lists[c]) {
+                t_pool.lists[c] = b->next;
+                b->next = o.lists[c];
+                o.lists[c] = b;
+            }
+        }
+    }
+};
+thread_local pool_exit t_pool_exit;
+
+/// A thread's first allocation: it takes the blocks exited threads left (keeping any it freed
+/// already), arranges to leave its own when it exits, and registers its frame counter, so that
+/// the fast path may use t_frame_count unchecked once `adopted` is set.
+void adopt(thread_pool_state& pool) {
+    t_pool_exit.armed = true;
+    frame_count_add(0);
+    auto& o = orphans();
+    std::lock_guard lock(o.mutex);
+    for (std::size_t c = 0; c < classes; ++c) {
+        while (free_block* b = o.lists[c]) {
+            o.lists[c] = b->next;
+            b->next = pool.lists[c];
+            pool.lists[c] = b;
+        }
+    }
+    pool.adopted = true;
+}
+
 // Allocation-failure injection (TESTING.md seam 5): > 0 counts down to a failing allocation.
 std::atomic<std::int64_t> g_fail_countdown{0};
 
 } // namespace
 
-void* allocate_frame(std::size_t size) {
+namespace {
+/// Everything but a pooled allocation served from a free list or the current slab: injected
+/// failures, large frames, adopting an exited thread's blocks, a new slab. Out of line, so that
+/// the fast path saves no registers.
+[[gnu::noinline]] void* allocate_frame_slow(std::size_t size) {
     if (g_fail_countdown.load(std::memory_order_relaxed) > 0 &&
         g_fail_countdown.fetch_sub(1, std::memory_order_relaxed) == 1) {
         throw std::bad_alloc();
     }
-    frame_count_add(1);
 #ifdef COVEN_NO_FRAME_POOL
-    return ::operator new(size);
+    void* p = ::operator new(size);
 #else
+    void* p = nullptr;
     if (size > max_pooled) {
-        return ::operator new(size);
-    }
-    std::size_t c = (size + granule - 1) / granule - 1;
-    auto& pool = t_pool;
-    if (free_block* b = pool.lists[c]) {
-        pool.lists[c] = b->next;
-        return b;
-    }
-    if (!pool.adopted) {
-        pool.adopt();
+        p = ::operator new(size);
+    } else {
+        std::size_t c = (size + granule - 1) / granule - 1;
+        auto& pool = t_pool;
+        if (!pool.adopted) {
+            adopt(pool);
+        }
         if (free_block* b = pool.lists[c]) {
             pool.lists[c] = b->next;
-            return b;
+            p = b;
+        } else {
+            p = pool.carve((c + 1) * granule);
         }
     }
-    return pool.carve((c + 1) * granule);
 #endif
+    frame_count_add(1); // (after what may throw)
+    return p;
+}
+} // namespace
+
+void* allocate_frame(std::size_t size) {
+#ifndef COVEN_NO_FRAME_POOL
+    if (g_fail_countdown.load(std::memory_order_relaxed) == 0 && size <= max_pooled) [[likely]] {
+        std::size_t c = (size + granule - 1) / granule - 1;
+        auto& pool = t_pool;
+        if (pool.adopted) [[likely]] {
+            void* p = pool.lists[c];
+            const std::size_t bytes = (c + 1) * granule;
+            if (p != nullptr) {
+                pool.lists[c] = static_cast<free_block*>(p)->next;
+            } else if (static_cast<std::size_t>(pool.bump_end - pool.bump) >= bytes) {
+                p = pool.bump;
+                pool.bump += bytes;
+            }
+            if (p != nullptr) {
+                std::atomic<std::int64_t>* count = t_frame_count; // registered by adopt()
+                count->store(count->load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+                return p;
+            }
+        }
+    }
+#endif
+    return allocate_frame_slow(size);
 }
 
 void fail_frame_allocation_after(std::int64_t n) noexcept {

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstring>
 #include <set>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -65,5 +66,20 @@ TEST(FramePool, FreedBlocksAreHandedOutAgainBeforeNewMemory) {
     const std::set<void*> after(second.begin(), second.end());
     free_all(second);
     EXPECT_EQ(before, after);
+}
+
+TEST(FramePool, BlocksAThreadFreedBeforeItsFirstAllocationAreKept) {
+    void* block = coven::detail::allocate_frame(frame_size);
+    void* again = nullptr;
+    std::thread([&] {
+        // A task made on one thread and ended on another frees its frame there; the thread's
+        // first allocation (of another size) must not drop that block from its free list.
+        coven::detail::deallocate_frame(block, frame_size);
+        void* other = coven::detail::allocate_frame(2 * frame_size);
+        again = coven::detail::allocate_frame(frame_size);
+        coven::detail::deallocate_frame(other, 2 * frame_size);
+        coven::detail::deallocate_frame(again, frame_size);
+    }).join();
+    EXPECT_EQ(again, block);
 }
 #endif
