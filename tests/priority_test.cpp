@@ -2,12 +2,14 @@
 // TESTING.md #9: inheritance against a reference model over 10,000 seeded sequences.
 #include <coven/priority_condition.hpp>
 #include <coven/priority_lock.hpp>
+#include <coven/timeout.hpp>
 
 #include "test_util.hpp"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <random>
@@ -55,6 +57,38 @@ TEST(PriorityLock, WaitersGetItByPriorityAndInTheOrderTheyCameAmongEquals) {
     };
     loop.run_until_complete(main());
     EXPECT_EQ(log, (log_t{"h1", "h2", "n1", "n2", "l1", "l2"}));
+}
+
+TEST(PriorityLock, WaitersThatParkWhileAnotherIsChosenQueueBehindItByPriority) {
+    // A chosen waiter stays at the head of the queue until it runs; waiters parking meanwhile
+    // go after it, most urgent first, and are still served.
+    coven::event_loop loop(virtual_options());
+    coven::priority_lock lock;
+    log_t log;
+    auto take_at = [](coven::lock& l, log_t& log, std::string what, int p) -> task<void> {
+        coven::set_priority(coven::current_task(), p);
+        auto held = co_await l.scoped();
+        log.push_back(std::move(what));
+    };
+    auto main = [&]() -> task<void> {
+        auto held = co_await lock.scoped();
+        auto first = loop.create_task(take_and_note(lock, log, "first"));
+        co_await coven::skip_ready_cycle(); // `first` waits
+        held.unlock();                      // `first` is chosen; it has not run yet
+        // Started at once, so that both park while `first` is still chosen.
+        auto low = loop.create_task_eager(take_at(lock, log, "low", 10));
+        auto high = loop.create_task_eager(take_at(lock, log, "high", -10));
+        EXPECT_EQ(lock.statistics().waiting, 2u);
+        co_await coven::fail_after(
+            std::chrono::seconds(1),
+            [](coven::future<void> a, coven::future<void> b, coven::future<void> c) -> task<void> {
+                co_await a;
+                co_await b;
+                co_await c;
+            }(first, low, high));
+    };
+    loop.run_until_complete(main());
+    EXPECT_EQ(log, (log_t{"first", "high", "low"}));
 }
 
 TEST(PriorityLock, APlainLockStaysFifoWhateverThePriorities) {

@@ -8,7 +8,7 @@
 // choose the front, cancel or interrupt a chosen waiter before it runs, cancel one that is
 // already woken, let the loop run, and at the end drain or destroy the queue, which half of the
 // seeds mark with release_orphans_on_destruction()) drive both the queue and the model; after
-// every step the queue's order and links, the size of its chosen list (chosen, not run yet) and
+// every step the queue's order and links, how many it holds chosen (chosen, not run yet) and
 // the log of who was woken with what outcome must match the model. A failure names the seed and
 // the operations; COVEN_FUZZ_SEED=<seed> replays that one run.
 #include <coven/detail/wait_queue.hpp>
@@ -168,7 +168,7 @@ private:
         abandoned,
         done
     };
-    /// Chosen and not run yet: on the queue's chosen list.
+    /// Chosen and not run yet: still in the queue, before its waiters.
     static auto is_chosen(state s) noexcept -> bool {
         return s == state::chosen || s == state::chosen_cancelled || s == state::chosen_interrupted;
     }
@@ -398,7 +398,7 @@ private:
         }
     }
 
-    /// Compares the queue (order, links, states, size, chosen list) and the log with the model.
+    /// Compares the queue (order, links, states, size, chosen count) and the log with the model.
     void check() {
         if (!m_ok) {
             return;
@@ -406,7 +406,12 @@ private:
         if (m_probe) {
             const coven::detail::wait_queue& q = m_probe->queue;
             std::vector<int> real;
-            const coven::detail::wait_node* prev = nullptr;
+            // Chosen nodes (not run yet) come before the first waiter in the same list.
+            const coven::detail::wait_node* prev = q.front() ? q.front()->m_prev : nullptr;
+            if (prev != nullptr && prev->m_state != coven::detail::wait_node::chosen) {
+                fail("the node before the first waiter is not a chosen one");
+                return;
+            }
             for (const coven::detail::wait_node* n = q.front(); n != nullptr; n = n->m_next) {
                 if (n->m_prev != prev || n->m_state != coven::detail::wait_node::parked ||
                     n->m_queue != &q || real.size() > m_waiting.size()) {
@@ -426,7 +431,7 @@ private:
                 chosen += is_chosen(s) ? 1 : 0;
             }
             if (q.chosen_size() != chosen) {
-                fail("chosen list holds " + std::to_string(q.chosen_size()) + ", the model " +
+                fail("the queue holds " + std::to_string(q.chosen_size()) + " chosen, the model " +
                      std::to_string(chosen));
                 return;
             }

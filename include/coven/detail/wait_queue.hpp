@@ -3,7 +3,11 @@
 // "Awaitables"). A primitive's awaiter *is* the node: it lives in the waiting coroutine's frame,
 // so waiting allocates nothing.
 //
-//   wait_queue: m_head --> [node] <--> [node] <--> [node] <-- m_tail      (FIFO: park at the tail)
+//   wait_queue: m_head --> [chosen] <--> [node] <--> [node] <-- m_tail     (FIFO: park at the tail)
+//                                        ^ m_first_parked: the next to be chosen
+//
+// Chosen nodes whose awaits have not resumed yet stay at the head of the same list, so that
+// choosing the first waiter moves a pointer instead of moving the node between two lists.
 //
 // A priority queue (serve_by_priority(); priority_lock, priority_condition) links each node by
 // its task's priority instead, FIFO among equals; everything else is the same.
@@ -70,11 +74,12 @@ struct node_list {
         m_tail = &n;
         ++m_size;
     }
-    /// Links `n` after every node whose key is not greater: by key, FIFO among equals. The
-    /// walk starts at the tail, so equal keys (the usual case) cost one step.
+    /// Links `n` after every parked node whose key is not greater, and after every node that is
+    /// not parked (chosen ones come first): by key, FIFO among equals. The walk starts at the
+    /// tail, so equal keys (the usual case) cost one step.
     void insert_by_key(wait_node& n) noexcept {
         wait_node* after = m_tail;
-        while (after != nullptr && after->m_key > n.m_key) {
+        while (after != nullptr && after->m_state == wait_node::parked && after->m_key > n.m_key) {
             after = after->m_prev;
         }
         n.m_prev = after;
@@ -101,16 +106,16 @@ public:
     /// instead of hanging or touching the freed primitive. In a queue marked by
     /// release_orphans_on_destruction(), the chosen ones become released_orphan instead.
     ~wait_queue() {
-        while (wait_node* n = m_waiting.m_head) {
-            m_waiting.unlink(*n);
-            n->m_state = wait_node::abandoned;
-            wake(n->m_task);
-        }
         const wait_node::state orphan =
             m_release_orphans ? wait_node::released_orphan : wait_node::abandoned;
-        while (wait_node* n = m_chosen.m_head) {
-            m_chosen.unlink(*n);
-            n->m_state = orphan; // woken already
+        while (wait_node* n = m_nodes.m_head) {
+            m_nodes.unlink(*n);
+            if (n->m_state == wait_node::parked) {
+                n->m_state = wait_node::abandoned;
+                wake(n->m_task);
+            } else {
+                n->m_state = orphan; // chosen: woken already
+            }
         }
     }
 
@@ -120,11 +125,14 @@ public:
     /// succeeded) instead of abandoned.
     void release_orphans_on_destruction() noexcept { m_release_orphans = true; }
 
-    [[nodiscard]] auto empty() const noexcept -> bool { return m_waiting.m_head == nullptr; }
-    [[nodiscard]] auto size() const noexcept -> std::size_t { return m_waiting.m_size; }
-    [[nodiscard]] auto front() const noexcept -> wait_node* { return m_waiting.m_head; }
+    [[nodiscard]] auto empty() const noexcept -> bool { return m_first_parked == nullptr; }
+    [[nodiscard]] auto size() const noexcept -> std::size_t { return m_parked; }
+    /// The first waiter (the next to be chosen); the others follow through m_next, up to null.
+    [[nodiscard]] auto front() const noexcept -> wait_node* { return m_first_parked; }
     /// Nodes chosen whose await has not resumed yet (their tasks are woken, not run).
-    [[nodiscard]] auto chosen_size() const noexcept -> std::size_t { return m_chosen.m_size; }
+    [[nodiscard]] auto chosen_size() const noexcept -> std::size_t {
+        return m_nodes.m_size - m_parked;
+    }
 
     /// Binds the primitive to the loop of the calling task at its first use from a task; a task
     /// of another loop using it later is a usage_error naming `what` (asyncio binds its
@@ -160,15 +168,19 @@ public:
             park_by_priority(n, task, h);
             return;
         }
-        m_waiting.push_back(n);
+        m_nodes.push_back(n);
+        if (m_first_parked == nullptr) {
+            m_first_parked = &n;
+        }
+        ++m_parked;
         park(task, &n, h);
     }
     /// A priority queue: the waiter's priority changed to `key` (inheritance); it moves behind
     /// the waiters of that priority.
     void rekey(wait_node& n, std::int16_t key) noexcept {
-        m_waiting.unlink(n);
+        unlink_parked(n);
         n.m_key = key;
-        m_waiting.insert_by_key(n);
+        insert_parked_by_key(n);
     }
 
     /// Makes this a priority queue (K20, K21): waiters are served by their task's priority
@@ -186,21 +198,22 @@ public:
     /// The primitive serve_by_priority() named.
     [[nodiscard]] auto owner() const noexcept -> void* { return m_owner; }
 
-    /// Chooses the first waiter: marks it chosen and wakes its task. It stays on the chosen list
+    /// Chooses the first waiter: marks it chosen and wakes its task. It stays in the queue
     /// until its await has resumed (taken()), so that a primitive destroyed meanwhile can tell
     /// it. Null if none waits.
     auto choose_front() noexcept -> wait_node* {
-        wait_node* n = m_waiting.m_head;
+        wait_node* n = m_first_parked;
         if (n != nullptr) {
-            m_waiting.unlink(*n);
-            m_chosen.push_back(*n);
+            // It stays where it is: the chosen nodes are the ones before m_first_parked.
+            m_first_parked = n->m_next;
+            --m_parked;
             n->m_state = wait_node::chosen;
             wake(n->m_task);
         }
         return n;
     }
-    /// A chosen node's await resumed: it leaves the chosen list.
-    void taken(wait_node& n) noexcept { m_chosen.unlink(n); }
+    /// A chosen node's await resumed: it leaves the queue.
+    void taken(wait_node& n) noexcept { m_nodes.unlink(n); }
 
 private:
     friend struct wait_node;
@@ -209,7 +222,7 @@ private:
     [[gnu::noinline]] void park_by_priority(wait_node& n, promise_base* task,
                                             std::coroutine_handle<> h) noexcept {
         n.m_key = task->m_priority;
-        m_waiting.insert_by_key(n);
+        insert_parked_by_key(n);
         park(task, &n, h);
         if (m_on_park != nullptr) {
             m_on_park(*this, n);
@@ -220,10 +233,26 @@ private:
                           " from a task of another loop than the one that first used it; a "
                           "primitive belongs to one loop: make one per loop");
     }
+    /// Links parked `n` by key among the parked nodes (never before a chosen one).
+    void insert_parked_by_key(wait_node& n) noexcept {
+        m_nodes.insert_by_key(n);
+        if (n.m_prev == nullptr || n.m_prev->m_state != wait_node::parked) {
+            m_first_parked = &n; // first after the chosen ones
+        }
+        ++m_parked;
+    }
+    /// Unlinks a parked node.
+    void unlink_parked(wait_node& n) noexcept {
+        if (m_first_parked == &n) {
+            m_first_parked = n.m_next;
+        }
+        m_nodes.unlink(n);
+        --m_parked;
+    }
     static void cancelled(waiter* w, promise_base* task) noexcept {
         auto* n = static_cast<wait_node*>(w);
         wait_queue* q = n->m_queue;
-        q->m_waiting.unlink(*n);
+        q->unlink_parked(*n);
         n->m_state = wait_node::cancelled;
         if (q->m_on_leave != nullptr) {
             q->m_on_leave(*q, *n);
@@ -231,8 +260,12 @@ private:
         wake(task);
     }
 
-    node_list m_waiting;
-    node_list m_chosen;
+    // One list: the chosen nodes (whose awaits have not resumed), then the parked ones from
+    // m_first_parked on. Choosing the first waiter is then a step of m_first_parked, not an
+    // unlink and a link into another list.
+    node_list m_nodes;
+    wait_node* m_first_parked = nullptr;
+    std::size_t m_parked = 0;
     const loop_core* m_loop = nullptr;
     bool m_by_priority = false;
     bool m_release_orphans = false;
@@ -244,12 +277,12 @@ private:
 inline wait_node::~wait_node() {
     // A suspended frame destroyed at loop teardown, before or after it was chosen.
     if (m_state == parked) {
-        m_queue->m_waiting.unlink(*this);
+        m_queue->unlink_parked(*this);
         if (m_queue->m_on_leave != nullptr) {
             m_queue->m_on_leave(*m_queue, *this);
         }
     } else if (m_state == chosen) {
-        m_queue->m_chosen.unlink(*this);
+        m_queue->m_nodes.unlink(*this);
     }
 }
 
