@@ -139,12 +139,10 @@ public:
     /// primitives the same way). Code outside tasks is not checked here: waking tasks checks the
     /// thread (require_waker_thread()).
     void check_loop(const char* what) {
-        if (const promise_base* t = t_current_task) {
-            if (m_loop == nullptr) {
-                m_loop = t->m_loop;
-            } else if (m_loop != t->m_loop) {
-                throw_other_loop(what);
-            }
+        // The common case, a task of the bound loop, is one compare; binding is out of line.
+        const promise_base* t = t_current_task;
+        if (t != nullptr && m_loop != t->m_loop) [[unlikely]] {
+            bind_or_refuse(t, what);
         }
     }
 
@@ -227,6 +225,14 @@ private:
         if (m_on_park != nullptr) {
             m_on_park(*this, n);
         }
+    }
+    /// check_loop()'s rare part: the first use from a task binds, a later one from another
+    /// loop's task throws.
+    [[gnu::noinline]] void bind_or_refuse(const promise_base* t, const char* what) {
+        if (m_loop != nullptr) {
+            throw_other_loop(what);
+        }
+        m_loop = t->m_loop;
     }
     [[noreturn]] static void throw_other_loop(const char* what) {
         throw usage_error(std::string("coven: ") + what +
