@@ -6,9 +6,8 @@
 #include <cstdlib>
 #include <mutex>
 #include <new>
+#include <utility>
 #include <vector>
-
-#include <sys/mman.h>
 
 namespace coven::detail {
 namespace {
@@ -17,12 +16,6 @@ constexpr std::size_t granule = 16;
 constexpr std::size_t max_pooled = 1024;
 constexpr std::size_t classes = max_pooled / granule;
 constexpr std::size_t slab_bytes = 64 * 1024;
-// After this many small slabs a thread is allocating frames in bulk (a spawn loop, a server with
-// many connections): it then takes 2 MiB slabs that the kernel may back with one huge page each.
-// On the 2-core VMs this project runs on a first-touch 4 KiB fault costs ~1-10 us, 32 frames'
-// worth; one 2 MiB fault zeroes 16,384 frames' worth for about the cost of zeroing alone.
-constexpr std::size_t small_slabs = 16;
-constexpr std::size_t huge_slab_bytes = 2 * 1024 * 1024;
 
 struct free_block {
     free_block* next;
@@ -39,54 +32,20 @@ orphanage& orphans() {
     return *o;
 }
 
-// A 2 MiB-aligned 2 MiB mapping marked for transparent huge pages; nullptr if mmap fails (the
-// caller falls back to operator new). madvise failing (THP compiled out) is harmless.
-void* map_huge_slab() noexcept {
-    std::size_t span = 2 * huge_slab_bytes;
-    void* raw = ::mmap(nullptr, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (raw == MAP_FAILED) {
-        return nullptr;
-    }
-    auto start = reinterpret_cast<std::uintptr_t>(raw);
-    auto aligned = (start + huge_slab_bytes - 1) & ~(huge_slab_bytes - 1);
-    if (aligned > start) {
-        ::munmap(raw, aligned - start);
-    }
-    std::uintptr_t end = start + span;
-    if (end > aligned + huge_slab_bytes) {
-        ::munmap(reinterpret_cast<void*>(aligned + huge_slab_bytes),
-                 end - aligned - huge_slab_bytes);
-    }
-    ::madvise(reinterpret_cast<void*>(aligned), huge_slab_bytes, MADV_HUGEPAGE);
-    return reinterpret_cast<void*>(aligned);
-}
-
 // Trivially constructed and destroyed, so that the fast path reaches it with no TLS guard and
 // no registration call; pool_exit below hands its blocks on when the thread exits.
 struct thread_pool_state {
     free_block* lists[classes] = {};
     char* bump = nullptr;
     char* bump_end = nullptr;
-    std::size_t slabs = 0;
     bool adopted = false;
 
     void* carve(std::size_t bytes) {
         if (static_cast<std::size_t>(bump_end - bump) < bytes) {
             // Slabs are intentionally never returned: blocks from them may be live anywhere.
             // The unused tail of the old slab is abandoned (less than 1 KiB).
-            std::size_t size = slab_bytes;
-            void* slab = nullptr;
-            if (slabs >= small_slabs) {
-                slab = map_huge_slab();
-                size = huge_slab_bytes;
-            }
-            if (slab == nullptr) {
-                slab = ::operator new(slab_bytes);
-                size = slab_bytes;
-            }
-            ++slabs;
-            bump = static_cast<char*>(slab);
-            bump_end = bump + size;
+            bump = static_cast<char*>(::operator new(slab_bytes));
+            bump_end = bump + slab_bytes;
         }
         void* p = bump;
         bump += bytes;
@@ -123,13 +82,24 @@ void adopt(thread_pool_state& pool) {
     auto& o = orphans();
     std::lock_guard lock(o.mutex);
     for (std::size_t c = 0; c < classes; ++c) {
-        while (free_block* b = o.lists[c]) {
-            o.lists[c] = b->next;
-            b->next = pool.lists[c];
-            pool.lists[c] = b;
+        free_block* theirs = std::exchange(o.lists[c], nullptr);
+        if (theirs == nullptr) {
+            continue;
         }
+        // Attach theirs (maybe long) behind ours (short: freed before the first allocation).
+        free_block** tail = &pool.lists[c];
+        while (*tail != nullptr) {
+            tail = &(*tail)->next;
+        }
+        *tail = theirs;
     }
     pool.adopted = true;
+}
+
+/// A thread's first free, before any allocation: the blocks it frees must reach the orphanage
+/// when it exits, even if it never allocates (a loop thread that only ends tasks made elsewhere).
+[[gnu::noinline]] void arm_exit() noexcept {
+    t_pool_exit.armed = true;
 }
 
 // Allocation-failure injection (TESTING.md seam 5): > 0 counts down to a failing allocation.
@@ -215,9 +185,13 @@ void deallocate_frame(void* p, std::size_t size) noexcept {
         return;
     }
     std::size_t c = (size + granule - 1) / granule - 1;
+    auto& pool = t_pool;
+    if (!pool.adopted) [[unlikely]] {
+        arm_exit(); // (cheap after the first time: the hook is registered once)
+    }
     auto* b = static_cast<free_block*>(p);
-    b->next = t_pool.lists[c];
-    t_pool.lists[c] = b;
+    b->next = pool.lists[c];
+    pool.lists[c] = b;
 #endif
 }
 

@@ -1,5 +1,5 @@
-// The per-thread frame pool (src/frame_pool.cpp): blocks never overlap, bulk allocation moves
-// on to 2 MiB slabs, and freed blocks are handed out again.
+// The per-thread frame pool (src/frame_pool.cpp): blocks never overlap across many slabs, freed
+// blocks are handed out again, and a thread's first allocation keeps what it freed before.
 #include <coven/detail/frame_pool.hpp>
 
 #include <gtest/gtest.h>
@@ -14,7 +14,7 @@
 namespace {
 
 constexpr std::size_t frame_size = 128;
-// 5 MiB of 128-byte frames: past the small slabs (1 MiB) and across several 2 MiB slabs.
+// 5 MiB of 128-byte frames: across some eighty 64 KiB slabs.
 constexpr std::size_t frame_total = 40'000;
 
 auto allocate_all() -> std::vector<void*> {
@@ -81,5 +81,18 @@ TEST(FramePool, BlocksAThreadFreedBeforeItsFirstAllocationAreKept) {
         coven::detail::deallocate_frame(again, frame_size);
     }).join();
     EXPECT_EQ(again, block);
+}
+
+TEST(FramePool, BlocksFreedByAThreadThatNeverAllocatesOutliveItForTheNextThread) {
+    // A loop thread may only end tasks that another thread made: when it exits, the blocks it
+    // freed go to the store that the next thread takes its first blocks from.
+    void* block = coven::detail::allocate_frame(frame_size);
+    std::thread([&] { coven::detail::deallocate_frame(block, frame_size); }).join();
+    void* got = nullptr;
+    std::thread([&] {
+        got = coven::detail::allocate_frame(frame_size);
+        coven::detail::deallocate_frame(got, frame_size);
+    }).join();
+    EXPECT_EQ(got, block);
 }
 #endif

@@ -2,10 +2,8 @@
 // Per-thread pool of coroutine frames, in size classes of 16 bytes up to 1 KiB. Larger frames go
 // to operator new. A frame may be freed on another thread than the one that allocated it (a task
 // created on the main thread runs and ends on the loop's thread): it then joins the freeing
-// thread's free list. Memory is carved from slabs that live until the process ends (64 KiB ones
-// first; a thread that has used 16 of them gets 2 MiB ones marked for transparent huge pages, so
-// bulk spawning takes one page fault per 2 MiB instead of one per 4 KiB), so a block is always
-// valid whichever thread's list holds it; when a thread exits, its free lists are
+// thread's free list. Memory is carved from 64 KiB slabs that live until the process ends, so a
+// block is always valid whichever thread's list holds it; when a thread exits, its free lists are
 // handed to a global store that the next thread adopts. Sanitizer builds (COVEN_NO_FRAME_POOL)
 // use plain operator new so that ASan sees every use after free.
 
