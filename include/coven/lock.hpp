@@ -180,7 +180,10 @@ public:
     /// outside the owning task) releases it, or from another loop's thread.
     void release() {
         detail::promise_base* const me = detail::current_task();
-        release_by(me, me != nullptr);
+        // The running task on the lock's loop: if it owns the lock, the loop and thread checks
+        // pass by construction. (The loop compare also keeps a task of another loop that reuses
+        // the frame address of an owner that ended holding the lock on the checked path.)
+        release_by(me, me != nullptr && me->m_loop == m_waiters.bound_loop());
     }
 
     [[nodiscard]] auto locked() const noexcept -> bool { return m_locked; }

@@ -146,6 +146,9 @@ public:
         }
     }
 
+    /// The loop check_loop() bound the primitive to, or null.
+    [[nodiscard]] auto bound_loop() const noexcept -> const loop_core* { return m_loop; }
+
     /// Once the primitive is bound to a loop (check_loop()), throws usage_error naming `what`
     /// unless the calling thread drives that loop: every call that changes the primitive must
     /// come from there. A task of that loop (the common case) costs one compare.
