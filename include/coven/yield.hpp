@@ -42,20 +42,16 @@ public:
     ready_cycle_awaiter(const ready_cycle_awaiter&) = delete;
     auto operator=(const ready_cycle_awaiter&) -> ready_cycle_awaiter& = delete;
 
-    [[nodiscard]] auto await_ready() noexcept -> bool {
-        detail::promise_base* t = detail::t_current_task;
-        // Outside a task await_suspend throws usage_error; a pending cancel is raised without a
-        // turn, as await_suspend does.
-        if (t == nullptr || detail::cancel_pending(t) || !t->m_loop->take_turn_in_place(t)) {
-            return false;
-        }
-        m_task = t; // (nothing ran since: no cancel can be pending in await_resume)
-        return true;
-    }
+    [[nodiscard]] auto await_ready() const noexcept -> bool { return false; }
     auto await_suspend(std::coroutine_handle<> h) -> bool {
         m_task = detail::require_current_task("skip_ready_cycle()");
         if (detail::cancel_pending(m_task)) {
             return false; // await_resume delivers it
+        }
+        // Here rather than in await_ready(), so that a yield that does go through the queue pays
+        // one more test, not a second current-task and cancel check.
+        if (m_task->m_loop->take_turn_in_place(m_task)) {
+            return false; // nothing else is ready: its turn, at once
         }
         detail::requeue(m_task, h);
         return true;
