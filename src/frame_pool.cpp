@@ -73,6 +73,7 @@ struct pool_exit {
 };
 thread_local pool_exit t_pool_exit;
 
+#ifndef COVEN_NO_FRAME_POOL
 /// A thread's first allocation: it takes the blocks exited threads left (keeping any it freed
 /// already), arranges to leave its own when it exits, and registers its frame counter, so that
 /// the fast path may use t_frame_count unchecked once `adopted` is set.
@@ -101,6 +102,7 @@ void adopt(thread_pool_state& pool) {
 [[gnu::noinline]] void arm_exit() noexcept {
     t_pool_exit.armed = true;
 }
+#endif
 
 // Allocation-failure injection (TESTING.md seam 5): > 0 counts down to a failing allocation.
 std::atomic<std::int64_t> g_fail_countdown{0};
