@@ -1,5 +1,6 @@
 // Per-thread frame and waiter counters (see detail/accounting.hpp).
 #include <coven/detail/accounting.hpp>
+#include <coven/detail/frame_pool.hpp>
 
 #include <mutex>
 #include <vector>
@@ -19,6 +20,9 @@ auto counters_registry() -> registry& {
     return *r;
 }
 
+// Set once this thread's counters are destroyed (trivially destructible: valid until the end).
+thread_local bool t_counters_gone = false;
+
 struct frame_counter {
     // Written by their thread only: load + store, no lock.
     std::atomic<std::int64_t> value{0};
@@ -35,6 +39,13 @@ struct frame_counter {
         g_live.waiters.fetch_add(waiters.load(std::memory_order_relaxed),
                                  std::memory_order_relaxed);
         std::erase(r.live, this);
+        // Thread-locals destroyed after this one (made before the thread's first frame) may
+        // still end frames or waits: those counts go straight to the global totals, and the
+        // frame pool stops using the counter on its fast path.
+        t_frame_count = nullptr;
+        t_waiter_count = nullptr;
+        t_counters_gone = true;
+        frame_pool_counters_gone();
     }
 };
 
@@ -57,6 +68,10 @@ void bump(std::atomic<std::int64_t>& v, std::int64_t d) noexcept {
 } // namespace
 
 void frame_count_add_slow(std::int64_t d) noexcept {
+    if (t_counters_gone) {
+        g_live.frames.fetch_add(d, std::memory_order_relaxed);
+        return;
+    }
     frame_counter* c = t_count;
     if (!c) {
         c = register_thread();
@@ -65,6 +80,10 @@ void frame_count_add_slow(std::int64_t d) noexcept {
 }
 
 void waiter_count_add_slow(std::int64_t d) noexcept {
+    if (t_counters_gone) {
+        g_live.waiters.fetch_add(d, std::memory_order_relaxed);
+        return;
+    }
     frame_counter* c = t_count;
     if (!c) {
         c = register_thread();

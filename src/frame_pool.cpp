@@ -38,7 +38,11 @@ struct thread_pool_state {
     free_block* lists[classes] = {};
     char* bump = nullptr;
     char* bump_end = nullptr;
+    // The fast path may run: orphans taken, exit hook armed, frame counter registered and alive.
     bool adopted = false;
+    bool took_orphans = false;
+    // pool_exit has run (thread exit): frees go straight to the orphanage.
+    bool exited = false;
 
     void* carve(std::size_t bytes) {
         if (static_cast<std::size_t>(bump_end - bump) < bytes) {
@@ -69,6 +73,10 @@ struct pool_exit {
                 o.lists[c] = b;
             }
         }
+        // Thread-locals destroyed after this (made before the thread's first frame) may still
+        // free frames: those go to the orphanage directly.
+        t_pool.exited = true;
+        t_pool.adopted = false;
     }
 };
 thread_local pool_exit t_pool_exit;
@@ -94,7 +102,16 @@ void adopt(thread_pool_state& pool) {
         }
         *tail = theirs;
     }
-    pool.adopted = true;
+    pool.took_orphans = true;
+    pool.adopted = t_frame_count != nullptr; // (null: the counter is gone already, thread exit)
+}
+
+/// A free after pool_exit ran: straight to the orphanage, or the block would be lost.
+[[gnu::noinline]] void orphan_block(free_block* b, std::size_t c) noexcept {
+    auto& o = orphans();
+    std::lock_guard lock(o.mutex);
+    b->next = o.lists[c];
+    o.lists[c] = b;
 }
 
 /// A thread's first free, before any allocation: the blocks it frees must reach the orphanage
@@ -127,7 +144,7 @@ namespace {
     } else {
         std::size_t c = (size + granule - 1) / granule - 1;
         auto& pool = t_pool;
-        if (!pool.adopted) {
+        if (!pool.took_orphans && !pool.exited) {
             adopt(pool);
         }
         if (free_block* b = pool.lists[c]) {
@@ -168,6 +185,12 @@ void* allocate_frame(std::size_t size) {
     return allocate_frame_slow(size);
 }
 
+void frame_pool_counters_gone() noexcept {
+#ifndef COVEN_NO_FRAME_POOL
+    t_pool.adopted = false; // the fast path bumps t_frame_count unchecked
+#endif
+}
+
 void fail_frame_allocation_after(std::int64_t n) noexcept {
     g_fail_countdown.store(n > 0 ? n : 0, std::memory_order_relaxed);
 }
@@ -188,10 +211,14 @@ void deallocate_frame(void* p, std::size_t size) noexcept {
     }
     std::size_t c = (size + granule - 1) / granule - 1;
     auto& pool = t_pool;
+    auto* b = static_cast<free_block*>(p);
     if (!pool.adopted) [[unlikely]] {
+        if (pool.exited) {
+            orphan_block(b, c);
+            return;
+        }
         arm_exit(); // (cheap after the first time: the hook is registered once)
     }
-    auto* b = static_cast<free_block*>(p);
     b->next = pool.lists[c];
     pool.lists[c] = b;
 #endif

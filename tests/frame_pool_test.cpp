@@ -1,5 +1,6 @@
 // The per-thread frame pool (src/frame_pool.cpp): blocks never overlap across many slabs, freed
 // blocks are handed out again, and a thread's first allocation keeps what it freed before.
+#include <coven/detail/accounting.hpp>
 #include <coven/detail/frame_pool.hpp>
 
 #include <gtest/gtest.h>
@@ -57,7 +58,44 @@ TEST(FramePool, BulkAllocationsNeverOverlapAndKeepTheirContents) {
     free_all(blocks);
 }
 
+TEST(FramePool, AFrameFreedByAThreadLocalDestroyedLateIsStillCounted) {
+    // A thread_local made before the thread's first frame (say, a thread_local event_loop) is
+    // destroyed after the thread's frame counter: the frame it frees then must still count.
+    const std::int64_t before = coven::detail::live_frames();
+    std::thread([] {
+        struct holder {
+            void* frame = nullptr;
+            ~holder() {
+                if (frame != nullptr) {
+                    coven::detail::deallocate_frame(frame, frame_size);
+                }
+            }
+        };
+        thread_local holder late; // registered before the pool's and the counter's exit hooks
+        late.frame = coven::detail::allocate_frame(frame_size);
+    }).join();
+    EXPECT_EQ(coven::detail::live_frames(), before);
+}
+
 #ifndef COVEN_NO_FRAME_POOL // (sanitizer builds use operator new for every frame)
+TEST(FramePool, AFrameFreedAfterItsThreadsPoolHandedOnReachesTheNextThread) {
+    void* freed_late = nullptr;
+    std::thread([&] {
+        struct holder {
+            void* frame = nullptr;
+            ~holder() { coven::detail::deallocate_frame(frame, frame_size); }
+        };
+        thread_local holder late;
+        late.frame = coven::detail::allocate_frame(frame_size);
+        freed_late = late.frame;
+    }).join();
+    void* got = nullptr;
+    std::thread([&] {
+        got = coven::detail::allocate_frame(frame_size);
+        coven::detail::deallocate_frame(got, frame_size);
+    }).join();
+    EXPECT_EQ(got, freed_late);
+}
 TEST(FramePool, FreedBlocksAreHandedOutAgainBeforeNewMemory) {
     std::vector<void*> first = allocate_all();
     const std::set<void*> before(first.begin(), first.end());

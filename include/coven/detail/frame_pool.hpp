@@ -18,5 +18,8 @@ void fail_frame_allocation_after(std::int64_t n) noexcept;
 /// True while an injected failure is still to come.
 auto frame_allocation_failure_armed() noexcept -> bool;
 void deallocate_frame(void* p, std::size_t size) noexcept;
+/// The calling thread's frame counter is gone (thread exit): the pool's fast path must stop
+/// using it (src/accounting.cpp calls this).
+void frame_pool_counters_gone() noexcept;
 
 } // namespace coven::detail
