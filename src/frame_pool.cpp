@@ -59,19 +59,28 @@ struct thread_pool_state {
 
 thread_local thread_pool_state t_pool;
 
+/// `first` with `rest` attached behind its last block (walks `first` only).
+auto chain(free_block* first, free_block* rest) noexcept -> free_block* {
+    if (first == nullptr) {
+        return rest;
+    }
+    free_block* last = first;
+    while (last->next != nullptr) {
+        last = last->next;
+    }
+    last->next = rest;
+    return first;
+}
+
 /// Gives the exiting thread's free blocks to the orphanage (the unused tail of its slab is
 /// abandoned: less than one slab per thread).
 struct pool_exit {
-    bool armed = false;
+    bool armed = false; // (setting it is the first use that registers the destructor)
     ~pool_exit() {
         auto& o = orphans();
         std::lock_guard lock(o.mutex);
         for (std::size_t c = 0; c < classes; ++c) {
-            while (free_block* b = t_pool.lists[c]) {
-                t_pool.lists[c] = b->next;
-                b->next = o.lists[c];
-                o.lists[c] = b;
-            }
+            o.lists[c] = chain(std::exchange(t_pool.lists[c], nullptr), o.lists[c]);
         }
         // Thread-locals destroyed after this (made before the thread's first frame) may still
         // free frames: those go to the orphanage directly.
@@ -91,16 +100,8 @@ void adopt(thread_pool_state& pool) {
     auto& o = orphans();
     std::lock_guard lock(o.mutex);
     for (std::size_t c = 0; c < classes; ++c) {
-        free_block* theirs = std::exchange(o.lists[c], nullptr);
-        if (theirs == nullptr) {
-            continue;
-        }
-        // Attach theirs (maybe long) behind ours (short: freed before the first allocation).
-        free_block** tail = &pool.lists[c];
-        while (*tail != nullptr) {
-            tail = &(*tail)->next;
-        }
-        *tail = theirs;
+        // Theirs (maybe long) behind ours (short: freed before the first allocation).
+        pool.lists[c] = chain(pool.lists[c], std::exchange(o.lists[c], nullptr));
     }
     pool.took_orphans = true;
     pool.adopted = t_frame_count != nullptr; // (null: the counter is gone already, thread exit)
@@ -110,8 +111,8 @@ void adopt(thread_pool_state& pool) {
 [[gnu::noinline]] void orphan_block(free_block* b, std::size_t c) noexcept {
     auto& o = orphans();
     std::lock_guard lock(o.mutex);
-    b->next = o.lists[c];
-    o.lists[c] = b;
+    b->next = nullptr;
+    o.lists[c] = chain(b, o.lists[c]);
 }
 
 /// A thread's first free, before any allocation: the blocks it frees must reach the orphanage

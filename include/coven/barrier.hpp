@@ -7,7 +7,7 @@
 // is cancelled, interrupted or destroyed leaves the queue (the queue's own cancel hook unlinks
 // it, at once) and its arrival is withdrawn with it: no second piece of state can disagree. The
 // last arrival (waiting + 1 == expected) completes the phase: it chooses every waiter, which
-// moves them to the queue's chosen list (so the queue is empty again for the next phase, and a
+// marks them chosen (so the queue has no waiters again for the next phase, and a
 // cancel reaching a waiter from then on finds it released), then runs the completion function,
 // then advances the phase. Invariant between calls: waiting < expected, or expected == 0 and
 // nobody waits.

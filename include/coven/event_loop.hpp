@@ -235,7 +235,14 @@ public:
     /// turn is queued as usual.
     /// **Throws:** usage_error off the loop's thread while another thread drives it.
     template <class T>
-    auto create_task_eager(task<T> t, std::string name = {}) -> future<T> {
+    auto create_task_eager(task<T> t) -> future<T> {
+        auto f = spawn(std::move(t), false);
+        detail::start_now(&f.promise());
+        return f;
+    }
+    /// create_task_eager() with a name.
+    template <class T>
+    auto create_task_eager(task<T> t, std::string name) -> future<T> {
         auto f = spawn_named(std::move(t), std::move(name), false);
         detail::start_now(&f.promise());
         return f;

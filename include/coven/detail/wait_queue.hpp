@@ -20,16 +20,17 @@
 //
 //   parked --~wait_queue--> abandoned;  chosen --~wait_queue--> abandoned or released_orphan
 //
-// A parked node is in the queue and its task parked in it. Choosing unlinks it and wakes the task;
-// cancelling unlinks it and wakes the task. Both happen once, so a waiter is never woken twice and
-// never lost. A node that was chosen but whose task was cancelled before it ran hands what it was
-// given to the next waiter (the primitive's await_resume does that, then raises the
-// cancellation); a latch or barrier waiter has nothing to hand on, so it succeeds and the
-// cancellation stays pending (finish_release_wait()). A frame destroyed while parked (loop
-// teardown) unlinks its node; a queue destroyed while nodes wait in it wakes them, abandoned, and
-// their awaits raise usage_error. Chosen nodes of a destroyed queue become abandoned too, or
-// released_orphan in a queue that release_orphans_on_destruction() marked (latch, barrier: their
-// waiters succeed); finish_wait() treats released_orphan as abandoned.
+// A parked node is in the queue and its task parked in it. Choosing marks it chosen (it stays in
+// the list until its await resumes) and wakes the task; cancelling unlinks it and wakes the task.
+// Both happen once, so a waiter is never woken twice and never lost. A node that was chosen but
+// whose task was cancelled before it ran hands what it was given to the next waiter (the
+// primitive's await_resume does that, then raises the cancellation); a latch or barrier waiter has
+// nothing to hand on, so it succeeds and the cancellation stays pending (finish_release_wait()). A
+// frame destroyed while parked (loop teardown) unlinks its node; a queue destroyed while nodes wait
+// in it wakes them, abandoned, and their awaits raise usage_error. Chosen nodes of a destroyed
+// queue become abandoned too, or released_orphan in a queue that release_orphans_on_destruction()
+// marked (latch, barrier: their waiters succeed); finish_wait() treats released_orphan as
+// abandoned.
 
 #include <coven/detail/promise_base.hpp>
 #include <coven/error.hpp>
