@@ -108,6 +108,67 @@ auto cancel_root(promise_base* t) noexcept -> bool {
     return true;
 }
 
+namespace {
+/// True if `t` waits at an await of its own body (not in a task it awaits): the frames a drop
+/// destroys are then the root's alone. Library coroutines a task awaits (a scope, a timeout)
+/// may need to run code to leave cleanly, so a task inside one is cancelled instead. The ABI of
+/// g++ and clang puts the promise right after the frame's two function pointers; a layout that
+/// differs only makes this false, and abort() then cancels.
+auto parked_in_own_body(const promise_base* t) noexcept -> bool {
+    const void* innermost = t->m_resume.address();
+    return innermost != nullptr && static_cast<const char*>(innermost) + 2 * sizeof(void*) ==
+                                       reinterpret_cast<const char*>(t);
+}
+} // namespace
+
+auto abort_root(promise_base* t) noexcept -> bool {
+    if (t->has(promise_base::f_done)) {
+        return false;
+    }
+    if (t->parked_waiter() == nullptr || !parked_in_own_body(t)) {
+        return cancel_root(t);
+    }
+    // The hook unlinks the waiter and wakes the task; a drop-safe one also accepts the drop.
+    promise_base* const outer = std::exchange(t_drop_offer, t);
+    cancel_root(t);
+    t_drop_offer = outer;
+    return true;
+}
+
+void keep_dropped_state(promise_base* p) noexcept {
+    drop_context* d = t_drop;
+    if (d->m_promise == p) {
+        // The frame's locals are gone; its promise is being destroyed: its state as they left it.
+        *d->m_kept = *p;
+    }
+}
+
+auto keep_dropped_block(void* block, std::size_t size) noexcept -> bool {
+    drop_context* d = t_drop;
+    auto* first = static_cast<char*>(block);
+    auto* promise = reinterpret_cast<char*>(d->m_promise);
+    if (promise < first || promise >= first + size) {
+        return false; // another frame freed while this one is destroyed
+    }
+    // The block's size is written in its first word, which held the frame's resume pointer.
+    if (promise - first < static_cast<std::ptrdiff_t>(sizeof(std::size_t))) {
+        std::fputs("coven: unexpected coroutine frame layout (the promise is the frame's first "
+                   "member); abort() cannot keep the dropped task's state\n",
+                   stderr);
+        std::abort();
+    }
+    d->m_block = block;
+    d->m_size = size;
+    return true;
+}
+
+void free_dropped_frame(promise_base* p) noexcept {
+    void* block = p->m_resume.address();
+    const std::size_t size = *static_cast<std::size_t*>(block);
+    p->~promise_base();
+    deallocate_frame(block, size);
+}
+
 void add_completion(promise_base* t, completion_node* n) noexcept {
     if (completion_node* head = t->m_completions) {
         n->m_next = head;
@@ -407,6 +468,33 @@ namespace {
     t_current_task = outer;
 }
 
+/// Ends a root that abort() dropped, at what would be its turn: its frame is destroyed where it
+/// waits (its locals' destructors run, in this task's context; no catch block and no code after
+/// the await runs) and it ends cancelled. Its futures point at its promise, so the promise's
+/// state is copied out while the promise is destroyed, the frame's block is kept, and the state
+/// is rebuilt in its old place; the block is freed with the last reference
+/// (free_dropped_frame()).
+[[gnu::cold]] void drop_root(promise_base* t) noexcept {
+    promise_base* const outer = std::exchange(t_current_task, t);
+    loop_state* const loop = state_of(t);
+    // Out of the registry while the frame goes, so that a destructor that spawns a task cannot
+    // leave the copy's links stale.
+    loop->unregister_root(t);
+    promise_base kept;
+    drop_context ctx{t, &kept};
+    t_drop = &ctx;
+    t->m_destroy(t);
+    t_drop = nullptr;
+    // The promise was destroyed and its storage is raw: a new promise_base is made in it.
+    auto* state = ::new (static_cast<void*>(t)) promise_base(kept);
+    *static_cast<std::size_t*>(ctx.m_block) = ctx.m_size;
+    state->m_resume = std::coroutine_handle<>::from_address(ctx.m_block);
+    state->set(promise_base::f_cancelled);
+    loop->register_root(state); // root_finished() takes it out again
+    root_finished(state);       // frees the block if nobody holds the task
+    t_current_task = outer;
+}
+
 /// Marks a root's first turn; false if it ended instead: it was cancelled or had an exception
 /// thrown in before it ever ran (end_unstarted()).
 inline auto first_turn(promise_base* t) noexcept -> bool {
@@ -417,6 +505,20 @@ inline auto first_turn(promise_base* t) noexcept -> bool {
     }
     end_unstarted(t);
     return false;
+}
+
+/// Before a root's turn: true if it runs. A first turn may end it instead (first_turn()), and a
+/// task that abort() dropped ends without running (drop_root()). One test in the common case.
+inline auto begin_turn(promise_base* t) noexcept -> bool {
+    constexpr auto special = promise_base::f_started | promise_base::f_dropped;
+    if ((t->m_flags & special) == promise_base::f_started) [[likely]] {
+        return true;
+    }
+    if (t->has(promise_base::f_dropped)) {
+        drop_root(t);
+        return false;
+    }
+    return first_turn(t);
 }
 } // namespace
 
@@ -471,7 +573,7 @@ void loop_state::run_ready_as() noexcept {
             // first_turn(): m_turn never names a task that ended, only the one running now.
             m_turn = t;
         }
-        if (!t->has(promise_base::f_started) && !first_turn(t)) {
+        if (!begin_turn(t)) {
             continue;
         }
         give_turn(t);
@@ -812,7 +914,7 @@ auto run_root_now(promise_base* root) noexcept -> bool {
     }
     loop->unqueue(root);
     root->m_waiter = nullptr; // shares m_next's word: running, parked nowhere
-    if (!root->has(promise_base::f_started) && !first_turn(root)) {
+    if (!begin_turn(root)) {
         return true; // it ended without running
     }
     nested_turn(loop, root);

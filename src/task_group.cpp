@@ -117,6 +117,11 @@ auto any_future::cancel() -> bool {
     return detail::cancel_root(&get());
 }
 
+auto any_future::abort() -> bool {
+    detail::require_loop_thread(&get(), "any_future::abort()");
+    return detail::abort_root(&get());
+}
+
 auto any_future::exception() const -> std::exception_ptr {
     auto& p = get();
     if (!p.has(detail::promise_base::f_done)) {

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <exception>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -22,10 +23,21 @@ enum class handle_use { awaited, dropped_early, dropped_late };
 struct record {
     bool started = false;
     bool reached_end = false;
+    bool unwound_by_exception = false; // its frame was left by a throw (a drop throws nothing)
+};
+
+/// Notes whether the frame it lives in is left by an exception.
+struct unwind_probe {
+    record* r;
+    explicit unwind_probe(record* rec) : r(rec) {}
+    unwind_probe(const unwind_probe&) = delete;
+    auto operator=(const unwind_probe&) -> unwind_probe& = delete;
+    ~unwind_probe() { r->unwound_by_exception = std::uncaught_exceptions() > 0; }
 };
 
 auto body(body_kind kind, record& r) -> task<int> {
     r.started = true;
+    unwind_probe probe{&r};
     co_await coven::sleep(1.0);
     r.reached_end = true;
     if (kind == body_kind::throws) {
@@ -42,79 +54,96 @@ int g_unobserved = 0;
 } // namespace
 
 TEST(Cancellation, LifecycleMatrixHasExactlyOneOutcomeAndLeaksNothing) {
-    // TESTING.md #5: body x cancel time x handle x owner. A scope owner spawns without bubbling,
-    // so that the outcomes match the loop owner's, and must not end before the task.
+    // TESTING.md #5: body x cancel time x handle x owner, and cancel() or abort() (which drops
+    // the body where it sleeps: the outcomes are the same). A scope owner spawns without
+    // bubbling, so that the outcomes match the loop owner's, and must not end before the task.
     coven::set_unobserved_exception_handler(
         [](std::exception_ptr, const std::string&) { ++g_unobserved; });
-    for (bool owned_by_scope : {false, true}) {
-        for (auto kind : {body_kind::returns, body_kind::throws, body_kind::cancelled}) {
-            for (auto when : {cancel_at::never, cancel_at::before_start, cancel_at::while_suspended,
-                              cancel_at::after_finish}) {
-                for (auto use :
-                     {handle_use::awaited, handle_use::dropped_early, handle_use::dropped_late}) {
-                    SCOPED_TRACE(testing::Message()
-                                 << "owner " << (owned_by_scope ? "scope" : "loop") << " body "
-                                 << static_cast<int>(kind) << " cancel " << static_cast<int>(when)
-                                 << " handle " << static_cast<int>(use));
-                    g_unobserved = 0;
-                    record r;
-                    coven::event_loop loop(virtual_options());
-                    const bool cancelled_outcome = kind == body_kind::cancelled ||
-                                                   when == cancel_at::before_start ||
-                                                   when == cancel_at::while_suspended;
-                    auto scenario = [&](future<int> f) -> task<void> {
-                        if (when == cancel_at::before_start) {
-                            EXPECT_TRUE(f.cancel());
-                        }
-                        if (use == handle_use::dropped_early) {
+    for (bool by_abort : {false, true}) {
+        for (bool owned_by_scope : {false, true}) {
+            for (auto kind : {body_kind::returns, body_kind::throws, body_kind::cancelled}) {
+                for (auto when : {cancel_at::never, cancel_at::before_start,
+                                  cancel_at::while_suspended, cancel_at::after_finish}) {
+                    for (auto use : {handle_use::awaited, handle_use::dropped_early,
+                                     handle_use::dropped_late}) {
+                        SCOPED_TRACE(testing::Message()
+                                     << "owner " << (owned_by_scope ? "scope" : "loop") << " body "
+                                     << static_cast<int>(kind) << " cancel "
+                                     << static_cast<int>(when) << " handle "
+                                     << static_cast<int>(use)
+                                     << (by_abort ? " by abort()" : " by cancel()"));
+                        g_unobserved = 0;
+                        record r;
+                        coven::event_loop loop(virtual_options());
+                        const bool cancelled_outcome = kind == body_kind::cancelled ||
+                                                       when == cancel_at::before_start ||
+                                                       when == cancel_at::while_suspended;
+                        auto stop = [&](future<int>& f) {
+                            return by_abort ? f.abort() : f.cancel();
+                        };
+                        auto scenario = [&](future<int> f) -> task<void> {
+                            if (when == cancel_at::before_start) {
+                                EXPECT_TRUE(stop(f));
+                            }
+                            if (use == handle_use::dropped_early) {
+                                if (when == cancel_at::while_suspended) {
+                                    co_await coven::sleep(0.5);
+                                    stop(f);
+                                }
+                                f = future<int>(); // drop the only handle: the task keeps running
+                                co_await coven::sleep(5.0);
+                                co_return;
+                            }
                             if (when == cancel_at::while_suspended) {
                                 co_await coven::sleep(0.5);
-                                f.cancel();
+                                EXPECT_TRUE(stop(f));
                             }
-                            f = future<int>(); // drop the only handle: the task keeps running
-                            co_await coven::sleep(5.0);
-                            co_return;
-                        }
-                        if (when == cancel_at::while_suspended) {
-                            co_await coven::sleep(0.5);
-                            EXPECT_TRUE(f.cancel());
-                        }
-                        if (use == handle_use::dropped_late || when == cancel_at::after_finish) {
-                            co_await coven::sleep(5.0);
-                            EXPECT_TRUE(f.done());
-                        }
-                        if (when == cancel_at::after_finish) {
-                            EXPECT_FALSE(f.cancel());
-                        }
-                        if (cancelled_outcome) {
-                            EXPECT_THROW(co_await f, coven::cancelled_error);
-                            EXPECT_TRUE(f.cancelled());
-                        } else if (kind == body_kind::throws) {
-                            EXPECT_THROW(co_await f, std::runtime_error);
-                            EXPECT_FALSE(f.cancelled());
-                        } else {
-                            EXPECT_EQ(co_await f, 7);
-                        }
-                    };
-                    auto main = [&]() -> task<void> {
-                        if (!owned_by_scope) {
-                            co_await scenario(loop.create_task(body(kind, r)));
-                            co_return;
-                        }
-                        co_await coven::with_scope({}, [&](coven::task_scope& s) -> task<void> {
-                            co_await scenario(s.spawn(body(kind, r), {.bubble = false}));
-                        });
-                        EXPECT_EQ(loop.statistics().live_tasks, 1u); // only main: none outlived
-                    };
-                    loop.run_until_complete(main());
-                    EXPECT_EQ(r.started, when != cancel_at::before_start);
-                    EXPECT_EQ(r.reached_end,
-                              when == cancel_at::never || when == cancel_at::after_finish);
-                    const bool unobserved_error =
-                        use == handle_use::dropped_early && kind == body_kind::throws &&
-                        (when == cancel_at::never || when == cancel_at::after_finish);
-                    EXPECT_EQ(g_unobserved, unobserved_error ? 1 : 0);
-                    EXPECT_EQ(loop.statistics().live_tasks, 0u);
+                            if (use == handle_use::dropped_late ||
+                                when == cancel_at::after_finish) {
+                                co_await coven::sleep(5.0);
+                                EXPECT_TRUE(f.done());
+                            }
+                            if (when == cancel_at::after_finish) {
+                                EXPECT_FALSE(stop(f));
+                            }
+                            if (cancelled_outcome) {
+                                EXPECT_THROW(co_await f, coven::cancelled_error);
+                                EXPECT_TRUE(f.cancelled());
+                            } else if (kind == body_kind::throws) {
+                                EXPECT_THROW(co_await f, std::runtime_error);
+                                EXPECT_FALSE(f.cancelled());
+                            } else {
+                                EXPECT_EQ(co_await f, 7);
+                            }
+                        };
+                        auto main = [&]() -> task<void> {
+                            if (!owned_by_scope) {
+                                co_await scenario(loop.create_task(body(kind, r)));
+                                co_return;
+                            }
+                            co_await coven::with_scope({}, [&](coven::task_scope& s) -> task<void> {
+                                co_await scenario(s.spawn(body(kind, r), {.bubble = false}));
+                            });
+                            EXPECT_EQ(loop.statistics().live_tasks, 1u); // only main: none outlived
+                        };
+                        loop.run_until_complete(main());
+                        EXPECT_EQ(r.started, when != cancel_at::before_start);
+                        EXPECT_EQ(r.reached_end,
+                                  when == cancel_at::never || when == cancel_at::after_finish);
+                        // Cancelled while it sleeps: cancel() throws into it, abort() drops it.
+                        // A body that throws once it woke is left by its own exception.
+                        const bool woke_and_threw =
+                            kind != body_kind::returns &&
+                            (when == cancel_at::never || when == cancel_at::after_finish);
+                        EXPECT_EQ(r.unwound_by_exception,
+                                  woke_and_threw ||
+                                      (when == cancel_at::while_suspended && !by_abort));
+                        const bool unobserved_error =
+                            use == handle_use::dropped_early && kind == body_kind::throws &&
+                            (when == cancel_at::never || when == cancel_at::after_finish);
+                        EXPECT_EQ(g_unobserved, unobserved_error ? 1 : 0);
+                        EXPECT_EQ(loop.statistics().live_tasks, 0u);
+                    }
                 }
             }
         }

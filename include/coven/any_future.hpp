@@ -52,6 +52,8 @@ public:
     }
     /// Requests cancellation; false if the task had ended.
     auto cancel() -> bool;
+    /// Ends the task without resuming it where it can (future::abort()); false if it had ended.
+    auto abort() -> bool;
     [[nodiscard]] auto name() const -> std::string { return detail::root_name(&get()); }
     /// The exception it ended with (null if it returned).
     /// **Throws:** usage_error before the end; cancelled_error if it was cancelled.

@@ -40,7 +40,7 @@ public:
     /// Awaiter of wait(): itself the waiter node.
     class [[nodiscard]] wait_awaiter : private detail::wait_node {
     public:
-        explicit wait_awaiter(event& e) noexcept : m_event(&e) {}
+        explicit wait_awaiter(event& e) noexcept : m_event(&e) { m_drop_safe = true; }
         [[nodiscard]] auto await_ready() -> bool {
             m_state = idle; // (an awaiter awaited again starts afresh)
             m_event->m_waiters.check_loop("co_await event::wait()");

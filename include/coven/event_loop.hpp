@@ -375,6 +375,11 @@ private:
             detail::throw_usage("create_task() got an empty task (moved from or already spawned)");
         }
         auto h = t.release();
+        if (h.promise().has(detail::promise_base::f_awaited)) [[unlikely]] {
+            h.destroy();
+            detail::throw_usage("create_task() got a task that was already awaited; a task<T> "
+                                "runs once: spawn it instead of awaiting it, or make a new one");
+        }
         h.promise().m_resume = h;
         detail::spawn_root(*m_state, &h.promise(), queue); // destroys h if it throws
         return future<T>(&h.promise());

@@ -178,6 +178,21 @@ public:
         return detail::cancel_root(&p);
     }
 
+    /// Ends the task without resuming it where it can, as Tokio's `JoinHandle::abort()` and
+    /// `coroutine_handle::destroy()` do: a task waiting in sleep(), or for an event, a lock, a
+    /// semaphore or a queue, in its own body (not in a task it awaits), is dropped at its next
+    /// turn. Its frame is destroyed where it waits: the destructors of its locals run, in
+    /// reverse order and in the task's context, but no catch block and no code after the await
+    /// does. It ends cancelled, like a cancelled task, and costs no exception. Any other task
+    /// (running, queued, waiting elsewhere, or inside a shield) is cancelled as by cancel().
+    /// Write cleanup that must run on abort as destructors. Returns false if the task had ended.
+    /// **Throws:** usage_error from a thread that does not drive the task's loop.
+    auto abort() -> bool {
+        auto& p = promise();
+        detail::require_loop_thread(&p, "future::abort()");
+        return detail::abort_root(&p);
+    }
+
     /// The task's value; rethrows its exception; cancelled_error if it was cancelled,
     /// timeout_error if its apply_timeout() deadline cancelled it.
     /// **Throws:** usage_error if the task has not ended yet (co_await the future instead).

@@ -112,7 +112,7 @@ public:
     /// Awaiter of acquire(): itself the waiter node.
     class [[nodiscard]] acquire_awaiter : protected detail::wait_node {
     public:
-        explicit acquire_awaiter(lock& l) noexcept : m_lock(&l) {}
+        explicit acquire_awaiter(lock& l) noexcept : m_lock(&l) { m_drop_safe = true; }
         [[nodiscard]] auto await_ready() -> bool {
             m_state = idle; // (an awaiter awaited again starts afresh)
             return m_lock->try_acquire();

@@ -140,7 +140,7 @@ public:
     /// Awaiter of get(): itself the waiter node, with the slot a putter fills.
     class [[nodiscard]] get_awaiter : protected detail::wait_node {
     public:
-        explicit get_awaiter(queue& q) noexcept : m_queue(&q) {}
+        explicit get_awaiter(queue& q) noexcept : m_queue(&q) { m_drop_safe = true; }
         [[nodiscard]] auto await_ready() -> bool {
             m_state = idle; // (an awaiter awaited again starts afresh)
             m_value.reset();
@@ -185,7 +185,9 @@ public:
     /// Awaiter of put(): itself the waiter node, holding the value until it is taken.
     class [[nodiscard]] put_awaiter : protected detail::wait_node {
     public:
-        put_awaiter(queue& q, T value) : m_queue(&q), m_value(std::move(value)) {}
+        put_awaiter(queue& q, T value) : m_queue(&q), m_value(std::move(value)) {
+            m_drop_safe = true;
+        }
         [[nodiscard]] auto await_ready() -> bool {
             m_state = idle;
             if (!m_value) {

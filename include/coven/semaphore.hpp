@@ -96,7 +96,7 @@ public:
     /// Awaiter of acquire(): itself the waiter node.
     class [[nodiscard]] acquire_awaiter : protected detail::wait_node {
     public:
-        explicit acquire_awaiter(semaphore& s) noexcept : m_sem(&s) {}
+        explicit acquire_awaiter(semaphore& s) noexcept : m_sem(&s) { m_drop_safe = true; }
         [[nodiscard]] auto await_ready() -> bool {
             m_state = idle; // (an awaiter awaited again starts afresh)
             return m_sem->try_acquire();

@@ -62,6 +62,7 @@ public:
             self->m_owner_bits |= cancel_seen_bit;
             detail::disarm_timer(t->m_loop, self);
             detail::wake(t);
+            detail::offer_drop(t); // the timer is gone: nothing is owed
         };
         m_fire = [](detail::timer_node* n) noexcept {
             detail::wake(static_cast<sleep_awaiter*>(n)->m_task);

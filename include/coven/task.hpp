@@ -112,7 +112,12 @@ public:
     task_promise() noexcept { this->m_destroy = &destroy_frame; }
     /// Destroys the frame of a task whose promise is `p`. Its address also identifies T, so a
     /// type-erased handle can be turned back into a future<T> safely (any_future::as<T>()).
+    /// A dropped root's frame is gone already: only the block that keeps its state is freed.
     static void destroy_frame(promise_base* p) noexcept {
+        if (p->frame_dropped()) [[unlikely]] {
+            free_dropped_frame(p);
+            return;
+        }
         std::coroutine_handle<task_promise>::from_promise(*static_cast<task_promise*>(p)).destroy();
     }
     auto get_return_object() noexcept -> task<T>;

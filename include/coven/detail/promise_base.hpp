@@ -82,8 +82,13 @@ struct promise_base {
         f_scheduled = 1 << 4,
         f_observed = 1 << 5, // its exception was retrieved by someone
         f_named = 1 << 6,
-        f_shutdown_cancelled = 1 << 7,
-        f_awaited = 1 << 8,      // a child task<T> that has been started
+        // abort() dropped it: its frame is destroyed at its next turn instead of resumed; with
+        // f_done, the frame is gone and only the promise's state is left (frame_dropped())
+        f_dropped = 1 << 7,
+        f_awaited = 1 << 8, // a child task<T> that has been started
+        // Roots only, sharing f_awaited's bit (a root is never awaited, spawn() refuses one
+        // that was): loop stop cancelled it in its current round.
+        f_shutdown_cancelled = f_awaited,
         f_started = 1 << 9,      // a root that has had its first turn
         f_scoped = 1 << 10,      // m_scope is not null: cancellation checks walk the scopes
         f_timed_out = 1 << 11,   // future::apply_timeout() expired and cancelled it
@@ -131,12 +136,65 @@ struct promise_base {
         return true;
     }
 
+    /// A dropped root whose frame is gone (drop_root()): this is the state its futures still
+    /// read, kept in the frame's block until the last reference goes.
+    [[nodiscard]] auto frame_dropped() const noexcept -> bool {
+        return (m_flags & (f_dropped | f_done)) == (f_dropped | f_done);
+    }
+
+    promise_base() noexcept = default;
+    promise_base(const promise_base&) = default;
+    auto operator=(const promise_base&) -> promise_base& = default;
+    inline ~promise_base();
+
     static auto operator new(std::size_t n) -> void* { return allocate_frame(n); }
-    static void operator delete(void* p, std::size_t n) noexcept { deallocate_frame(p, n); }
+    static inline void operator delete(void* p, std::size_t n) noexcept;
 };
 
 static_assert(sizeof(void*) != 8 || sizeof(promise_base) == 80,
               "promise_base grew: every task frame pays for it");
+
+/// Dropping a root (abort(), src/event_loop.cpp): while its frame is destroyed, the promise's
+/// state is copied out as its destructor runs and the frame's block is kept, so that the futures
+/// that point at the promise find it again, rebuilt in the same place.
+struct drop_context {
+    promise_base* m_promise; // the root being dropped
+    promise_base* m_kept;    // where its state goes when its promise is destroyed
+    void* m_block = nullptr; // its frame's block, kept
+    std::size_t m_size = 0;
+};
+/// Set while a root's frame is destroyed by a drop (null otherwise: one test per frame freed).
+inline thread_local drop_context* t_drop = nullptr;
+/// The root that abort() offers a drop to while its waiter's cancel hook runs (see offer_drop()).
+inline thread_local promise_base* t_drop_offer = nullptr;
+
+/// Called by a cancel hook that has unlinked its waiter and woken `task`, when the awaiter owes
+/// nothing more to anyone if its frame is destroyed instead of resumed: abort() may then drop
+/// the task. Hooks of awaits that must still run code to leave cleanly do not call it, and
+/// abort() falls back to a cancel there.
+inline void offer_drop(promise_base* task) noexcept {
+    if (t_drop_offer == task) [[unlikely]] {
+        task->set(promise_base::f_dropped);
+    }
+}
+/// drop_context's out-of-line parts (src/event_loop.cpp).
+void keep_dropped_state(promise_base* p) noexcept;
+auto keep_dropped_block(void* block, std::size_t size) noexcept -> bool;
+/// Frees the block of a dropped root once its last reference is gone (frame_dropped()).
+void free_dropped_frame(promise_base* p) noexcept;
+
+inline promise_base::~promise_base() {
+    if (t_drop != nullptr) [[unlikely]] {
+        keep_dropped_state(this);
+    }
+}
+
+inline void promise_base::operator delete(void* p, std::size_t n) noexcept {
+    if (t_drop != nullptr && keep_dropped_block(p, n)) [[unlikely]] {
+        return;
+    }
+    deallocate_frame(p, n);
+}
 
 /// The part of a loop's state that awaiters touch inline: its ready queue. loop_state (src/)
 /// derives from it. A yield is a push here and a pop in the loop, with no call in between.
@@ -245,6 +303,10 @@ inline void wake(promise_base* task) noexcept {
 }
 /// Requests cancellation of a root task; false if it had already ended.
 auto cancel_root(promise_base* task) noexcept -> bool;
+/// Ends a root task without resuming it where it can (future::abort()): a root parked at a
+/// drop-safe await of its own body is dropped at its next turn; any other is cancelled. False if
+/// it had already ended.
+auto abort_root(promise_base* task) noexcept -> bool;
 /// Called from a root's final suspend: records the end, fires completions, drops the loop's
 /// reference (which may destroy the frame).
 void root_finished(promise_base* task) noexcept;

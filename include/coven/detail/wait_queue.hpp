@@ -59,6 +59,9 @@ struct wait_node : waiter {
     wait_queue* m_queue = nullptr;
     promise_base* m_task = nullptr;
     state m_state = idle;
+    /// Set by awaiters that owe nothing once unlinked (event, lock, semaphore and queue waits):
+    /// a cancel hook then lets abort() drop the task instead of resuming it (offer_drop()).
+    bool m_drop_safe = false;
     std::int16_t m_key = 0; // a priority queue's order: the task's priority when it parked
 };
 
@@ -268,6 +271,9 @@ private:
             q->m_on_leave(*q, *n);
         }
         wake(task);
+        if (n->m_drop_safe) {
+            offer_drop(task);
+        }
     }
 
     // One list: the chosen nodes (whose awaits have not resumed), then the parked ones from
