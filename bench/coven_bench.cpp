@@ -123,7 +123,11 @@ auto cancellable_sleeper(std::uint64_t& started) -> coven::task<void> {
     std::abort(); // never reached: cancelled first
 }
 
-auto timers_cancel(coven::event_loop& loop, std::uint64_t n, result& r) -> coven::task<void> {
+// Tokio's spelling is JoinHandle::abort(), which drops the future: so is coven's abort(). The
+// coven-only timers_cancel_throw cancels with cancel() instead, which raises cancelled_error in
+// each task (what a task that may catch it costs).
+auto cancel_sleepers(coven::event_loop& loop, std::uint64_t n, result& r, bool drop)
+    -> coven::task<void> {
     std::uint64_t t0 = mono_ns();
     std::uint64_t started = 0;
     std::vector<coven::future<void>> handles;
@@ -135,7 +139,11 @@ auto timers_cancel(coven::event_loop& loop, std::uint64_t n, result& r) -> coven
         co_await coven::skip_ready_cycle(); // all are waiting now
     }
     for (auto& h : handles) {
-        h.cancel();
+        if (drop) {
+            h.abort();
+        } else {
+            h.cancel();
+        }
     }
     std::uint64_t cancelled = 0;
     for (auto& h : handles) {
@@ -146,6 +154,13 @@ auto timers_cancel(coven::event_loop& loop, std::uint64_t n, result& r) -> coven
         std::abort();
     }
     r.ns = mono_ns() - t0;
+}
+
+auto timers_cancel(coven::event_loop& loop, std::uint64_t n, result& r) -> coven::task<void> {
+    return cancel_sleepers(loop, n, r, true);
+}
+auto timers_cancel_throw(coven::event_loop& loop, std::uint64_t n, result& r) -> coven::task<void> {
+    return cancel_sleepers(loop, n, r, false);
 }
 
 // ------------------------------------------------------------------ cancel scopes (coven only)
@@ -263,6 +278,7 @@ const workload workloads[] = {
     {"yield_poll_pingpong", 10'000'000, yield_pingpong<true>},
     {"timers", 1'000'000, timers},
     {"timers_cancel", 1'000'000, timers_cancel},
+    {"timers_cancel_throw", 1'000'000, timers_cancel_throw},
     {"mutex", 1'000'000, mutex},
     {"channel", 10'000'000, channel},
     {"scope_ok", 1'000'000, scope_ok},
