@@ -72,8 +72,8 @@ struct loop_state : loop_core {
     // Registry of live root tasks (doubly linked through m_reg_prev / m_reg_next).
     promise_base* m_registry = nullptr;
     promise_base* m_registry_tail = nullptr;
-    std::uint64_t m_live = 0;
-    std::int64_t m_foreign_waits = 0; // see count_foreign_wait()
+    stat_counter<std::uint64_t> m_live; // (statistics() reads the counters from any thread)
+    std::int64_t m_foreign_waits = 0;   // see count_foreign_wait()
     // Exceptions thrown into tasks and not raised yet (throw_into_root(); f_interrupt).
     std::unordered_map<const promise_base*, std::exception_ptr> m_interrupts;
     std::uint64_t m_interrupts_raised = 0; // how many raise_interrupt() raised (task_interrupt())
@@ -94,7 +94,8 @@ struct loop_state : loop_core {
     std::mutex m_lifecycle;                    // serialises start() / stop()
     std::thread m_thread;
 
-    std::uint64_t m_spawned = 0, m_runs = 0, m_polls = 0, m_forced_polls = 0; // driver only
+    // Written by the driver only; statistics() reads them from any thread.
+    stat_counter<std::uint64_t> m_spawned, m_runs, m_polls, m_forced_polls;
     std::function<void(std::exception_ptr)> m_exception_handler;
 
     // --- priority loops (K19, K23; src/ready_queue.cpp) ---
@@ -112,7 +113,7 @@ struct loop_state : loop_core {
     std::vector<level> m_levels;
     std::uint64_t m_picks_since_upkeep = 0;
     std::uint64_t m_upkeep_every = 16;
-    std::uint64_t m_boosted = 0;
+    stat_counter<std::uint64_t> m_boosted;
     // Priority inheritance (K22; src/priority.cpp): only tasks that take part have a record.
     std::unordered_map<const promise_base*, inherit_record> m_inherit;
 

@@ -19,6 +19,7 @@
 // inserted into a level-0 slot after every timer of that tick that was armed earlier has already
 // cascaded there, so equal deadlines fire first-armed-first.
 
+#include <coven/detail/accounting.hpp>
 #include <coven/detail/timer_node.hpp>
 
 #include <cstddef>
@@ -70,7 +71,7 @@ private:
     std::uint64_t m_occupied[levels] = {};
     list m_due;
     std::uint64_t m_elapsed;
-    std::size_t m_count = 0;
+    stat_counter<std::size_t> m_count; // statistics() reads it from any thread
 };
 
 } // namespace coven::detail

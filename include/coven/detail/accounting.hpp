@@ -21,6 +21,39 @@ inline auto counters() noexcept -> live_counters& {
     return g_live;
 }
 
+/// A counter that one thread writes (a loop's driver) and any thread may read, as
+/// event_loop::statistics() does: relaxed loads and stores, which compile to the plain moves of
+/// an ordinary counter, so the writer pays nothing and a reader on another thread races with
+/// nothing. Copying copies the value (one writer: no update is lost).
+template <class T>
+class stat_counter {
+public:
+    stat_counter() noexcept = default;
+    stat_counter(const stat_counter& o) noexcept : m_value(o.get()) {}
+    auto operator=(const stat_counter& o) noexcept -> stat_counter& {
+        m_value.store(o.get(), std::memory_order_relaxed);
+        return *this;
+    }
+    ~stat_counter() = default;
+
+    auto operator++() noexcept -> stat_counter& { return *this += 1; }
+    auto operator--() noexcept -> stat_counter& { return *this -= 1; }
+    auto operator+=(T d) noexcept -> stat_counter& {
+        m_value.store(get() + d, std::memory_order_relaxed);
+        return *this;
+    }
+    auto operator-=(T d) noexcept -> stat_counter& {
+        m_value.store(get() - d, std::memory_order_relaxed);
+        return *this;
+    }
+    [[nodiscard]] auto get() const noexcept -> T { return m_value.load(std::memory_order_relaxed); }
+    // NOLINTNEXTLINE(google-explicit-constructor): reads as the plain counter it replaces
+    operator T() const noexcept { return get(); }
+
+private:
+    std::atomic<T> m_value{0};
+};
+
 inline void count_add(std::atomic<std::int64_t>& c, std::int64_t d) noexcept {
     c.fetch_add(d, std::memory_order_relaxed);
 }

@@ -211,7 +211,7 @@ struct loop_core {
     std::uint64_t m_runs_since_poll = 0;
     std::uint64_t m_poll_every = 0;
     /// Yields that found nothing else ready and went on without a turn (counted as runs).
-    std::uint64_t m_yields_in_place = 0;
+    stat_counter<std::uint64_t> m_yields_in_place; // (statistics() reads it from any thread)
 
     /// True if the running task `t` may take its next turn at once, without suspending: it
     /// runs at the bottom of a FIFO loop's stack, nothing else is ready, and the starvation
