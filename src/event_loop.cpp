@@ -482,9 +482,17 @@ namespace {
     loop->unregister_root(t);
     promise_base kept;
     drop_context ctx{t, &kept};
-    t_drop = &ctx;
+    // A destructor run by this drop may drop another task (task_interrupt() on one whose drop
+    // is pending runs its turn now): that drop has its own context, and this one comes back.
+    drop_context* const outer_drop = std::exchange(t_drop, &ctx);
     t->m_destroy(t);
-    t_drop = nullptr;
+    t_drop = outer_drop;
+    if (ctx.m_block == nullptr) {
+        std::fputs("coven: a dropped task's frame was freed by another allocator path; its "
+                   "state cannot be kept\n",
+                   stderr);
+        std::abort();
+    }
     // The promise was destroyed and its storage is raw: a new promise_base is made in it.
     auto* state = ::new (static_cast<void*>(t)) promise_base(kept);
     *static_cast<std::size_t*>(ctx.m_block) = ctx.m_size;

@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
+#include <exception>
 #include <memory>
 #include <string>
 #include <thread>
@@ -17,15 +19,15 @@ using coven::task;
 
 namespace {
 
-/// Appends its name to a log when destroyed: shows which locals a drop destroyed, and in what
-/// order.
+/// Appends its name to a log when destroyed, saying if a throw was unwinding its frame: shows
+/// which locals a drop destroyed, in what order, and that no exception was thrown into it.
 struct on_destroy {
     std::vector<std::string>* log;
     std::string name;
     on_destroy(std::vector<std::string>& l, std::string n) : log(&l), name(std::move(n)) {}
     on_destroy(const on_destroy&) = delete;
     auto operator=(const on_destroy&) -> on_destroy& = delete;
-    ~on_destroy() { log->push_back(name); }
+    ~on_destroy() { log->push_back(name + (std::uncaught_exceptions() > 0 ? " by a throw" : "")); }
 };
 
 /// Sleeps inside a try block that logs a caught cancellation, with a local on each side.
@@ -159,7 +161,8 @@ TEST(Abort, ATaskWaitingInATaskItAwaitsIsCancelledInstead) {
         EXPECT_EQ(co_await f, 1); // the child caught the cancellation and returned
     };
     loop.run_until_complete(main());
-    EXPECT_EQ(log, (std::vector<std::string>{"inner destroyed", "caught", "outer destroyed"}));
+    EXPECT_EQ(
+        log, (std::vector<std::string>{"inner destroyed by a throw", "caught", "outer destroyed"}));
 }
 
 TEST(Abort, ARunningTaskThatAbortsItselfIsCancelledAtItsNextAwait) {
@@ -436,4 +439,141 @@ TEST(Abort, ATaskWithATimeoutIsDroppedAndItsTimeoutGoesWithIt) {
     };
     loop.run_until_complete(main());
     EXPECT_EQ(log, (std::vector<std::string>{"inner destroyed", "outer destroyed"}));
+}
+
+TEST(Abort, APriorityLockWaiterIsDroppedAndTheHoldersBoostGoesWithIt) {
+    coven::loop_options options = virtual_options();
+    options.scheduling = coven::scheduling_policy::priority;
+    coven::event_loop loop(options);
+    coven::priority_lock l;
+    std::vector<std::string> log;
+    auto holder = [](coven::priority_lock& lk) -> task<void> {
+        auto held = co_await lk.scoped();
+        co_await coven::sleep(5.0);
+    };
+    auto urgent = [](coven::priority_lock& lk, std::vector<std::string>& lg) -> task<void> {
+        on_destroy d(lg, "urgent waiter destroyed");
+        auto held = co_await lk.scoped();
+        lg.push_back("urgent holds it");
+    };
+    auto main = [&]() -> task<void> {
+        auto h = loop.create_task(holder(l));
+        co_await coven::sleep(1.0);
+        auto u = loop.create_task(urgent(l, log));
+        coven::set_priority(u, coven::priority::high);
+        co_await coven::sleep(1.0);
+        EXPECT_EQ(coven::effective_priority(h), coven::priority::high); // inherited
+        EXPECT_TRUE(u.abort());
+        EXPECT_EQ(coven::effective_priority(h), 0); // the waiter left: the boost went
+        co_await u.wait();
+        EXPECT_TRUE(u.cancelled());
+        co_await h;
+    };
+    loop.run_until_complete(main());
+    EXPECT_EQ(log, (std::vector<std::string>{"urgent waiter destroyed"}));
+}
+
+TEST(Abort, ADropThatADestructorOfAnotherDropStartsIsSafe) {
+    // task_interrupt() runs a task whose drop is pending at once: from a destructor that a
+    // drop runs, the second drop nests inside the first.
+    coven::event_loop loop(virtual_options());
+    std::vector<std::string> log;
+    struct interrupts_on_destroy {
+        future<int>* target;
+        interrupts_on_destroy(const interrupts_on_destroy&) = delete;
+        auto operator=(const interrupts_on_destroy&) -> interrupts_on_destroy& = delete;
+        explicit interrupts_on_destroy(future<int>* t) : target(t) {}
+        ~interrupts_on_destroy() {
+            if (!target->done()) {
+                EXPECT_FALSE(coven::task_interrupt(*target)); // dropped, not raised
+                EXPECT_TRUE(target->done());
+            }
+        }
+    };
+    future<int> second;
+    auto first_body = [](future<int>* t, std::vector<std::string>& lg) -> task<void> {
+        on_destroy d(lg, "first destroyed");
+        interrupts_on_destroy i(t);
+        co_await coven::sleep(10.0);
+    };
+    auto main = [&]() -> task<void> {
+        second = loop.create_task(sleeper(log));
+        auto first = loop.create_task(first_body(&second, log));
+        co_await coven::sleep(1.0);
+        EXPECT_TRUE(first.abort()); // queued first: its drop runs first
+        EXPECT_TRUE(second.abort());
+        co_await first.wait();
+        EXPECT_TRUE(first.cancelled());
+        EXPECT_TRUE(second.cancelled());
+    };
+    loop.run_until_complete(main());
+    second = future<int>();
+    EXPECT_EQ(log,
+              (std::vector<std::string>{"inner destroyed", "outer destroyed", "first destroyed"}));
+}
+
+TEST(Abort, TwiceOrAfterACancelIsHarmless) {
+    coven::event_loop loop(virtual_options());
+    std::vector<std::string> log;
+    auto main = [&]() -> task<void> {
+        auto twice = loop.create_task(sleeper(log));
+        auto after_cancel = loop.create_task(sleeper(log));
+        co_await coven::sleep(1.0);
+        EXPECT_TRUE(twice.abort());
+        EXPECT_TRUE(twice.abort()); // not ended yet: its drop is pending
+        EXPECT_TRUE(after_cancel.cancel());
+        EXPECT_TRUE(after_cancel.abort()); // already woken by the cancel: stays a cancel
+        co_await twice.wait();
+        EXPECT_EQ(co_await after_cancel, 1); // it caught the cancellation
+        EXPECT_TRUE(twice.cancelled());
+    };
+    loop.run_until_complete(main());
+    EXPECT_EQ(
+        log, (std::vector<std::string>{"inner destroyed", "outer destroyed",
+                                       "inner destroyed by a throw", "caught", "outer destroyed"}));
+}
+
+TEST(Abort, AnAnyFutureAbortsAndAJoinerAbortedIsCancelledWithWhatItAwaits) {
+    coven::event_loop loop(virtual_options());
+    std::vector<std::string> log;
+    auto joiner = [](future<int> f) -> task<int> { co_return co_await f; };
+    auto main = [&]() -> task<void> {
+        coven::any_future erased(loop.create_task(sleeper(log)));
+        auto target = loop.create_task(sleeper(log));
+        auto j = loop.create_task(joiner(target));
+        co_await coven::sleep(1.0);
+        EXPECT_TRUE(erased.abort()); // dropped
+        EXPECT_TRUE(j.abort());      // it awaits a future: cancelled, which cancels `target`
+        co_await erased.wait();
+        EXPECT_TRUE(erased.cancelled());
+        EXPECT_EQ(co_await target, 1); // target caught its cancellation and returned
+        EXPECT_EQ(co_await j, 1);      // so the joiner got its value (a result is never lost)
+    };
+    loop.run_until_complete(main());
+    EXPECT_EQ(
+        log, (std::vector<std::string>{"inner destroyed", "outer destroyed",
+                                       "inner destroyed by a throw", "caught", "outer destroyed"}));
+}
+
+TEST(Abort, AFrameTooLargeForThePoolIsDroppedToo) {
+    coven::event_loop loop(virtual_options());
+    std::vector<std::string> log;
+    auto big = [](std::vector<std::string>& l) -> task<int> {
+        on_destroy d(l, "big destroyed");
+        std::array<char, 4096> scratch{};
+        scratch[0] = 1;
+        co_await coven::sleep(10.0);
+        co_return scratch[0];
+    };
+    const auto before = coven::testing::live().frames;
+    auto main = [&]() -> task<void> {
+        auto f = loop.create_task(big(log));
+        co_await coven::sleep(1.0);
+        EXPECT_TRUE(f.abort());
+        co_await f.wait();
+        EXPECT_TRUE(f.cancelled());
+        EXPECT_EQ(coven::testing::live().frames, before + 2); // main, and f's kept block
+    };
+    loop.run_until_complete(main());
+    EXPECT_EQ(log, (std::vector<std::string>{"big destroyed"}));
 }
