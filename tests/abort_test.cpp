@@ -577,3 +577,51 @@ TEST(Abort, AFrameTooLargeForThePoolIsDroppedToo) {
     loop.run_until_complete(main());
     EXPECT_EQ(log, (std::vector<std::string>{"big destroyed"}));
 }
+
+TEST(Abort, DestructorsSeeTheTasksOwnTaskLocalValues) {
+    coven::event_loop loop(virtual_options());
+    coven::task_local<int> var(0);
+    std::vector<int> seen;
+    struct reads_on_destroy {
+        coven::task_local<int>* var;
+        std::vector<int>* seen;
+        reads_on_destroy(const reads_on_destroy&) = delete;
+        auto operator=(const reads_on_destroy&) -> reads_on_destroy& = delete;
+        reads_on_destroy(coven::task_local<int>* v, std::vector<int>* s) : var(v), seen(s) {}
+        ~reads_on_destroy() { seen->push_back(var->get()); }
+    };
+    auto body = [](coven::task_local<int>& v, std::vector<int>& s) -> task<void> {
+        v.set(1);
+        reads_on_destroy outer(&v, &s);
+        auto scoped = v.scoped(2); // put back to 1 by its destructor, before `outer` reads
+        reads_on_destroy inner(&v, &s);
+        co_await coven::sleep(10.0);
+    };
+    auto main = [&]() -> task<void> {
+        auto f = loop.create_task(body(var, seen));
+        co_await coven::sleep(1.0);
+        f.abort();
+        co_await f.wait();
+        EXPECT_EQ(var.get(), 0); // main's own value: the dropped task's never leaked into it
+    };
+    loop.run_until_complete(main());
+    EXPECT_EQ(seen, (std::vector<int>{2, 1}));
+}
+
+TEST(Abort, ATaskSwitchToATaskWhoseDropIsPendingEndsIt) {
+    coven::event_loop loop(virtual_options());
+    std::vector<std::string> log;
+    auto main = [&]() -> task<void> {
+        auto f = loop.create_task(sleeper(log));
+        auto other = loop.create_task(sleep_for(0.0));
+        co_await coven::sleep(1.0);
+        EXPECT_TRUE(f.abort());
+        EXPECT_TRUE(coven::task_is_runnable(f)); // queued for its drop
+        co_await coven::task_switch(f);
+        EXPECT_TRUE(f.done());
+        EXPECT_TRUE(f.cancelled());
+        co_await other;
+    };
+    loop.run_until_complete(main());
+    EXPECT_EQ(log, (std::vector<std::string>{"inner destroyed", "outer destroyed"}));
+}
