@@ -150,13 +150,9 @@ auto keep_dropped_block(void* block, std::size_t size) noexcept -> bool {
     if (promise < first || promise >= first + size) {
         return false; // another frame freed while this one is destroyed
     }
-    // The block's size is written in its first word, which held the frame's resume pointer.
-    if (promise - first < static_cast<std::ptrdiff_t>(sizeof(std::size_t))) {
-        std::fputs("coven: unexpected coroutine frame layout (the promise is the frame's first "
-                   "member); abort() cannot keep the dropped task's state\n",
-                   stderr);
-        std::abort();
-    }
+    // abort_root() offered the drop only with the promise two pointers into the block
+    // (parked_in_own_body()), so the block's first word, the frame's dead resume pointer, is free
+    // for drop_root() to keep the block's size in.
     d->m_block = block;
     d->m_size = size;
     return true;
