@@ -378,13 +378,45 @@ TEST(Cancellation, StormOfParkedTasksLeavesNothingBehind) {
     coven::lock lock;
     coven::semaphore slots(2);
     coven::event never;
+    coven::lock cond_lock;
+    coven::condition unnotified;
+    coven::queue<int> empty_queue;
+    coven::queue<int> full_queue(1);
+    coven::latch shut(1);
+    coven::barrier crowd(100000);
     auto main = [&]() -> task<void> {
         co_await lock.acquire(); // held throughout: its waiters stay parked
         co_await slots.acquire();
         co_await slots.acquire();
+        EXPECT_TRUE(full_queue.try_put(0));
         std::vector<future<void>> fs;
         for (int i = 0; i < 3000; ++i) {
-            switch (i % 7) {
+            switch (i % 12) {
+            case 7:
+                fs.push_back(
+                    loop.create_task([](coven::lock& l, coven::condition& c) -> task<void> {
+                        auto held = co_await l.scoped();
+                        co_await c.wait(l);
+                    }(cond_lock, unnotified)));
+                break;
+            case 8:
+                fs.push_back(loop.create_task([](coven::queue<int>& q) -> task<void> {
+                    (void)co_await q.get();
+                }(empty_queue)));
+                break;
+            case 9:
+                fs.push_back(loop.create_task(
+                    [](coven::queue<int>& q) -> task<void> { co_await q.put(1); }(full_queue)));
+                break;
+            case 10:
+                fs.push_back(loop.create_task(
+                    [](coven::latch& l) -> task<void> { co_await l.wait(); }(shut)));
+                break;
+            case 11:
+                fs.push_back(loop.create_task([](coven::barrier& b) -> task<void> {
+                    (void)co_await b.arrive_and_wait();
+                }(crowd)));
+                break;
             case 4:
                 fs.push_back(loop.create_task(
                     [](coven::lock& l) -> task<void> { auto held = co_await l.scoped(); }(lock)));
@@ -440,6 +472,13 @@ TEST(Cancellation, StormOfParkedTasksLeavesNothingBehind) {
         EXPECT_EQ(lock.statistics().waiting, 0u);
         EXPECT_EQ(slots.statistics().waiting, 0u);
         EXPECT_EQ(never.statistics().waiting, 0u);
+        EXPECT_EQ(unnotified.statistics().waiting, 0u);
+        EXPECT_FALSE(cond_lock.locked());
+        EXPECT_EQ(empty_queue.statistics().getters_waiting, 0u);
+        EXPECT_EQ(full_queue.statistics().putters_waiting, 0u);
+        EXPECT_EQ(full_queue.size(), 1u); // no cancelled put got in
+        EXPECT_EQ(shut.statistics().waiting, 0u);
+        EXPECT_EQ(crowd.statistics().waiting, 0u); // every arrival withdrawn
         lock.release();
         slots.release();
         slots.release();

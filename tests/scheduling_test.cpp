@@ -263,8 +263,14 @@ TEST(PriorityLoop, RunsTheMostUrgentFirstAndFifoAmongEquals) {
     auto main = [&]() -> task<void> {
         auto* l = coven::current_loop();
         std::vector<coven::future<void>> fs;
-        const std::vector<std::pair<std::string, int>> spec{{"n1", 0}, {"l1", 10},  {"h1", -10},
-                                                            {"n2", 0}, {"h2", -10}, {"l2", 10}};
+        // The named priorities are asynkit's HIGH = -10 and LOW = 10: h1 and l1 use the names,
+        // h2 and l2 the numbers, so they tie (FIFO) only if the names have those values.
+        const std::vector<std::pair<std::string, int>> spec{{"n1", coven::priority::normal},
+                                                            {"l1", coven::priority::low},
+                                                            {"h1", coven::priority::high},
+                                                            {"n2", 0},
+                                                            {"h2", -10},
+                                                            {"l2", 10}};
         for (const auto& [name, p] : spec) {
             fs.push_back(l->create_task(note(log, name)));
             coven::set_priority(fs.back(), p);

@@ -1,8 +1,10 @@
-// The primitive cancellation matrix (TESTING.md #2), one typed test over every primitive that
-// hands out permits: cancel a waiter before it is chosen, after it is chosen but before it runs
-// (the permit must pass on), and while it holds; exact FIFO; exclusion.
+// The primitive cancellation matrix (TESTING.md #2) for the primitives that hand out permits:
+// cancel a waiter before it is chosen, after it is chosen but before it runs (the permit must
+// pass on), and while it holds; exact FIFO; exclusion. wait_primitives_test.cpp runs the parts
+// that apply to every primitive a task can wait in over all of them.
 #include <coven/interrupt.hpp>
 #include <coven/lock.hpp>
+#include <coven/priority_lock.hpp>
 #include <coven/semaphore.hpp>
 
 #include "test_util.hpp"
@@ -20,7 +22,7 @@ namespace {
 
 template <class P>
 auto make_primitive() -> std::unique_ptr<P> {
-    if constexpr (std::is_same_v<P, coven::lock>) {
+    if constexpr (std::is_default_constructible_v<P>) { // lock, priority_lock
         return std::make_unique<P>();
     } else {
         return std::make_unique<P>(1);
@@ -50,7 +52,8 @@ auto logged_hold(P& p, std::string name, double hold, std::vector<std::string>& 
 
 template <class P>
 class PermitPrimitive : public ::testing::Test {};
-using permit_primitives = ::testing::Types<coven::lock, coven::semaphore, coven::scarlet_lock>;
+using permit_primitives =
+    ::testing::Types<coven::lock, coven::priority_lock, coven::semaphore, coven::scarlet_lock>;
 TYPED_TEST_SUITE(PermitPrimitive, permit_primitives);
 
 TYPED_TEST(PermitPrimitive, ACancelledWaiterLeavesTheQueueBeforeItIsChosen) {

@@ -13,7 +13,7 @@ auto task_body() -> coven::task<void> {
 auto test() -> coven::task<void> {
     auto task = coven::current_loop()->create_task(task_body());
     co_await coven::sleep(0);
-    std::cout << "blocked: " << std::boolalpha << !task.done() << std::endl;
+    std::cout << "blocked: " << std::boolalpha << coven::task_is_blocked(task) << std::endl;
     coven::task_interrupt(task, coven::interrupt_error());
     std::cout << "done: " << task.done() << std::endl; // the error has already been raised
     try {
