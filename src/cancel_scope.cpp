@@ -48,8 +48,22 @@ auto scope_cancel_pending(const promise_base* t) noexcept -> bool {
     return scope_kernel::pending(t);
 }
 
-void throw_cancelled(promise_base* t) {
-    scope_kernel::throw_cancelled(t);
+void raise_interrupt_unless_a_scope_is_first(promise_base* t) {
+    if (!scope_kernel::cancelled_scope_first(t)) { // (else the scope's cancellation comes first)
+        raise_interrupt(t); // before the task's own cancel request, which stays pending
+    }
+}
+
+auto cancellation_for(promise_base* t) noexcept -> coven::cancelled_error {
+    // Copies share the message (std::runtime_error's copy cannot throw).
+    static const coven::cancelled_error own;
+    static const coven::cancelled_error scope(
+        "coven: cancelled by a cancel scope (its deadline passed or cancel() was called)");
+    if (!t->has(promise_base::f_scoped)) {
+        t->clear(promise_base::f_cancel_requested); // the common case: its own request
+        return own;
+    }
+    return scope_kernel::scope_cancellation_first(t) ? scope : own;
 }
 
 auto throw_into_root(promise_base* t, std::exception_ptr e) -> bool {
@@ -129,36 +143,36 @@ auto scope_kernel::pending(const promise_base* t) noexcept -> bool {
     return (t->m_flags & (promise_base::f_cancel_requested | promise_base::f_interrupt)) != 0;
 }
 
-void scope_kernel::throw_cancelled(promise_base* t) {
-    static const char* const scope_message =
-        "coven: cancelled by a cancel scope (its deadline passed or cancel() was called)";
+auto scope_kernel::cancelled_scope_first(const promise_base* t) noexcept -> bool {
     for (const cancel_scope* s = t->m_scope; s; s = s->m_parent) {
         if (s->cancel_called()) {
-            throw cancelled_error(scope_message);
+            return true;
         }
         if (s->shield()) {
             break;
         }
     }
-    if (t->has(promise_base::f_interrupt)) {
-        raise_interrupt(t); // before the task's own cancel request, which stays pending
+    return false;
+}
+
+auto scope_kernel::scope_cancellation_first(promise_base* t) noexcept -> bool {
+    if (cancelled_scope_first(t)) {
+        return true;
     }
     if (t->take_cancel()) {
-        if (t->m_scope) {
-            // Remembered where it was raised: a scope this error unwinds through must pass it
-            // on even if the scope's own deadline passes meanwhile (leave()).
-            note_outer_delivered(*t->m_scope);
-        }
-        throw cancelled_error();
+        // Remembered where it was raised: a scope this error unwinds through must pass it on
+        // even if the scope's own deadline passes meanwhile (leave()).
+        note_outer_delivered(*t->m_scope);
+        return false;
     }
     // The task was woken for a cancellation that a shield raised since then holds back: the
     // wake-up has happened, so the cancellation is delivered (it is not recalled).
     for (const cancel_scope* s = t->m_scope; s; s = s->m_parent) {
         if (s->cancel_called()) {
-            throw cancelled_error(scope_message);
+            return true;
         }
     }
-    throw cancelled_error();
+    return false;
 }
 
 void scope_kernel::note_outer_delivered(cancel_scope& s) noexcept {

@@ -581,3 +581,53 @@ TEST(CancelScope, AnAwaitableYieldingAnRvalueReferenceGivesAValue) {
     };
     loop.run_until_complete(main());
 }
+
+// The error an await raises says where the cancellation came from: a cancelled scope, or the
+// task's own cancel(). Inside a scope that is not cancelled, the task's own is raised, and it is
+// consumed: the next await waits again.
+TEST(CancelScope, TheRaisedErrorSaysWhetherAScopeOrTheTaskWasCancelled) {
+    coven::event_loop loop(virtual_options());
+    std::vector<std::string> what;
+    auto sleeper = [](std::vector<std::string>& what, bool in_scope) -> task<void> {
+        auto record_and_sleep_again = [&what]() -> task<void> {
+            try {
+                co_await coven::sleep(10.0);
+            } catch (const coven::cancelled_error& e) {
+                what.emplace_back(e.what());
+            }
+            co_await coven::sleep(1.0); // consumed: this one waits
+            what.emplace_back("slept again");
+        };
+        if (in_scope) {
+            cancel_scope scope;
+            co_await scope.run(record_and_sleep_again());
+        } else {
+            co_await record_and_sleep_again();
+        }
+    };
+    auto main = [&]() -> task<void> {
+        auto own = loop.create_task(sleeper(what, false));
+        auto scoped = loop.create_task(sleeper(what, true));
+        co_await coven::sleep(1.0);
+        own.cancel();
+        scoped.cancel();
+        co_await own;
+        co_await scoped;
+        cancel_scope scope;
+        scope.cancel();
+        co_await scope.run([&]() -> task<void> {
+            try {
+                co_await coven::sleep(10.0);
+            } catch (const coven::cancelled_error& e) {
+                what.emplace_back(e.what());
+                throw;
+            }
+        });
+    };
+    loop.run_until_complete(main());
+    const std::string own_message = "coven: the task was cancelled";
+    const std::string scope_message =
+        "coven: cancelled by a cancel scope (its deadline passed or cancel() was called)";
+    EXPECT_EQ(what, (std::vector<std::string>{own_message, own_message, "slept again",
+                                              "slept again", scope_message}));
+}

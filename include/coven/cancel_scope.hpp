@@ -170,7 +170,12 @@ struct scope_kernel {
     [[nodiscard]] static auto is_task_scope_body(const cancel_scope& s) noexcept -> bool {
         return s.has(cancel_scope::s_task_scope_body);
     }
-    [[noreturn]] static void throw_cancelled(promise_base* t);
+    /// What throw_cancelled() raises in a task inside scopes, once an exception thrown into it
+    /// was not raised first: true for a cancelled scope's cancellation, false for the task's
+    /// own (consumed here).
+    static auto scope_cancellation_first(promise_base* t) noexcept -> bool;
+    /// A cancelled scope comes before any shield on the way out from `t`.
+    static auto cancelled_scope_first(const promise_base* t) noexcept -> bool;
 };
 
 /// now + d on the calling thread's loop, saturating at cancel_scope::no_deadline.

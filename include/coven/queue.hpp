@@ -154,7 +154,9 @@ public:
         auto await_suspend(std::coroutine_handle<> h) -> bool {
             return detail::begin_wait(*this, m_queue->m_getters, h, "co_await queue::get()");
         }
-        auto await_resume() -> T {
+        // always_inline: g++ 12 otherwise lays a consumer's loop out with ~4 more
+        // instructions per value (callgrind, bench `channel`).
+        [[gnu::always_inline]] auto await_resume() -> T {
             const bool handed = m_state == chosen && m_value.has_value();
             detail::finish_wait(
                 *this, "a coven::queue", [] {},
@@ -207,8 +209,8 @@ public:
         auto await_suspend(std::coroutine_handle<> h) -> bool {
             return detail::begin_wait(*this, m_queue->m_putters, h, "co_await queue::put()");
         }
-        void await_resume() {
-            if (m_state == idle) [[likely]] { // put without waiting, or found it closed
+        [[gnu::always_inline]] void await_resume() { // (as get's)
+            if (m_state == idle) [[likely]] {        // put without waiting, or found it closed
                 if (m_value) {
                     throw queue_closed();
                 }
