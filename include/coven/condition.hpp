@@ -112,7 +112,9 @@ public:
 protected:
     /// For priority_condition: waiters are woken by priority.
     struct by_priority_t {};
-    explicit condition(by_priority_t) noexcept { m_waiters.serve_by_priority(nullptr, nullptr, this); }
+    explicit condition(by_priority_t) noexcept {
+        m_waiters.serve_by_priority(nullptr, nullptr, this);
+    }
 
 private:
     auto wait_holding(lock& l) -> task<void> {
