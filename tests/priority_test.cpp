@@ -517,6 +517,15 @@ auto play(unsigned seed) -> task<bool> {
             co_await coven::sleep(0.0);
         }
     };
+    // A waiter leaves by a real cancel() or by an interrupt (task_throw()), seeded: the worker
+    // catches either and goes on with its next command.
+    auto stop_waiting = [&](coven::future<void>& t) {
+        if (pick(2) == 0) {
+            t.cancel();
+        } else {
+            coven::task_throw(t, coven::interrupt_error());
+        }
+    };
     auto send = [&](int i, command c) {
         boxes[static_cast<std::size_t>(i)]->cmd = c;
         boxes[static_cast<std::size_t>(i)]->go.set();
@@ -582,7 +591,7 @@ auto play(unsigned seed) -> task<bool> {
             if (cancel_next && j >= 0) {
                 // i runs now and releases, we run right after it: j is chosen, not run yet.
                 co_await coven::task_switch(tasks[static_cast<std::size_t>(i)], 1);
-                coven::task_throw(tasks[static_cast<std::size_t>(j)], coven::interrupt_error());
+                stop_waiting(tasks[static_cast<std::size_t>(j)]);
                 m.w[static_cast<std::size_t>(j)].held.erase(li); // j hands it on
                 m.release(j, li);
             }
@@ -594,7 +603,7 @@ auto play(unsigned seed) -> task<bool> {
             }
             m.leave(i);
             m.refresh();
-            coven::task_throw(tasks[static_cast<std::size_t>(i)], coven::interrupt_error());
+            stop_waiting(tasks[static_cast<std::size_t>(i)]);
             co_await settle();
         } else if (roll < 88) { // time passes: every timed waiter gives up, oldest first
             std::vector<std::pair<long, int>> timed;
