@@ -55,9 +55,12 @@ void raise_interrupt_unless_a_scope_is_first(promise_base* t) {
 }
 
 auto cancellation_for(promise_base* t) noexcept -> coven::cancelled_error {
-    // Copies share the message (std::runtime_error's copy cannot throw).
-    static const coven::cancelled_error own;
-    static const coven::cancelled_error scope(
+    // Copies share the message (std::runtime_error's copy cannot throw). Leaked on purpose: a
+    // default loop stopped while statics are destroyed at exit still cancels its tasks
+    // (RunDeathTest). Made at the first cancellation; if their ~80 bytes cannot be allocated
+    // then, std::terminate is called.
+    static const coven::cancelled_error& own = *new coven::cancelled_error;
+    static const coven::cancelled_error& scope = *new coven::cancelled_error(
         "coven: cancelled by a cancel scope (its deadline passed or cancel() was called)");
     if (!t->has(promise_base::f_scoped)) {
         t->clear(promise_base::f_cancel_requested); // the common case: its own request

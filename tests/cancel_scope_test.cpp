@@ -631,3 +631,45 @@ TEST(CancelScope, TheRaisedErrorSaysWhetherAScopeOrTheTaskWasCancelled) {
     EXPECT_EQ(what, (std::vector<std::string>{own_message, own_message, "slept again",
                                               "slept again", scope_message}));
 }
+
+// A cancelled scope's cancellation comes before an exception thrown into the task in the same
+// turn. The scope absorbs its own; the thrown one stays pending and is raised by the first await
+// outside the scope's block: the scope's own exit.
+TEST(CancelScope, ACancelledScopeIsRaisedBeforeAnInterruptThatArrivedInTheSameTurn) {
+    coven::event_loop loop(virtual_options());
+    std::vector<std::string> log;
+    cancel_scope* inner = nullptr;
+    auto body = [](cancel_scope** inner, std::vector<std::string>& log) -> task<void> {
+        cancel_scope scope;
+        *inner = &scope;
+        try {
+            co_await scope.run([&log]() -> task<void> {
+                try {
+                    co_await coven::sleep(10.0);
+                } catch (const coven::cancelled_error& e) {
+                    log.emplace_back(e.what());
+                    throw;
+                }
+            });
+            log.emplace_back("not reached");
+        } catch (const coven::interrupt_error&) {
+            log.emplace_back("interrupt at the scope's exit");
+        }
+        *inner = nullptr;
+        co_await coven::sleep(1.0); // nothing left pending
+        log.emplace_back("slept");
+    };
+    auto main = [&]() -> task<void> {
+        auto t = loop.create_task(body(&inner, log));
+        co_await coven::sleep(1.0);
+        inner->cancel();
+        coven::task_throw(t, coven::interrupt_error());
+        co_await t;
+        EXPECT_EQ(vtime(loop), 2.0);
+    };
+    loop.run_until_complete(main());
+    EXPECT_EQ(log, (std::vector<std::string>{
+                       "coven: cancelled by a cancel scope (its deadline passed or cancel() was "
+                       "called)",
+                       "interrupt at the scope's exit", "slept"}));
+}

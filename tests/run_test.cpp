@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <stdexcept>
 #include <thread>
 
@@ -75,4 +76,27 @@ TEST(Run, VirtualClockFromDefaultLoopOptions) {
     EXPECT_DOUBLE_EQ(loop.run(body()), 3600.0);
     loop.stop();
     coven::set_default_loop_options({});
+}
+
+// A task still waiting when the process exits is cancelled as the default loop stops, while
+// statics are destroyed. That cancellation must touch nothing destroyed before the loop: here,
+// what the process's first cancellation set up, after the loop was made. Under ASan a use after
+// free aborts the child, which then does not exit with 0.
+TEST(RunDeathTest, ATaskStillWaitingAtExitIsCancelledSafely) {
+    GTEST_FLAG_SET(death_test_style, "threadsafe");
+    auto child = [] {
+        auto& loop = coven::get_or_create_event_loop(); // made first, so destroyed last
+        loop.run([]() -> task<void> {                   // the first cancellation of the process
+            auto f = coven::current_loop()->create_task(sleep_for(10.0));
+            co_await coven::sleep(0);
+            f.cancel();
+            co_await f.wait();
+        }());
+        loop.run([]() -> task<void> { // a task that is still asleep at exit
+            (void)coven::current_loop()->create_task(sleep_for(100.0));
+            co_return;
+        }());
+        std::exit(0);
+    };
+    EXPECT_EXIT(child(), ::testing::ExitedWithCode(0), "");
 }
