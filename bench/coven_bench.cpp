@@ -3,6 +3,8 @@
 //
 // Each workload runs inside one task on a loop driven by this thread (run_until_complete), as
 // the peers run theirs inside one runtime thread.
+#include "rig.hpp"
+
 #include <coven/coven.hpp>
 
 #include <chrono>
@@ -15,29 +17,8 @@
 
 namespace {
 
-auto mono_ns() -> std::uint64_t {
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ULL +
-           static_cast<std::uint64_t>(ts.tv_nsec);
-}
-
-auto peak_rss_kb() -> long {
-    FILE* f = std::fopen("/proc/self/status", "r");
-    if (!f) {
-        return -1;
-    }
-    char line[256];
-    long kb = -1;
-    while (std::fgets(line, sizeof line, f)) {
-        if (std::strncmp(line, "VmHWM:", 6) == 0) {
-            kb = std::strtol(line + 6, nullptr, 10);
-            break;
-        }
-    }
-    std::fclose(f);
-    return kb;
-}
+using rig::mono_ns;
+using rig::peak_rss_kb;
 
 // splitmix64 with seed 42: the same sleep durations as every peer.
 auto splitmix64(std::uint64_t& state) -> std::uint64_t {

@@ -235,7 +235,13 @@ struct loop_core {
         if (t->has(promise_base::f_scheduled)) {
             return;
         }
-        t->set(promise_base::f_scheduled);
+        append_ready(t, t->m_flags);
+    }
+    /// push_ready() of a task known not to be queued, whose flags the caller read as `flags`
+    /// (wake() has them in a register already: re-reading them after its counter store would
+    /// cost a load and a test per wake).
+    void append_ready(promise_base* t, std::uint16_t flags) noexcept {
+        t->m_flags = static_cast<std::uint16_t>(flags | promise_base::f_scheduled);
         t->m_next = nullptr;
         if (m_ready_tail) {
             m_ready_tail->m_next = t;
@@ -293,14 +299,15 @@ inline auto require_current_task(const char* what) -> promise_base* {
 /// Makes a parked root task runnable: clears its waiter and appends it to the ready queue.
 /// Inline: every hand-off of a lock, a permit or an event goes through it.
 inline void wake(promise_base* task) noexcept {
-    if (task->has(promise_base::f_scheduled)) {
+    const std::uint16_t flags = task->m_flags;
+    if ((flags & promise_base::f_scheduled) != 0) {
         return;
     }
     if (task->m_waiter) {
         task->m_waiter = nullptr;
         waiter_count_add(-1);
     }
-    task->m_loop->push_ready(task);
+    task->m_loop->append_ready(task, flags);
 }
 /// Requests cancellation of a root task; false if it had already ended.
 auto cancel_root(promise_base* task) noexcept -> bool;
