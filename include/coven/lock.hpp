@@ -118,14 +118,15 @@ public:
             return m_lock->try_acquire();
         }
         auto await_suspend(std::coroutine_handle<> h) -> bool {
-            if (m_lock->m_owner != nullptr && m_lock->m_owner == detail::t_current_task) {
+            detail::promise_base* const me =
+                detail::require_current_task("co_await lock::acquire()");
+            if (m_lock->m_owner == me) {
                 detail::throw_usage("co_await lock::acquire() by the task that holds the lock; "
                                     "it would wait for itself forever (the lock is not "
                                     "recursive)");
             }
             // await_ready()'s try_acquire() checked the loop.
-            return detail::begin_wait<true>(*this, m_lock->m_waiters, h,
-                                            "co_await lock::acquire()");
+            return detail::begin_wait_of(me, *this, m_lock->m_waiters, h);
         }
         void await_resume() {
             detail::finish_wait<false>(
@@ -180,10 +181,15 @@ public:
     /// outside the owning task) releases it, or from another loop's thread.
     void release() {
         detail::promise_base* const me = detail::current_task();
-        // The running task on the lock's loop: if it owns the lock, the loop and thread checks
-        // pass by construction. (The loop compare also keeps a task of another loop that reuses
-        // the frame address of an owner that ended holding the lock on the checked path.)
-        release_by(me, me != nullptr && me->m_loop == m_waiters.bound_loop());
+        // The running owner, a task of the lock's loop: the lock is held (only a held lock has
+        // an owner), and the loop and thread checks pass by construction. (The loop compare
+        // also keeps a task of another loop that reuses the frame address of an owner that
+        // ended holding the lock on the checked path.)
+        if (me != nullptr && me == m_owner && me->m_loop == m_waiters.bound_loop()) [[likely]] {
+            pass_on();
+            return;
+        }
+        release_by(me);
     }
 
     [[nodiscard]] auto locked() const noexcept -> bool { return m_locked; }
@@ -256,6 +262,11 @@ private:
             m_waiters.check_loop("lock::release()");
             detail::require_waker_thread(m_waiters, "lock::release()");
         }
+        pass_on();
+    }
+    /// The release itself, once its checks passed: the first waiter gets the lock, else it is
+    /// free.
+    void pass_on() noexcept {
         if (detail::wait_node* next = m_waiters.choose_front()) {
             if (m_by_priority) [[unlikely]] {
                 hand_by_priority(next->m_task);
@@ -272,7 +283,7 @@ private:
             drop(last); // last: it may free the frame of a task that has ended
         }
     }
-    /// release_by()'s hand-over in a priority_lock: the inheritance moves with the lock. Out of
+    /// pass_on()'s hand-over in a priority_lock: the inheritance moves with the lock. Out of
     /// line, so that the plain lock's inlined release stays as small as it was.
     [[gnu::noinline]] void hand_by_priority(detail::promise_base* next) noexcept {
         detail::promise_base* from = m_owner;

@@ -95,8 +95,7 @@ struct node_list {
     void unlink(wait_node& n) noexcept {
         (n.m_prev ? n.m_prev->m_next : m_head) = n.m_next;
         (n.m_next ? n.m_next->m_prev : m_tail) = n.m_prev;
-        n.m_prev = n.m_next = nullptr;
-        --m_size;
+        --m_size; // (n's links are left as they were: linking it again sets both)
     }
 };
 
@@ -306,6 +305,9 @@ inline wait_node::~wait_node() {
 
 namespace coven::detail {
 
+inline auto begin_wait_of(promise_base* task, wait_node& n, wait_queue& q,
+                          std::coroutine_handle<> h) noexcept -> bool;
+
 /// The await_suspend() step every primitive shares: parks the calling task in `n` at the tail of
 /// `q`, or (false) does not park when a cancellation is pending, marking `n` cancelled.
 /// **Throws:** usage_error outside a task, or from a task of another loop than the primitive's.
@@ -318,6 +320,13 @@ inline auto begin_wait(wait_node& n, wait_queue& q, std::coroutine_handle<> h, c
     if constexpr (!LoopChecked) {
         q.check_loop(what);
     }
+    return begin_wait_of(task, n, q, h);
+}
+
+/// begin_wait() for an awaiter that has found the running task already (require_current_task())
+/// and checked the loop.
+inline auto begin_wait_of(promise_base* task, wait_node& n, wait_queue& q,
+                          std::coroutine_handle<> h) noexcept -> bool {
     n.m_task = task;
     if (cancel_pending(task)) {
         n.m_state = wait_node::cancelled;
