@@ -134,6 +134,35 @@ TEST(Condition, WaitingWithoutHoldingTheLockIsAUsageError) {
     loop.run_until_complete(main());
 }
 
+TEST(Condition, WaitingFromAnotherLoopIsAUsageErrorThatLeavesTheLockHeld) {
+    coven::condition c;
+    coven::event_loop first(virtual_options());
+    coven::event_loop second(virtual_options());
+    first.run_until_complete([](coven::condition& c) -> task<void> { // binds c to `first`
+        c.notify_one();
+        co_return;
+    }(c));
+    coven::lock l;
+    bool refused = false;
+    bool held_after = false;
+    auto main = [&]() -> task<void> {
+        co_await l.acquire();
+        try {
+            co_await c.wait(l);
+        } catch (const coven::usage_error&) {
+            refused = true;
+        }
+        held_after = l.held_by_caller();
+        if (held_after) {
+            l.release();
+        }
+    };
+    second.run_until_complete(main());
+    EXPECT_TRUE(refused);
+    EXPECT_TRUE(held_after);
+    EXPECT_FALSE(l.locked());
+}
+
 TEST(Condition, NotifyNWakesThatManyInOrderAndCountsThem) {
     coven::event_loop loop(virtual_options());
     coven::lock l;

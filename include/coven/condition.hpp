@@ -73,6 +73,8 @@ public:
     /// Gives `l` up, waits to be notified, takes `l` back (S-style `co_await cv.wait(lock);`).
     /// Wake-ups may be spurious in the sense that the state may have changed again: check it in
     /// a loop, or use the predicate form.
+    /// **Throws:** usage_error if the caller does not hold `l`, or (before `l` is given up, so
+    /// the caller still holds it) from a task of another loop than the condition's.
     [[nodiscard]] auto wait(lock& l) -> task<void> {
         if (!l.held_by_caller()) {
             detail::throw_usage("condition::wait() by a task that does not hold the lock; take "
@@ -121,6 +123,8 @@ private:
         if (detail::promise_base* self = detail::current_task(); detail::cancel_pending(self)) {
             detail::throw_cancelled(self); // raised while still holding the lock
         }
+        // Before the lock is given up: a refused wait must leave the caller holding it.
+        m_waiters.check_loop("condition::wait()");
         const std::uint64_t hold = l.hold_number(); // the caller's guard (if any) has it
         l.release();
         std::exception_ptr error = co_await park_awaiter(*this);
