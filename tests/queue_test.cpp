@@ -27,6 +27,11 @@ auto logged_get(coven::queue<int>& q, std::string name, std::vector<std::string>
         throw;
     }
 }
+/// Binds `q` to the running loop with a try_get() that finds it empty.
+auto get_or_nothing(coven::queue<int>& q) -> task<void> {
+    EXPECT_FALSE(q.try_get().has_value());
+    co_return;
+}
 } // namespace
 
 TEST(Queue, ValuesComeOutInTheOrderTheyWentIn) {
@@ -219,6 +224,81 @@ TEST(Queue, TryFormsNeverWait) {
         co_return;
     };
     loop.run_until_complete(main());
+}
+
+TEST(Queue, AValueGivenBackNeverTakesABoundedQueueOverItsCapacity) {
+    coven::event_loop loop(virtual_options());
+    coven::queue<int> q(1);
+    std::vector<std::string> log;
+    auto putter = [](coven::queue<int>& q, int v) -> task<void> { co_await q.put(v); };
+    auto main = [&]() -> task<void> {
+        auto* l = coven::current_loop();
+        auto b = l->create_task(logged_get(q, "b", log));
+        co_await coven::sleep(1.0);
+        EXPECT_TRUE(q.try_put(1)); // handed to b, which has not run: it holds the one place
+        EXPECT_TRUE(q.full());
+        EXPECT_FALSE(q.try_put(2));
+        auto p = l->create_task(putter(q, 2)); // runs after b: waits for room
+        b.cancel(); // before it ran: b gives 1 back, to the place it held
+        co_await b.wait();
+        EXPECT_EQ(q.size(), 1u);
+        EXPECT_EQ(q.statistics().putters_waiting, 1u);
+        EXPECT_LE(q.size(), q.capacity());
+        EXPECT_EQ(co_await q.get(), 1); // room: p's value moves in
+        co_await p;
+        EXPECT_EQ(co_await q.get(), 2);
+        EXPECT_TRUE(q.empty());
+    };
+    loop.run_until_complete(main());
+    EXPECT_EQ(log, std::vector<std::string>{"b cancelled"});
+}
+
+TEST(Queue, AHandedValueTakenLetsAWaitingPutterIn) {
+    coven::event_loop loop(virtual_options());
+    coven::queue<int> q(1);
+    std::vector<std::string> log;
+    auto putter = [](coven::queue<int>& q, int v) -> task<void> { co_await q.put(v); };
+    auto main = [&]() -> task<void> {
+        auto* l = coven::current_loop();
+        auto b = l->create_task(logged_get(q, "b", log));
+        auto c = l->create_task(logged_get(q, "c", log));
+        co_await coven::sleep(1.0);
+        auto p1 = l->create_task(putter(q, 1)); // handed to b
+        auto p2 = l->create_task(putter(q, 2)); // waits: b's value holds the place
+        co_await p1;
+        co_await b; // b took 1: p2's value goes to c
+        co_await p2;
+        co_await c;
+        EXPECT_TRUE(q.empty());
+    };
+    loop.run_until_complete(main());
+    EXPECT_EQ(log, (std::vector<std::string>{"b got 1", "c got 2"}));
+}
+
+TEST(Queue, GettersAndPuttersOfAnotherLoopAreRefused) {
+    coven::queue<int> q;
+    coven::event_loop first(virtual_options());
+    coven::event_loop second(virtual_options());
+    first.run_until_complete([](coven::queue<int>& q) -> task<void> { // binds q to `first`
+        co_await q.put(1);
+    }(q));
+    auto try_get = [](coven::queue<int>& q) -> task<void> {
+        (void)q.try_get();
+        co_return;
+    };
+    auto get = [](coven::queue<int>& q) -> task<void> { (void)co_await q.get(); };
+    // (get() first: if it were let through, it would find the value and not wait forever)
+    EXPECT_THROW(second.run_until_complete(get(q)), coven::usage_error);
+    EXPECT_THROW(second.run_until_complete(try_get(q)), coven::usage_error);
+    EXPECT_EQ(q.size(), 1u); // nothing taken
+    coven::queue<int> r;
+    first.run_until_complete(get_or_nothing(r));
+    auto try_put = [](coven::queue<int>& q) -> task<void> {
+        (void)q.try_put(2);
+        co_return;
+    };
+    EXPECT_THROW(second.run_until_complete(try_put(r)), coven::usage_error);
+    EXPECT_TRUE(r.empty());
 }
 
 TEST(Queue, MisuseIsAUsageError) {

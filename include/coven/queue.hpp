@@ -106,7 +106,9 @@ struct queue_statistics {
 
 /// A FIFO queue of values between tasks of one loop. get() waits while it is empty; put() waits
 /// while it is full (`capacity` values; unbounded by default). A value put while a task waits
-/// in get() goes straight to that task. close() ends it: put() then throws queue_closed, and
+/// in get() goes straight to that task; until that task has run, it still takes one place of
+/// the capacity (so that a value given back by a cancelled getter always has room). close() ends
+/// it: put() then throws queue_closed, and
 /// get() throws queue_closed once the values left have been taken.
 ///
 /// **Cancellation:** a get() or put() that is cancelled while it waits leaves at once and raises
@@ -196,7 +198,8 @@ public:
                 detail::throw_usage("a queue::put() awaiter awaited again after its value was "
                                     "put; call put() again for each value");
             }
-            m_queue->m_putters.check_loop("co_await queue::put()");
+            // The getters' queue holds the queue's loop binding, for gets and puts alike.
+            m_queue->m_getters.check_loop("co_await queue::put()");
             if (m_queue->m_closed) {
                 return true; // await_resume throws
             }
@@ -258,7 +261,7 @@ public:
     /// value is then left as it was, so a move-only value can be offered again.
     /// **Throws:** queue_closed if closed.
     [[nodiscard]] auto try_put(T&& value) -> bool {
-        m_putters.check_loop("queue::try_put()");
+        m_getters.check_loop("queue::try_put()");
         if (m_closed) {
             throw queue_closed();
         }
@@ -288,7 +291,10 @@ public:
     [[nodiscard]] auto closed() const noexcept -> bool { return m_closed; }
     [[nodiscard]] auto size() const noexcept -> std::size_t { return m_items.size(); }
     [[nodiscard]] auto empty() const noexcept -> bool { return m_items.empty(); }
-    [[nodiscard]] auto full() const noexcept -> bool { return m_items.size() >= m_capacity; }
+    /// No room: size() values, plus those handed to getters that have not run yet, fill it.
+    [[nodiscard]] auto full() const noexcept -> bool {
+        return m_items.size() + m_handed >= m_capacity;
+    }
     [[nodiscard]] auto capacity() const noexcept -> std::size_t { return m_capacity; }
     [[nodiscard]] auto statistics() const noexcept -> queue_statistics {
         return {m_items.size(), m_capacity, m_getters.size(), m_putters.size(),
@@ -299,6 +305,9 @@ private:
     /// Places `value` (moved from on success): straight to a waiting getter, else into the
     /// queue if there is room. False: full.
     auto offer(T& value) -> bool {
+        if (m_items.size() + m_handed >= m_capacity) {
+            return false; // (a handed value holds its room until taken: see give_back())
+        }
         if (detail::wait_node* n = m_getters.front()) {
             detail::require_waker_thread(m_getters, "queue::put()");
             static_cast<get_awaiter*>(n)->m_value.emplace(std::move(value));
@@ -306,9 +315,6 @@ private:
             ++m_handed;
             ++m_puts;
             return true;
-        }
-        if (m_items.size() >= m_capacity) {
-            return false;
         }
         m_items.push_back(std::move(value));
         ++m_puts;
@@ -329,7 +335,8 @@ private:
         return value;
     }
     /// A getter handed `value` was cancelled before it ran: the value goes to the next getter,
-    /// else back to the front (it was the oldest).
+    /// else back to the front (it was the oldest). The room it takes there is the room it held
+    /// while handed, so a bounded queue never holds more than its capacity.
     void give_back(T&& value) {
         if (detail::wait_node* n = m_getters.front()) {
             static_cast<get_awaiter*>(n)->m_value.emplace(std::move(value));
@@ -344,7 +351,19 @@ private:
     /// A getter that was handed a value has taken it.
     void handed_value_taken() {
         --m_handed;
+        admit_putter();
         wake_getters_if_drained();
+    }
+    /// Room was made outside take_front(): the first waiting putter's value comes in (to a
+    /// waiting getter, else into the queue), and that putter is done.
+    void admit_putter() {
+        if (detail::wait_node* n = m_putters.front()) {
+            auto* putter = static_cast<put_awaiter*>(n);
+            if (offer(*putter->m_value)) {
+                putter->m_value.reset();
+                m_putters.choose_front();
+            }
+        }
     }
     /// Closed, empty and no value on its way to a getter: nothing more will come out.
     [[nodiscard]] auto drained() const noexcept -> bool {
