@@ -15,6 +15,7 @@
 #include "loop_state.hpp"
 
 #include <coven/detail/accounting.hpp>
+#include <coven/detail/wait_queue.hpp>
 #include <coven/sleep.hpp>
 
 #include <cstdio>
@@ -730,7 +731,8 @@ void loop_state::shutdown() {
                 // stay in the ready queue once freed.
                 unqueue(t);
             }
-            if (t->parked_waiter()) {
+            waiter* const parked = t->parked_waiter();
+            if (parked != nullptr) {
                 t->m_waiter = nullptr;
                 waiter_count_add(-1);
             }
@@ -743,16 +745,30 @@ void loop_state::shutdown() {
             if (t->m_refs == 1) {
                 t->m_destroy(t); // destroys its frames; their awaiters unlink themselves
             } else {
-                std::string name = root_name(t);
-                std::fprintf(stderr,
-                             "coven: %s ignored cancellation at loop stop and is still "
-                             "referenced; its frame is leaked\n",
-                             name.c_str());
+                abandon_referenced(t, parked);
             }
         }
         stuck_rounds = 0;
     }
     m_stop_requested.store(false, std::memory_order_relaxed);
+}
+
+void loop_state::abandon_referenced(promise_base* t, waiter* parked) noexcept {
+    // Its frame cannot go while a future refers to its promise. It must never run again: marked
+    // scheduled (it is in no ready queue), every later wake() of it does nothing, and a
+    // primitive it waits in lets it go, so that no lock, permit or value is handed to it and the
+    // primitive never touches it again. The loop's reference goes: the frame is destroyed with
+    // the last future.
+    t->set(promise_base::f_scheduled);
+    if (parked != nullptr && wait_queue::is_parked_node(parked)) {
+        wait_queue::release_abandoned(parked, t);
+    }
+    std::string name = root_name(t);
+    std::fprintf(stderr,
+                 "coven: %s ignored cancellation at loop stop and is still referenced; it will "
+                 "not run again, and its frame is destroyed with the last reference to it\n",
+                 name.c_str());
+    release_root(t);
 }
 
 void spawn_root(loop_state& loop, promise_base* root, bool queue) {

@@ -168,6 +168,9 @@ struct loop_state : loop_core {
     void run_once(wait_mode mode, const promise_base* until = nullptr);
     void drain_remote() noexcept;
     void shutdown();
+    /// shutdown()'s part for a task that ignored cancellation and that a future still refers
+    /// to: it is made inert instead of destroyed (`parked`: its waiter, or null).
+    void abandon_referenced(promise_base* t, waiter* parked) noexcept;
     void register_root(promise_base* t) noexcept;
     void unregister_root(promise_base* t) noexcept;
     /// Removes a scheduled task from the ready queue (O(queue)); false if it was not queued.

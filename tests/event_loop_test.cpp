@@ -2,8 +2,11 @@
 
 #include "test_util.hpp"
 
+#include <coven/event.hpp>
+
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <stdexcept>
 #include <string>
@@ -129,6 +132,40 @@ TEST(EventLoop, StopCancelsWhatIsLeftAndLetsItUnwindWithAwaits) {
     }
     EXPECT_EQ(log,
               (std::vector<std::string>{"cancelled 1", "cancelled 2", "cleaned 1", "cleaned 2"}));
+}
+
+TEST(EventLoop, ATaskStopGaveUpOnIsNeverResumedLaterThoughAFutureRefersToIt) {
+    coven::event ev;
+    std::vector<std::string> log;
+    coven::event_loop loop(virtual_options());
+    auto stubborn = [](coven::event& ev, std::vector<std::string>& log) -> task<void> {
+        for (;;) {
+            try {
+                co_await ev.wait();
+                log.push_back("woke");
+                co_return;
+            } catch (const coven::cancelled_error&) {
+                log.push_back("ignored");
+            }
+        }
+    };
+    auto set = [](coven::event& ev) -> task<void> {
+        ev.set();
+        co_return;
+    };
+    {
+        auto f = loop.create_task(stubborn(ev, log));
+        loop.run_until_complete(sleep_for(1.0));
+        loop.stop(); // it ignores cancellation; f refers to it: given up on, not destroyed
+        EXPECT_EQ(loop.statistics().live_tasks, 0u);
+        EXPECT_EQ(ev.statistics().waiting, 0u); // it let the event go
+        loop.run_until_complete(set(ev));       // would wake it, in a loop that forgot it
+        loop.run_until_complete(sleep_for(1.0));
+        EXPECT_FALSE(f.done());
+    } // f goes: the frame with it
+    EXPECT_EQ(std::count(log.begin(), log.end(), "woke"), 0);
+    EXPECT_GE(std::count(log.begin(), log.end(), "ignored"), 2);
+    EXPECT_EQ(loop.statistics().live_tasks, 0u);
 }
 
 TEST(EventLoop, StopOnABackgroundLoopCancelsAPendingRun) {

@@ -3,6 +3,8 @@
 
 #include "test_util.hpp"
 
+#include <coven/event.hpp>
+
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -299,6 +301,46 @@ TEST(Queue, GettersAndPuttersOfAnotherLoopAreRefused) {
     };
     EXPECT_THROW(second.run_until_complete(try_put(r)), coven::usage_error);
     EXPECT_TRUE(r.empty());
+}
+
+TEST(Queue, AValueHandedToAGetterThatLoopStopDestroysGoesBack) {
+    coven::queue<int> q;
+    coven::event never;
+    struct put_on_exit { // (a destructor cannot await: try_put() it is)
+        coven::queue<int>& q;
+        ~put_on_exit() { EXPECT_TRUE(q.try_put(7)); }
+    };
+    auto stubborn_putter = [](coven::queue<int>& q, coven::event& never) -> task<void> {
+        put_on_exit on_exit{q};
+        for (;;) {
+            try {
+                co_await never.wait();
+            } catch (const coven::cancelled_error&) {
+            }
+        }
+    };
+    auto stubborn_getter = [](coven::queue<int>& q) -> task<void> {
+        for (;;) {
+            try {
+                (void)co_await q.get();
+                co_return;
+            } catch (const coven::cancelled_error&) {
+            }
+        }
+    };
+    {
+        coven::event_loop loop(virtual_options());
+        (void)loop.create_task(stubborn_putter(q, never));
+        (void)loop.create_task(stubborn_getter(q));
+        loop.run_until_complete(sleep_for(1.0));
+        // Both ignore cancellation: stop destroys their frames, the putter's first. Its 7 goes
+        // to the waiting getter, whose frame goes next: the 7 must not go with it.
+        loop.stop();
+    }
+    EXPECT_EQ(q.size(), 1u);
+    EXPECT_EQ(q.statistics().getters_waiting, 0u);
+    q.close();
+    EXPECT_EQ(q.try_get(), std::optional<int>(7));
 }
 
 TEST(Queue, MisuseIsAUsageError) {

@@ -113,6 +113,14 @@ public:
     class [[nodiscard]] acquire_awaiter : protected detail::wait_node {
     public:
         explicit acquire_awaiter(lock& l) noexcept : m_lock(&l) { m_drop_safe = true; }
+        acquire_awaiter(const acquire_awaiter&) = delete;
+        auto operator=(const acquire_awaiter&) -> acquire_awaiter& = delete;
+        ~acquire_awaiter() {
+            // Handed the lock, then destroyed before it ran (loop stop): the lock goes on.
+            if (detail::leave_chosen(*this)) [[unlikely]] {
+                m_lock->pass_on();
+            }
+        }
         [[nodiscard]] auto await_ready() -> bool {
             m_state = idle; // (an awaiter awaited again starts afresh)
             return m_lock->try_acquire();

@@ -143,6 +143,17 @@ public:
     class [[nodiscard]] get_awaiter : protected detail::wait_node {
     public:
         explicit get_awaiter(queue& q) noexcept : m_queue(&q) { m_drop_safe = true; }
+        get_awaiter(const get_awaiter&) = delete;
+        auto operator=(const get_awaiter&) -> get_awaiter& = delete;
+        ~get_awaiter() {
+            // Handed a value, then destroyed before it ran (loop stop): the value goes back.
+            if (detail::leave_chosen(*this) && m_value) [[unlikely]] {
+                try {
+                    m_queue->give_back(std::move(*m_value));
+                } catch (...) { // (the ring could not grow: the value is lost with the frame)
+                }
+            }
+        }
         [[nodiscard]] auto await_ready() -> bool {
             m_state = idle; // (an awaiter awaited again starts afresh)
             m_value.reset();

@@ -97,6 +97,14 @@ public:
     class [[nodiscard]] acquire_awaiter : protected detail::wait_node {
     public:
         explicit acquire_awaiter(semaphore& s) noexcept : m_sem(&s) { m_drop_safe = true; }
+        acquire_awaiter(const acquire_awaiter&) = delete;
+        auto operator=(const acquire_awaiter&) -> acquire_awaiter& = delete;
+        ~acquire_awaiter() {
+            // Handed a permit, then destroyed before it ran (loop stop): the permit goes on.
+            if (detail::leave_chosen(*this)) [[unlikely]] {
+                m_sem->pass_on();
+            }
+        }
         [[nodiscard]] auto await_ready() -> bool {
             m_state = idle; // (an awaiter awaited again starts afresh)
             return m_sem->try_acquire();
@@ -166,6 +174,12 @@ public:
     }
 
 private:
+    /// A permit handed to a waiter that will never run goes on: to the next waiter, else free.
+    void pass_on() noexcept {
+        if (m_waiters.choose_front() == nullptr) {
+            ++m_available;
+        }
+    }
     detail::wait_queue m_waiters;
     std::size_t m_available;
     std::size_t m_limit;

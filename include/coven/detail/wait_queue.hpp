@@ -219,6 +219,16 @@ public:
     /// A chosen node's await resumed: it leaves the queue.
     void taken(wait_node& n) noexcept { m_nodes.unlink(n); }
 
+    /// True if `w` is a wait_node parked in some wait_queue (its cancel hook is the queue's).
+    [[nodiscard]] static auto is_parked_node(const waiter* w) noexcept -> bool {
+        return w->m_on_cancel == &cancelled;
+    }
+    /// Loop stop gave up on `task` (it ignored cancellation) and will never resume it: its
+    /// parked node `w` (is_parked_node()) leaves the queue as if cancelled, so that nobody
+    /// chooses it, hands it a lock or a value, or wakes it later. `task` must already be marked
+    /// scheduled, so that the hook's wake() does nothing.
+    static void release_abandoned(waiter* w, promise_base* task) noexcept { cancelled(w, task); }
+
 private:
     friend struct wait_node;
     /// park_waiter() of a priority queue; out of line, so that the FIFO path every primitive
@@ -288,6 +298,19 @@ private:
     void (*m_on_leave)(wait_queue& q, wait_node& n) noexcept = nullptr;
     void* m_owner = nullptr;
 };
+
+/// For the destructor of an awaiter that is handed something when chosen (a lock, a permit, a
+/// value): true if `n` was chosen and its frame is being destroyed before its await resumed
+/// (loop stop destroying tasks that ignored cancellation). `n` has then left its queue, and the
+/// awaiter must pass on what it was handed, or it would be lost with the frame.
+inline auto leave_chosen(wait_node& n) noexcept -> bool {
+    if (n.m_state != wait_node::chosen) [[likely]] {
+        return false;
+    }
+    n.m_queue->taken(n);
+    n.m_state = wait_node::idle;
+    return true;
+}
 
 inline wait_node::~wait_node() {
     // A suspended frame destroyed at loop teardown, before or after it was chosen.
