@@ -59,7 +59,7 @@ struct lock_statistics {
 /// ```
 class lock {
 public:
-    lock() noexcept = default;
+    lock() noexcept { m_waiters.hand_on_when_dropped(&hand_on, this); }
     lock(const lock&) = delete;
     auto operator=(const lock&) -> lock& = delete;
     ~lock() {
@@ -113,14 +113,6 @@ public:
     class [[nodiscard]] acquire_awaiter : protected detail::wait_node {
     public:
         explicit acquire_awaiter(lock& l) noexcept : m_lock(&l) { m_drop_safe = true; }
-        acquire_awaiter(const acquire_awaiter&) = delete;
-        auto operator=(const acquire_awaiter&) -> acquire_awaiter& = delete;
-        ~acquire_awaiter() {
-            // Handed the lock, then destroyed before it ran (loop stop): the lock goes on.
-            if (detail::leave_chosen(*this)) [[unlikely]] {
-                m_lock->pass_on();
-            }
-        }
         [[nodiscard]] auto await_ready() -> bool {
             m_state = idle; // (an awaiter awaited again starts afresh)
             return m_lock->try_acquire();
@@ -291,6 +283,10 @@ private:
             drop(last); // last: it may free the frame of a task that has ended
         }
     }
+    /// A waiter handed the lock was destroyed before it ran (loop stop): the lock goes on. (Not
+    /// for a priority_lock: it keeps a reference on the waiter it hands to, so loop stop never
+    /// destroys one.)
+    static void hand_on(void* l) noexcept { static_cast<lock*>(l)->pass_on(); }
     /// pass_on()'s hand-over in a priority_lock: the inheritance moves with the lock. Out of
     /// line, so that the plain lock's inlined release stays as small as it was.
     [[gnu::noinline]] void hand_by_priority(detail::promise_base* next) noexcept {

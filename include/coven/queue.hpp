@@ -147,7 +147,8 @@ public:
         auto operator=(const get_awaiter&) -> get_awaiter& = delete;
         ~get_awaiter() {
             // Handed a value, then destroyed before it ran (loop stop): the value goes back.
-            if (detail::leave_chosen(*this) && m_value) [[unlikely]] {
+            // (m_value first: it is empty once the await resumed, and g++ often knows it)
+            if (m_value && detail::leave_chosen(*this)) [[unlikely]] {
                 try {
                     m_queue->give_back(std::move(*m_value));
                 } catch (...) { // (the ring could not grow: the value is lost with the frame)

@@ -51,6 +51,7 @@ public:
         if (permits > limit) {
             detail::throw_usage("semaphore: more initial permits than its limit");
         }
+        m_waiters.hand_on_when_dropped(&hand_on, this);
     }
     semaphore(const semaphore&) = delete;
     auto operator=(const semaphore&) -> semaphore& = delete;
@@ -97,14 +98,6 @@ public:
     class [[nodiscard]] acquire_awaiter : protected detail::wait_node {
     public:
         explicit acquire_awaiter(semaphore& s) noexcept : m_sem(&s) { m_drop_safe = true; }
-        acquire_awaiter(const acquire_awaiter&) = delete;
-        auto operator=(const acquire_awaiter&) -> acquire_awaiter& = delete;
-        ~acquire_awaiter() {
-            // Handed a permit, then destroyed before it ran (loop stop): the permit goes on.
-            if (detail::leave_chosen(*this)) [[unlikely]] {
-                m_sem->pass_on();
-            }
-        }
         [[nodiscard]] auto await_ready() -> bool {
             m_state = idle; // (an awaiter awaited again starts afresh)
             return m_sem->try_acquire();
@@ -175,9 +168,10 @@ public:
 
 private:
     /// A permit handed to a waiter that will never run goes on: to the next waiter, else free.
-    void pass_on() noexcept {
-        if (m_waiters.choose_front() == nullptr) {
-            ++m_available;
+    static void hand_on(void* s) noexcept {
+        auto* self = static_cast<semaphore*>(s);
+        if (self->m_waiters.choose_front() == nullptr) {
+            ++self->m_available;
         }
     }
     detail::wait_queue m_waiters;

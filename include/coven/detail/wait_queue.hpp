@@ -199,7 +199,15 @@ public:
         m_on_leave = on_leave;
         m_owner = owner;
     }
-    /// The primitive serve_by_priority() named.
+    /// For a primitive that hands something to the waiter it chooses (a lock, a permit):
+    /// `hand_on(owner)` passes it on when a chosen node's frame is destroyed before its await
+    /// resumed (loop stop destroying tasks that ignored cancellation), as a cancelled waiter
+    /// would, so that it is not lost with the frame. `owner` is the primitive (owner()).
+    void hand_on_when_dropped(void (*hand_on)(void* owner) noexcept, void* owner) noexcept {
+        m_hand_on = hand_on;
+        m_owner = owner;
+    }
+    /// The primitive serve_by_priority() or hand_on_when_dropped() named.
     [[nodiscard]] auto owner() const noexcept -> void* { return m_owner; }
 
     /// Chooses the first waiter: marks it chosen and wakes its task. It stays in the queue
@@ -297,12 +305,13 @@ private:
     void (*m_on_park)(wait_queue& q, wait_node& n) noexcept = nullptr;
     void (*m_on_leave)(wait_queue& q, wait_node& n) noexcept = nullptr;
     void* m_owner = nullptr;
+    void (*m_hand_on)(void* owner) noexcept = nullptr;
 };
 
-/// For the destructor of an awaiter that is handed something when chosen (a lock, a permit, a
-/// value): true if `n` was chosen and its frame is being destroyed before its await resumed
-/// (loop stop destroying tasks that ignored cancellation). `n` has then left its queue, and the
-/// awaiter must pass on what it was handed, or it would be lost with the frame.
+/// For the destructor of an awaiter that holds what it was handed when chosen (a queue getter's
+/// value), which ~wait_node() runs too late to reach: true if `n` was chosen and its frame is
+/// being destroyed before its await resumed (loop stop destroying tasks that ignored
+/// cancellation). `n` has then left its queue, and the awaiter must pass on what it was handed.
 inline auto leave_chosen(wait_node& n) noexcept -> bool {
     if (n.m_state != wait_node::chosen) [[likely]] {
         return false;
@@ -321,6 +330,9 @@ inline wait_node::~wait_node() {
         }
     } else if (m_state == chosen) {
         m_queue->m_nodes.unlink(*this);
+        if (m_queue->m_hand_on != nullptr) {
+            m_queue->m_hand_on(m_queue->m_owner); // (see hand_on_when_dropped())
+        }
     }
 }
 
