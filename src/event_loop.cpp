@@ -68,7 +68,8 @@ void count_foreign_wait(const promise_base* task, int delta) noexcept {
 }
 
 auto owning_loop(const promise_base* task) noexcept -> event_loop* {
-    return state_of(task)->m_self;
+    loop_state* s = state_of(task);
+    return s != nullptr ? s->m_self : nullptr; // (null: loop stop gave up on it)
 }
 
 void report_unobserved_error(std::exception_ptr e, const std::string& name) noexcept {
@@ -260,7 +261,9 @@ void release_root(promise_base* t) noexcept {
 void require_loop_thread(const promise_base* t, const char* what) {
     loop_state* loop = state_of(t);
     if (!loop) {
-        throw usage_error(std::string("coven: ") + what + " on a task that was never spawned");
+        throw usage_error(std::string("coven: ") + what +
+                          " on a task that was never spawned, or that loop stop gave up on "
+                          "because it ignored cancellation (it will never run again)");
     }
     require_driving(*loop, what);
 }
@@ -724,33 +727,54 @@ void loop_state::shutdown() {
                 }
             }
         }
+        // The unreferenced ones first. Destroying them may hand a lock, a permit or a value to
+        // a referenced one (a guard released by a destructor): that one then runs and takes it,
+        // instead of being given up on holding it.
+        // (From the head each time: a destructor may change the registry.)
+        bool destroyed = false;
+        for (;;) {
+            promise_base* t = m_registry;
+            while (t != nullptr && t->m_refs != 1) {
+                t = t->m_reg_next;
+            }
+            if (t == nullptr) {
+                break;
+            }
+            (void)leave_for_good(t);
+            t->m_destroy(t); // destroys its frames; their awaiters unlink themselves
+            destroyed = true;
+        }
+        if (destroyed) {
+            stuck_rounds = 0;
+            continue;
+        }
         while (promise_base* t = m_registry) {
-            unregister_root(t);
-            if (t->has(promise_base::f_scheduled)) {
-                // Woken by a frame destroyed before it (a task_scope's waiter): it must not
-                // stay in the ready queue once freed.
-                unqueue(t);
-            }
-            waiter* const parked = t->parked_waiter();
-            if (parked != nullptr) {
-                t->m_waiter = nullptr;
-                waiter_count_add(-1);
-            }
-            take_interrupt(t); // side-table state: goes either way
-            forget_inherit(t);
-            if (t->has(promise_base::f_has_locals)) {
-                drop_locals(t);
-                t->clear(promise_base::f_has_locals);
-            }
-            if (t->m_refs == 1) {
-                t->m_destroy(t); // destroys its frames; their awaiters unlink themselves
-            } else {
-                abandon_referenced(t, parked);
-            }
+            abandon_referenced(t, leave_for_good(t));
         }
         stuck_rounds = 0;
     }
     m_stop_requested.store(false, std::memory_order_relaxed);
+}
+
+auto loop_state::leave_for_good(promise_base* t) noexcept -> waiter* {
+    unregister_root(t);
+    if (t->has(promise_base::f_scheduled)) {
+        // Woken by a frame destroyed before it (a task_scope's waiter): it must not stay in the
+        // ready queue once freed.
+        unqueue(t);
+    }
+    waiter* const parked = t->parked_waiter();
+    if (parked != nullptr) {
+        t->m_waiter = nullptr;
+        waiter_count_add(-1);
+    }
+    take_interrupt(t); // side-table state: goes either way
+    forget_inherit(t);
+    if (t->has(promise_base::f_has_locals)) {
+        drop_locals(t);
+        t->clear(promise_base::f_has_locals);
+    }
+    return parked;
 }
 
 void loop_state::abandon_referenced(promise_base* t, waiter* parked) noexcept {
@@ -768,6 +792,10 @@ void loop_state::abandon_referenced(promise_base* t, waiter* parked) noexcept {
                  "coven: %s ignored cancellation at loop stop and is still referenced; it will "
                  "not run again, and its frame is destroyed with the last reference to it\n",
                  name.c_str());
+    // It belongs to no loop now: what would queue, run or time it through its future
+    // (task_reinsert(), task_switch(), task_interrupt(), apply_timeout(), co_await, cancel())
+    // finds no loop and raises usage_error instead of reviving it.
+    t->m_loop = nullptr;
     release_root(t);
 }
 

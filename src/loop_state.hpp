@@ -168,6 +168,9 @@ struct loop_state : loop_core {
     void run_once(wait_mode mode, const promise_base* until = nullptr);
     void drain_remote() noexcept;
     void shutdown();
+    /// shutdown()'s first step for a task it gives up on: out of the registry, the ready queue
+    /// and the side tables. Returns the waiter it was parked in, or null.
+    auto leave_for_good(promise_base* t) noexcept -> waiter*;
     /// shutdown()'s part for a task that ignored cancellation and that a future still refers
     /// to: it is made inert instead of destroyed (`parked`: its waiter, or null).
     void abandon_referenced(promise_base* t, waiter* parked) noexcept;

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <coven/event.hpp>
 #include <coven/interrupt.hpp>
 
 #include <deque>
@@ -241,4 +242,35 @@ TEST(Condition, DestroyedWhileATaskWaitsTheWaitRaisesUsageErrorHoldingTheLock) {
     };
     loop.run_until_complete(main());
     EXPECT_TRUE(holding);
+}
+
+TEST(Condition, AWaiterRetakingTheLockThatLoopStopGivesUpOnLetsTheLockGo) {
+    coven::lock l;
+    coven::condition c;
+    coven::event never;
+    auto waiter = [](coven::lock& l, coven::condition& c) -> task<void> {
+        auto held = co_await l.scoped();
+        co_await c.wait(l); // notified, then retakes l: that ignores cancellation by design
+    };
+    auto holder = [](coven::lock& l, coven::condition& c, coven::event& never) -> task<void> {
+        auto held = co_await l.scoped();
+        c.notify_one();
+        for (;;) { // holds l and ignores cancellation
+            try {
+                co_await never.wait();
+            } catch (const coven::cancelled_error&) {
+            }
+        }
+    };
+    coven::event_loop loop(virtual_options());
+    auto w = loop.create_task(waiter(l, c));
+    loop.run_until_complete(sleep_for(1.0)); // w waits in c
+    {
+        auto h = loop.create_task(holder(l, c, never));
+        loop.run_until_complete(sleep_for(1.0)); // h holds l; w waits to retake it
+        EXPECT_EQ(l.statistics().waiting, 1u);
+        loop.stop(); // both referenced and stuck: both given up on, and w leaves l's queue
+        EXPECT_EQ(l.statistics().waiting, 0u);
+    } // h's frame goes: its guard frees l, which must not go to w
+    EXPECT_FALSE(l.locked());
 }

@@ -3,6 +3,8 @@
 #include "test_util.hpp"
 
 #include <coven/event.hpp>
+#include <coven/interrupt.hpp>
+#include <coven/scheduling.hpp>
 
 #include <gtest/gtest.h>
 
@@ -161,6 +163,17 @@ TEST(EventLoop, ATaskStopGaveUpOnIsNeverResumedLaterThoughAFutureRefersToIt) {
         EXPECT_EQ(ev.statistics().waiting, 0u); // it let the event go
         loop.run_until_complete(set(ev));       // would wake it, in a loop that forgot it
         loop.run_until_complete(sleep_for(1.0));
+        EXPECT_FALSE(f.done());
+        // What would queue, run, time or await it through its future is refused.
+        auto revive = [](coven::future<void>& f) -> task<void> {
+            EXPECT_THROW(coven::task_reinsert(f, 0), coven::usage_error);
+            EXPECT_THROW(coven::task_interrupt(f), coven::usage_error);
+            EXPECT_THROW(f.apply_timeout(1.0), coven::usage_error);
+            EXPECT_THROW(f.cancel(), coven::usage_error);
+            EXPECT_THROW(co_await coven::task_switch(f), coven::usage_error);
+            EXPECT_THROW(co_await f, coven::usage_error);
+        };
+        loop.run_until_complete(revive(f));
         EXPECT_FALSE(f.done());
     } // f goes: the frame with it
     EXPECT_EQ(std::count(log.begin(), log.end(), "woke"), 0);

@@ -298,28 +298,39 @@ TYPED_TEST(PermitPrimitive, TasksOfAnotherLoopMayNotWaitBesideThem) {
     first.run_until_complete([](coven::future<void> f) -> task<void> { co_await f; }(f2));
 }
 
-TYPED_TEST(PermitPrimitive, AWaiterHandedThePermitWhileLoopStopDestroysItPassesItOn) {
+TYPED_TEST(PermitPrimitive, AWaiterHandedThePermitAtLoopStopPassesItOnOrTakesIt) {
     if constexpr (std::is_same_v<TypeParam, coven::priority_lock>) {
         // A priority_lock keeps a reference on its holder, so loop stop cannot destroy a holder
         // that ignores cancellation (docs/sync.md, "Loop stop").
         GTEST_SKIP() << "not for a priority_lock";
     }
-    auto p = make_primitive<TypeParam>();
-    coven::event never;
-    {
-        coven::event_loop loop(virtual_options());
-        (void)loop.create_task(stubborn_holder(*p, never));
-        (void)loop.create_task(stubborn_acquire(*p));
-        loop.run_until_complete(sleep_for(1.0)); // the first holds it, the second waits
-        // Both ignore cancellation: stop destroys their frames, the holder's first. Its guard
-        // hands the permit to the waiter, whose frame goes next: the permit must not go with it.
-        loop.stop();
-        EXPECT_EQ(loop.statistics().live_tasks, 0u);
-    }
-    EXPECT_EQ(p->statistics().waiting, 0u);
-    if constexpr (std::is_same_v<TypeParam, coven::lock>) {
-        EXPECT_FALSE(p->locked());
-    } else if constexpr (std::is_base_of_v<coven::semaphore, TypeParam>) {
-        EXPECT_EQ(p->available(), 1u);
+    for (const bool referenced : {false, true}) {
+        SCOPED_TRACE(referenced ? "a future refers to the waiter" : "nothing refers to it");
+        auto p = make_primitive<TypeParam>();
+        coven::event never;
+        {
+            coven::event_loop loop(virtual_options());
+            (void)loop.create_task(stubborn_holder(*p, never));
+            auto waiter = loop.create_task(stubborn_acquire(*p));
+            if (!referenced) {
+                waiter = {};
+            }
+            loop.run_until_complete(sleep_for(1.0)); // the first holds it, the second waits
+            // Both ignore cancellation: stop destroys the holder, whose guard hands the permit
+            // to the waiter. Unreferenced, the waiter's frame goes next and must pass it on;
+            // referenced, it is not destroyed: it runs, takes the permit and ends.
+            loop.stop();
+            if (referenced) {
+                EXPECT_TRUE(waiter.done());
+                EXPECT_FALSE(waiter.cancelled());
+            }
+            EXPECT_EQ(loop.statistics().live_tasks, 0u);
+        }
+        EXPECT_EQ(p->statistics().waiting, 0u);
+        if constexpr (std::is_same_v<TypeParam, coven::lock>) {
+            EXPECT_FALSE(p->locked());
+        } else if constexpr (std::is_base_of_v<coven::semaphore, TypeParam>) {
+            EXPECT_EQ(p->available(), 1u);
+        }
     }
 }

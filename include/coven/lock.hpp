@@ -220,7 +220,7 @@ private:
         [[nodiscard]] auto await_ready() -> bool { return m_lock->try_acquire(); }
         void await_suspend(std::coroutine_handle<> h) noexcept {
             m_lock->m_waiters.park_waiter(*this, detail::t_current_task, h);
-            m_on_cancel = [](detail::waiter*, detail::promise_base*) noexcept {};
+            m_on_cancel = &detail::wait_queue::stays_parked;
         }
         void await_resume() {
             if (m_state == chosen) {

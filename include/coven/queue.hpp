@@ -368,13 +368,20 @@ private:
     }
     /// Room was made outside take_front(): the first waiting putter's value comes in (to a
     /// waiting getter, else into the queue), and that putter is done.
-    void admit_putter() {
+    void admit_putter() noexcept {
         if (detail::wait_node* n = m_putters.front()) {
             auto* putter = static_cast<put_awaiter*>(n);
-            if (offer(*putter->m_value)) {
-                putter->m_value.reset();
-                m_putters.choose_front();
+            try {
+                if (!offer(*putter->m_value)) {
+                    return;
+                }
+            } catch (...) {
+                // The ring could not grow: the putter keeps its value and waits on (a later
+                // get() lets it in). Throwing here would lose the getter's value instead.
+                return;
             }
+            putter->m_value.reset();
+            m_putters.choose_front();
         }
     }
     /// Closed, empty and no value on its way to a getter: nothing more will come out.
