@@ -70,7 +70,9 @@ auto cancellation_for(promise_base* t) noexcept -> coven::cancelled_error {
 }
 
 auto throw_into_root(promise_base* t, std::exception_ptr e) -> bool {
-    if (t->has(promise_base::f_done)) {
+    // (No loop: loop stop gave up on it, and it never runs again; a task_timeout's destructor
+    // in its frame may still try to throw into it when that frame goes.)
+    if (t->has(promise_base::f_done) || t->m_loop == nullptr) {
         return false;
     }
     state_of(t)->m_interrupts[t] = std::move(e); // a later throw replaces an earlier one

@@ -174,6 +174,7 @@ TEST(EventLoop, ATaskStopGaveUpOnIsNeverResumedLaterThoughAFutureRefersToIt) {
             EXPECT_THROW(co_await f, coven::usage_error);
         };
         loop.run_until_complete(revive(f));
+        EXPECT_THROW(f.add_done_callback([](coven::future<void>&) {}), coven::usage_error);
         EXPECT_FALSE(f.done());
     } // f goes: the frame with it
     EXPECT_EQ(std::count(log.begin(), log.end(), "woke"), 0);

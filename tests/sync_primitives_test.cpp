@@ -334,3 +334,19 @@ TYPED_TEST(PermitPrimitive, AWaiterHandedThePermitAtLoopStopPassesItOnOrTakesIt)
         }
     }
 }
+
+TEST(PriorityLockAtLoopStop, AHolderGivenUpOnGoesWithTheLock) {
+    // The lock keeps a reference on its holder, so stop cannot destroy a holder that ignores
+    // cancellation: it gives up on it. When the lock goes, so does the holder's frame, whose
+    // guard must then find nothing to release.
+    coven::event never;
+    auto p = std::make_unique<coven::priority_lock>();
+    {
+        coven::event_loop loop(virtual_options());
+        (void)loop.create_task(stubborn_holder(*p, never));
+        loop.run_until_complete(sleep_for(1.0));
+        loop.stop();
+        EXPECT_TRUE(p->locked()); // (the documented limit: it keeps the lock)
+    }
+    p.reset(); // the frame goes here; the suite's check finds no frame left
+}

@@ -66,7 +66,10 @@ public:
         if (m_by_priority) {
             detail::inherit_engine::gone(*this);
             if (m_locked) {
-                drop(m_owner);
+                // Free first: if this was the last reference (a holder that loop stop gave up
+                // on), its frame goes now, and its guard must find nothing to release.
+                m_locked = false;
+                drop(std::exchange(m_owner, nullptr));
             }
         }
     }
