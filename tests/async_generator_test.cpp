@@ -1,5 +1,6 @@
 // async_generator<T> and aiter_sync() (K5).
 #include <coven/async_generator.hpp>
+#include <coven/event.hpp>
 
 #include "test_util.hpp"
 
@@ -137,6 +138,45 @@ TEST(AsyncGenerator, DestroyingItMidwayRunsItsCleanup) {
         EXPECT_EQ(live, 0);
     };
     loop.run_until_complete(main());
+}
+
+/// Waits on `ev` inside the body, ignoring every cancellation of the wait.
+auto stuck_inside(coven::event& ev, int& live) -> async_generator<int> {
+    counted held(live);
+    for (;;) {
+        try {
+            co_await ev.wait();
+            co_yield 1;
+        } catch (const coven::cancelled_error&) {
+        }
+    }
+}
+
+TEST(AsyncGenerator, LoopStopDestroysAConsumerStuckInsideTheBody) {
+    for (const bool referenced : {false, true}) {
+        SCOPED_TRACE(referenced ? "a future refers to the consumer" : "nothing refers to it");
+        coven::event ev;
+        int live = 0;
+        coven::event_loop loop(virtual_options());
+        auto consumer = [](coven::event& ev, int& live) -> task<void> {
+            auto gen = stuck_inside(ev, live);
+            while (auto v = co_await gen.next()) {
+            }
+        };
+        auto f = loop.create_task(consumer(ev, live));
+        if (!referenced) {
+            f = {};
+        }
+        loop.run_until_complete(sleep_for(1.0));
+        EXPECT_EQ(live, 1);
+        loop.stop(); // the consumer's frame goes where it waits: inside the body
+        EXPECT_EQ(live, 0);
+        EXPECT_EQ(ev.statistics().waiting, 0u); // the body's wait left the event
+        EXPECT_EQ(loop.statistics().live_tasks, 0u);
+        if (referenced) {
+            EXPECT_TRUE(f.cancelled());
+        }
+    }
 }
 
 TEST(AsyncGenerator, AnEmptyOneIsAUsageError) {

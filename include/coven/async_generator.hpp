@@ -104,7 +104,9 @@ public:
     auto operator=(const async_generator&) -> async_generator& = delete;
     /// Destroys the body where it stopped (its locals' destructors run). Destroying it while one
     /// of its next() calls is under way (the consumer is parked inside the body) aborts: the
-    /// consumer would be left pointing into freed memory.
+    /// consumer would be left pointing into freed memory. (The consumer's own frame destroyed
+    /// there, as loop stop does to a task that ignores cancellation, is fine: the body goes
+    /// first, with the awaiting next().)
     ~async_generator() { reset(); }
 
     /// True once the body has ended (returned or thrown) and every value was taken.
@@ -113,7 +115,23 @@ public:
     }
 
     struct next_awaiter {
+        async_generator* m_owner;
         handle_type m_handle;
+        bool m_suspended = false; // between await_suspend() and await_resume()
+        next_awaiter(async_generator* owner, handle_type h) noexcept
+            : m_owner(owner), m_handle(h) {}
+        next_awaiter(next_awaiter&& o) noexcept
+            : m_owner(o.m_owner), m_handle(o.m_handle),
+              m_suspended(std::exchange(o.m_suspended, false)) {}
+        auto operator=(next_awaiter&&) -> next_awaiter& = delete;
+        /// Destroyed while suspended: the consumer's frame is being destroyed where it awaits
+        /// (loop stop, a task dropped). The body goes now, while what it awaits can still be
+        /// left (its awaits name the consumer's task), and the generator is empty from here on.
+        ~next_awaiter() {
+            if (m_suspended) [[unlikely]] {
+                m_owner->body_abandoned(m_handle);
+            }
+        }
         /// An ended body is never resumed again: the awaiter completes at once.
         [[nodiscard]] auto await_ready() const noexcept -> bool {
             return m_handle.promise().m_done;
@@ -123,11 +141,13 @@ public:
             p.m_consumer = consumer;
             p.m_value.reset();
             p.m_running = true;
+            m_suspended = true;
             detail::t_transfer = m_handle; // the loop's trampoline resumes the body next
         }
         auto await_resume() -> std::optional<T> {
             auto& p = m_handle.promise();
             p.m_running = false;
+            m_suspended = false;
             if (p.m_error) {
                 std::rethrow_exception(std::exchange(p.m_error, nullptr));
             }
@@ -150,10 +170,21 @@ public:
             detail::throw_usage("async_generator::next() while another next() of it is under "
                                 "way; a generator serves one consumer at a time");
         }
-        return next_awaiter{m_handle};
+        return next_awaiter(this, m_handle);
     }
 
 private:
+    [[gnu::cold]] void body_abandoned(handle_type h) noexcept {
+        if (m_handle != h) {
+            std::fputs("coven: an async_generator was moved while one of its next() calls was "
+                       "under way\n",
+                       stderr);
+            std::abort();
+        }
+        h.promise().m_running = false;
+        h.destroy();
+        m_handle = {};
+    }
     void reset() noexcept {
         if (m_handle) {
             if (m_handle.promise().m_running) {
