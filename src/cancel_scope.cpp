@@ -70,9 +70,7 @@ auto cancellation_for(promise_base* t) noexcept -> coven::cancelled_error {
 }
 
 auto throw_into_root(promise_base* t, std::exception_ptr e) -> bool {
-    // (No loop: loop stop gave up on it, and it never runs again; a task_timeout's destructor
-    // in its frame may still try to throw into it when that frame goes.)
-    if (t->has(promise_base::f_done) || t->m_loop == nullptr) {
+    if (t->has(promise_base::f_done)) {
         return false;
     }
     state_of(t)->m_interrupts[t] = std::move(e); // a later throw replaces an earlier one

@@ -23,6 +23,7 @@
 #include <limits>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 namespace coven {
 namespace detail {
@@ -69,7 +70,7 @@ void count_foreign_wait(const promise_base* task, int delta) noexcept {
 
 auto owning_loop(const promise_base* task) noexcept -> event_loop* {
     loop_state* s = state_of(task);
-    return s != nullptr ? s->m_self : nullptr; // (null: loop stop gave up on it)
+    return s != nullptr ? s->m_self : nullptr; // (null: never spawned)
 }
 
 void report_unobserved_error(std::exception_ptr e, const std::string& name) noexcept {
@@ -152,9 +153,12 @@ auto keep_dropped_block(void* block, std::size_t size) noexcept -> bool {
     if (promise < first || promise >= first + size) {
         return false; // another frame freed while this one is destroyed
     }
-    // abort_root() offered the drop only with the promise two pointers into the block
-    // (parked_in_own_body()), so the block's first word, the frame's dead resume pointer, is free
-    // for drop_root() to keep the block's size in.
+    // g++ and clang put the promise two pointers into the block, so the block's first word, the
+    // frame's dead resume pointer, is free for destroy_keeping_state() to keep the block's size
+    // in. (Another layout is freed here instead, and the drop reports it.)
+    if (promise < first + sizeof(std::size_t)) {
+        return false;
+    }
     d->m_block = block;
     d->m_size = size;
     return true;
@@ -262,8 +266,8 @@ void require_loop_thread(const promise_base* t, const char* what) {
     loop_state* loop = state_of(t);
     if (!loop) {
         throw usage_error(std::string("coven: ") + what +
-                          " on a task that was never spawned, or that loop stop gave up on "
-                          "because it ignored cancellation (it will never run again)");
+                          " on a task that was never spawned; spawn it with create_task() "
+                          "first");
     }
     require_driving(*loop, what);
 }
@@ -442,6 +446,29 @@ auto loop_state::now_tick() const noexcept -> std::uint64_t {
     return ns <= 0 ? 0 : static_cast<std::uint64_t>(ns / 1000);
 }
 
+auto destroy_keeping_state(promise_base* t) noexcept -> promise_base* {
+    promise_base kept;
+    drop_context ctx{t, &kept};
+    // A destructor run by this drop may drop another task (task_interrupt() on one whose drop
+    // is pending runs its turn now): that drop has its own context, and this one comes back.
+    drop_context* const outer_drop = std::exchange(t_drop, &ctx);
+    t->m_destroy(t);
+    t_drop = outer_drop;
+    if (ctx.m_block == nullptr) {
+        std::fputs("coven: a dropped task's frame was freed by another allocator path; its "
+                   "state cannot be kept\n",
+                   stderr);
+        std::abort();
+    }
+    // The promise was destroyed and its storage is raw: a new promise_base is made in it.
+    auto* state = ::new (static_cast<void*>(t)) promise_base(kept);
+    *static_cast<std::size_t*>(ctx.m_block) = ctx.m_size;
+    state->m_resume = std::coroutine_handle<>::from_address(ctx.m_block);
+    state->set(promise_base::f_dropped); // its futures free the block (free_dropped_frame())
+    state->set(promise_base::f_cancelled);
+    return state;
+}
+
 namespace {
 /// Ends a root at what would be its first turn, its body never run: it was cancelled (it ends
 /// cancelled) or had an exception thrown in (it ends with that exception, as a coroutine does
@@ -470,34 +497,14 @@ namespace {
 
 /// Ends a root that abort() dropped, at what would be its turn: its frame is destroyed where it
 /// waits (its locals' destructors run, in this task's context; no catch block and no code after
-/// the await runs) and it ends cancelled. Its futures point at its promise, so the promise's
-/// state is copied out while the promise is destroyed, the frame's block is kept, and the state
-/// is rebuilt in its old place; the block is freed with the last reference
-/// (free_dropped_frame()).
+/// the await runs) and it ends cancelled.
 [[gnu::cold]] void drop_root(promise_base* t) noexcept {
     promise_base* const outer = std::exchange(t_current_task, t);
     loop_state* const loop = state_of(t);
     // Out of the registry while the frame goes, so that a destructor that spawns a task cannot
     // leave the copy's links stale.
     loop->unregister_root(t);
-    promise_base kept;
-    drop_context ctx{t, &kept};
-    // A destructor run by this drop may drop another task (task_interrupt() on one whose drop
-    // is pending runs its turn now): that drop has its own context, and this one comes back.
-    drop_context* const outer_drop = std::exchange(t_drop, &ctx);
-    t->m_destroy(t);
-    t_drop = outer_drop;
-    if (ctx.m_block == nullptr) {
-        std::fputs("coven: a dropped task's frame was freed by another allocator path; its "
-                   "state cannot be kept\n",
-                   stderr);
-        std::abort();
-    }
-    // The promise was destroyed and its storage is raw: a new promise_base is made in it.
-    auto* state = ::new (static_cast<void*>(t)) promise_base(kept);
-    *static_cast<std::size_t*>(ctx.m_block) = ctx.m_size;
-    state->m_resume = std::coroutine_handle<>::from_address(ctx.m_block);
-    state->set(promise_base::f_cancelled);
+    promise_base* const state = destroy_keeping_state(t);
     loop->register_root(state); // root_finished() takes it out again
     root_finished(state);       // frees the block if nobody holds the task
     t_current_task = outer;
@@ -712,91 +719,114 @@ void loop_state::shutdown() {
             continue;
         }
         for (promise_base* t = m_registry; t; t = t->m_reg_next) {
-            // Detach whoever waits on a stuck task, so destroying either side touches nothing
-            // freed; done-callbacks on it are dropped with it.
-            while (completion_node* n = t->m_completions) {
-                remove_completion(t, n);
-                if (n->m_dropped != nullptr) {
-                    n->m_dropped(n, t); // its owner reports the task lost (thread-safe waiters)
-                } else if (is_root_timeout(n)) {
+            // The kernel's bookkeeping on a stuck task goes, with the references a scope or a
+            // group holds on it. Whoever waits for it (an awaiting task, a done-callback, a
+            // thread) stays: a task a future refers to ends cancelled below, and they hear it.
+            completion_node* n = t->m_completions;
+            while (n != nullptr) {
+                completion_node* const next = n->m_next == t->m_completions ? nullptr : n->m_next;
+                if (is_root_timeout(n)) {
+                    remove_completion(t, n);
                     root_timeout_end(n, t); // owned by the task: freed with it
                 } else if (is_scope_child(n)) {
+                    remove_completion(t, n);
                     scope_child_dropped(n, t); // drops the scope's reference
                 } else if (is_group_node(n)) {
+                    remove_completion(t, n);
                     group_node_dropped(n, t); // drops the group's reference
                 }
+                n = next;
             }
         }
         // The unreferenced ones first. Destroying them may hand a lock, a permit or a value to
         // a referenced one (a guard released by a destructor): that one then runs and takes it,
-        // instead of being given up on holding it.
+        // instead of being destroyed holding it.
         // (From the head each time: a destructor may change the registry.)
         bool destroyed = false;
         for (;;) {
             promise_base* t = m_registry;
-            while (t != nullptr && t->m_refs != 1) {
+            // (A task a destructor spawned is cancelled first, next round.)
+            while (t != nullptr &&
+                   (t->m_refs != 1 || !t->has(promise_base::f_shutdown_cancelled))) {
                 t = t->m_reg_next;
             }
             if (t == nullptr) {
                 break;
             }
-            (void)leave_for_good(t);
-            t->m_destroy(t); // destroys its frames; their awaiters unlink themselves
+            // What still waits for it holds no reference (a start() slot nobody awaits): it is
+            // told the task is lost, or just let go.
+            while (completion_node* n = t->m_completions) {
+                remove_completion(t, n);
+                if (n->m_dropped != nullptr) {
+                    n->m_dropped(n, t);
+                }
+            }
+            destroy_stuck(t);
             destroyed = true;
         }
         if (destroyed) {
             stuck_rounds = 0;
             continue;
         }
-        while (promise_base* t = m_registry) {
-            abandon_referenced(t, leave_for_good(t));
+        // Then the ones a future still refers to: their frames go too, and their futures find
+        // them ended cancelled. A destructor that hands something to another stuck task lets it
+        // run first, to take it and end.
+        for (;;) {
+            promise_base* t = m_registry;
+            // Skipped: one woken by a frame destroyed before it (it runs next round), one a
+            // destructor spawned (it is cancelled first).
+            while (t != nullptr && (t->has(promise_base::f_scheduled) ||
+                                    !t->has(promise_base::f_shutdown_cancelled))) {
+                t = t->m_reg_next;
+            }
+            if (t == nullptr) {
+                break;
+            }
+            drop_referenced(t);
+            if (has_ready()) {
+                break;
+            }
         }
         stuck_rounds = 0;
     }
     m_stop_requested.store(false, std::memory_order_relaxed);
 }
 
-auto loop_state::leave_for_good(promise_base* t) noexcept -> waiter* {
+void loop_state::leave_for_good(promise_base* t) noexcept {
     unregister_root(t);
     if (t->has(promise_base::f_scheduled)) {
         // Woken by a frame destroyed before it (a task_scope's waiter): it must not stay in the
         // ready queue once freed.
         unqueue(t);
     }
-    waiter* const parked = t->parked_waiter();
-    if (parked != nullptr) {
-        t->m_waiter = nullptr;
+    if (t->parked_waiter() != nullptr) {
+        t->m_waiter = nullptr; // its awaiter unlinks itself when the frame goes
         waiter_count_add(-1);
     }
+}
+
+void loop_state::destroy_stuck(promise_base* t) noexcept {
+    leave_for_good(t);
     take_interrupt(t); // side-table state: goes either way
     forget_inherit(t);
     if (t->has(promise_base::f_has_locals)) {
         drop_locals(t);
         t->clear(promise_base::f_has_locals);
     }
-    return parked;
+    t->m_destroy(t); // destroys its frames; their awaiters unlink themselves
 }
 
-void loop_state::abandon_referenced(promise_base* t, waiter* parked) noexcept {
-    // Its frame cannot go while a future refers to its promise. It must never run again: marked
-    // scheduled (it is in no ready queue), every later wake() of it does nothing, and a
-    // primitive it waits in lets it go, so that no lock, permit or value is handed to it and the
-    // primitive never touches it again. The loop's reference goes: the frame is destroyed with
-    // the last future.
-    t->set(promise_base::f_scheduled);
-    if (parked != nullptr && wait_queue::is_parked_node(parked)) {
-        wait_queue::release_abandoned(parked, t);
-    }
-    std::string name = root_name(t);
-    std::fprintf(stderr,
-                 "coven: %s ignored cancellation at loop stop and is still referenced; it will "
-                 "not run again, and its frame is destroyed with the last reference to it\n",
-                 name.c_str());
-    // It belongs to no loop now: what would queue, run or time it through its future
-    // (task_reinsert(), task_switch(), task_interrupt(), apply_timeout(), co_await, cancel())
-    // finds no loop and raises usage_error instead of reviving it.
-    t->m_loop = nullptr;
-    release_root(t);
+void loop_state::drop_referenced(promise_base* t) noexcept {
+    // Its frame goes now, while the loop lives and on the loop's thread (a destructor in it may
+    // use the loop: a scope, a guard), in its own context (its task-local values, its
+    // priority), as abort() drops a task. Its futures keep its state: it ended cancelled, and
+    // the frame's block is freed with the last of them.
+    leave_for_good(t);
+    promise_base* const outer = std::exchange(t_current_task, t);
+    promise_base* const state = destroy_keeping_state(t);
+    register_root(state); // root_finished() takes it out again, with its side-table state
+    root_finished(state); // tells whoever waits for it; drops the loop's reference
+    t_current_task = outer;
 }
 
 void spawn_root(loop_state& loop, promise_base* root, bool queue) {
@@ -827,20 +857,27 @@ void spawn_root(loop_state& loop, promise_base* root, bool queue) {
 }
 
 namespace {
-thread_local std::unique_ptr<event_loop> t_sync_loop;
-}
+/// One per nesting depth of synchronous runs: a run that blocks is unwound by stopping its loop,
+/// and that must not reach the runs around it, whose turns are on the stack.
+thread_local std::vector<std::unique_ptr<event_loop>> t_sync_loops;
+} // namespace
 
 auto sync_loop() -> event_loop& {
+    const auto depth = static_cast<std::size_t>(t_sync_depth);
+    if (t_sync_loops.size() <= depth) {
+        t_sync_loops.resize(depth + 1);
+    }
+    std::unique_ptr<event_loop>& loop = t_sync_loops[depth];
     // Virtual time: a blocked run that is unwound after a cancel it shields from does not wait
     // on a real clock.
-    if (!t_sync_loop) {
-        t_sync_loop = std::make_unique<event_loop>(loop_options{.clock = clock_kind::virtual_time});
+    if (!loop) {
+        loop = std::make_unique<event_loop>(loop_options{.clock = clock_kind::virtual_time});
     }
-    return *t_sync_loop;
+    return *loop;
 }
 
 void reset_sync_loop() noexcept {
-    t_sync_loop.reset();
+    t_sync_loops.clear();
 }
 
 namespace {
@@ -906,7 +943,7 @@ void abandon_sync_run(promise_base* root) noexcept {
     std::coroutine_handle<> const pending = std::exchange(t_transfer, nullptr);
     try {
         // What loop stop does: cancel, let it unwind (its timers run on the virtual clock, a
-        // call on a pool is waited for), and give up on a task that ignores cancellation.
+        // call on a pool is waited for), and destroy a task that ignores cancellation.
         drive_guard guard(loop); // sync_loop() is this thread's own: nobody else drives it
         loop.shutdown();
     } catch (...) {

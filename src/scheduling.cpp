@@ -138,8 +138,7 @@ void insert_ready(loop_state& loop, std::size_t pos, const any_future& task, con
 
 void task_reinsert(const any_future& task, std::size_t pos) {
     detail::promise_base* t = &task.get();
-    // First: it refuses a task with no loop (one that loop stop gave up on) before state_of()
-    // is followed.
+    // First: a task that was never spawned has no loop to follow.
     detail::require_loop_thread(t, "task_reinsert()");
     detail::place(*detail::state_of(t), t, pos, "task_reinsert()");
 }

@@ -142,3 +142,22 @@ TEST(AwaitSync, ARunThatShieldsItselfIsStillUnwoundBeforeTheErrorIsRaised) {
     };
     EXPECT_THROW((void)coven::await_sync(stubborn()), coven::synchronous_error);
 }
+
+TEST(AwaitSync, ANestedRunThatBlocksIsUnwoundWithoutTouchingTheRunAroundIt) {
+    // The inner run blocks and is unwound; the outer run, whose turn is on the stack below it,
+    // is neither cancelled nor destroyed, and goes on to its end.
+    std::vector<std::string> log;
+    auto outer = [](std::vector<std::string>& log) -> task<int> {
+        try {
+            (void)coven::await_sync(blocks_on_sleep(log));
+            log.emplace_back("no error");
+        } catch (const coven::synchronous_error&) {
+            log.emplace_back("inner blocked");
+        }
+        log.emplace_back("outer goes on");
+        co_return 1 + co_await add(1, 1);
+    };
+    EXPECT_EQ(coven::await_sync(outer(log)), 3);
+    EXPECT_EQ(log,
+              (std::vector<std::string>{"before", "unwound", "inner blocked", "outer goes on"}));
+}

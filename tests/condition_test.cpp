@@ -244,7 +244,7 @@ TEST(Condition, DestroyedWhileATaskWaitsTheWaitRaisesUsageErrorHoldingTheLock) {
     EXPECT_TRUE(holding);
 }
 
-TEST(Condition, AWaiterRetakingTheLockThatLoopStopGivesUpOnLetsTheLockGo) {
+TEST(Condition, AWaiterRetakingTheLockThatLoopStopDestroysLetsTheLockGo) {
     coven::lock l;
     coven::condition c;
     coven::event never;
@@ -269,8 +269,11 @@ TEST(Condition, AWaiterRetakingTheLockThatLoopStopGivesUpOnLetsTheLockGo) {
         auto h = loop.create_task(holder(l, c, never));
         loop.run_until_complete(sleep_for(1.0)); // h holds l; w waits to retake it
         EXPECT_EQ(l.statistics().waiting, 1u);
-        loop.stop(); // both referenced and stuck: both given up on, and w leaves l's queue
+        loop.stop(); // both referenced and stuck: both destroyed, and w leaves l's queue
         EXPECT_EQ(l.statistics().waiting, 0u);
-    } // h's frame goes: its guard frees l, which must not go to w
+        EXPECT_FALSE(l.locked()); // h's guard freed l, which did not go to w
+        EXPECT_TRUE(w.cancelled());
+        EXPECT_TRUE(h.cancelled());
+    }
     EXPECT_FALSE(l.locked());
 }

@@ -136,50 +136,67 @@ TEST(EventLoop, StopCancelsWhatIsLeftAndLetsItUnwindWithAwaits) {
               (std::vector<std::string>{"cancelled 1", "cancelled 2", "cleaned 1", "cleaned 2"}));
 }
 
-TEST(EventLoop, ATaskStopGaveUpOnIsNeverResumedLaterThoughAFutureRefersToIt) {
+TEST(EventLoop, StopDestroysAStuckTaskThatAFutureRefersToAndTheFutureReportsItCancelled) {
     coven::event ev;
     std::vector<std::string> log;
-    coven::event_loop loop(virtual_options());
-    auto stubborn = [](coven::event& ev, std::vector<std::string>& log) -> task<void> {
+    auto loop = std::make_unique<coven::event_loop>(virtual_options());
+    struct note_on_destroy {
+        std::vector<std::string>& log;
+        ~note_on_destroy() { log.push_back("destroyed"); }
+    };
+    auto stubborn = [](coven::event& ev, std::vector<std::string>& log) -> task<int> {
+        note_on_destroy note{log};
         for (;;) {
             try {
                 co_await ev.wait();
                 log.push_back("woke");
-                co_return;
+                co_return 1;
             } catch (const coven::cancelled_error&) {
                 log.push_back("ignored");
             }
         }
     };
-    auto set = [](coven::event& ev) -> task<void> {
-        ev.set();
-        co_return;
+    // Whoever waits for it hears it end: a task awaiting it, a done-callback.
+    auto awaits = [](coven::future<int> f, std::vector<std::string>& log) -> task<void> {
+        try {
+            co_await f;
+        } catch (const coven::cancelled_error&) {
+            log.push_back(f.cancelled() ? "heard it was cancelled" : "cancelled alone");
+        }
     };
-    {
-        auto f = loop.create_task(stubborn(ev, log));
-        loop.run_until_complete(sleep_for(1.0));
-        loop.stop(); // it ignores cancellation; f refers to it: given up on, not destroyed
-        EXPECT_EQ(loop.statistics().live_tasks, 0u);
-        EXPECT_EQ(ev.statistics().waiting, 0u); // it let the event go
-        loop.run_until_complete(set(ev));       // would wake it, in a loop that forgot it
-        loop.run_until_complete(sleep_for(1.0));
-        EXPECT_FALSE(f.done());
-        // What would queue, run, time or await it through its future is refused.
-        auto revive = [](coven::future<void>& f) -> task<void> {
-            EXPECT_THROW(coven::task_reinsert(f, 0), coven::usage_error);
-            EXPECT_THROW(coven::task_interrupt(f), coven::usage_error);
-            EXPECT_THROW(f.apply_timeout(1.0), coven::usage_error);
-            EXPECT_THROW(f.cancel(), coven::usage_error);
-            EXPECT_THROW(co_await coven::task_switch(f), coven::usage_error);
-            EXPECT_THROW(co_await f, coven::usage_error);
-        };
-        loop.run_until_complete(revive(f));
-        EXPECT_THROW(f.add_done_callback([](coven::future<void>&) {}), coven::usage_error);
-        EXPECT_FALSE(f.done());
-    } // f goes: the frame with it
-    EXPECT_EQ(std::count(log.begin(), log.end(), "woke"), 0);
+    auto f = loop->create_task(stubborn(ev, log));
+    auto waiter = loop->create_task(awaits(f, log));
+    f.add_done_callback([&log](coven::future<int>& done) {
+        log.push_back(done.cancelled() ? "callback: cancelled" : "callback: other");
+    });
+    loop->run_until_complete(sleep_for(1.0));
+    loop->stop(); // it ignores cancellation: its frame goes, though f refers to it
+    // At stop, on the loop's thread, while the loop lives; then the waiters hear it.
+    ASSERT_GE(log.size(), 3u);
+    EXPECT_EQ(
+        std::vector<std::string>(log.end() - 3, log.end()),
+        (std::vector<std::string>{"destroyed", "callback: cancelled", "heard it was cancelled"}));
+    EXPECT_TRUE(waiter.done());
+    EXPECT_FALSE(waiter.cancelled()); // woken, not destroyed
     EXPECT_GE(std::count(log.begin(), log.end(), "ignored"), 2);
-    EXPECT_EQ(loop.statistics().live_tasks, 0u);
+    EXPECT_EQ(loop->statistics().live_tasks, 0u);
+    EXPECT_EQ(ev.statistics().waiting, 0u); // its wait left the event
+    EXPECT_TRUE(f.done());
+    EXPECT_TRUE(f.cancelled());
+    EXPECT_THROW((void)f.result(), coven::cancelled_error);
+    ev.set(); // wakes nobody
+    auto await_it = [](coven::future<int>& f) -> task<void> {
+        EXPECT_THROW(co_await f, coven::cancelled_error);
+        EXPECT_FALSE(f.cancel()); // it has ended
+    };
+    loop->run_until_complete(await_it(f));
+    bool called = false;
+    f.add_done_callback([&called](coven::future<int>&) { called = true; });
+    loop->run_until_complete(sleep_for(0.0));
+    EXPECT_TRUE(called);
+    loop.reset(); // the future outlives its loop; the kept block goes with it
+    EXPECT_TRUE(f.cancelled());
+    EXPECT_EQ(std::count(log.begin(), log.end(), "woke"), 0);
 }
 
 TEST(EventLoop, StopOnABackgroundLoopCancelsAPendingRun) {

@@ -1,4 +1,5 @@
 // task_scope: the structured-concurrency core and traio's Scope semantics (R1-R9, R11, R4).
+#include <coven/event.hpp>
 #include <coven/task_scope.hpp>
 
 #include "test_util.hpp"
@@ -446,6 +447,32 @@ TEST(TaskScope, LoopStopWithLiveScopesDrainsWithoutHanging) {
     loop->run_until_complete(main());
     loop.reset();
     EXPECT_EQ(c.live, 0);
+}
+
+TEST(TaskScope, AStuckTaskWithALiveScopeThatAFutureOutlivesItsLoopIsDestroyedAtStop) {
+    // The task ignores cancellation inside a scope; its future outlives the loop. Its frame, and
+    // the scope's destructor with it, must go at stop, while the loop lives (ASan checks it).
+    auto loop = std::make_unique<coven::event_loop>(virtual_options());
+    counter c;
+    coven::event never;
+    auto stubborn = [](counter& c, coven::event& never) -> task<void> {
+        task_scope scope({.timeout = 1000s});
+        scope << counted(c, 100.0);
+        for (;;) {
+            try {
+                co_await never.wait();
+            } catch (const coven::cancelled_error&) {
+            }
+        }
+    };
+    auto f = loop->create_task(stubborn(c, never));
+    loop->run_until_complete(sleep_for(1.0));
+    EXPECT_EQ(c.live, 1);
+    loop->stop();
+    EXPECT_EQ(c.live, 0);
+    EXPECT_TRUE(f.cancelled());
+    loop.reset();
+    EXPECT_TRUE(f.done());
 }
 
 // TESTING.md #8: seeded random task trees. Every child counts itself in its parent's counter,

@@ -285,7 +285,7 @@ TEST(ThreadSafeFuture, ACancelledTaskNobodyWaitedForIsNotReported) {
 }
 
 TEST(ThreadSafeFuture, AWaiterOfATaskThatIgnoredLoopStopGetsCancelledErrorNotAHang) {
-    // Two shielded tasks await each other: nothing can end them, and loop stop gives up on
+    // Two shielded tasks await each other: nothing can end them, and loop stop destroys
     // them. A thread waiting for one of them must be told, not left hanging.
     std::vector<coven::future<void>> pair(2);
     auto loop = std::make_unique<coven::event_loop>(virtual_options());
@@ -303,7 +303,7 @@ TEST(ThreadSafeFuture, AWaiterOfATaskThatIgnoredLoopStopGetsCancelledErrorNotAHa
         for (int i = 0; i < 4; ++i) {
             co_await coven::skip_ready_cycle(); // both are parked on each other now
         }
-        pair.clear(); // only the loop holds them: loop stop can free what it gives up on
+        pair.clear(); // only the loop holds them: loop stop frees them at once
         co_return ts;
     };
     auto f = loop->run(make());

@@ -216,14 +216,8 @@ public:
     }
 
     /// Calls `fn(future)` on the loop thread when the task ends (at once if it has ended).
-    /// **Throws:** usage_error if loop stop gave up on the task (it ignored cancellation): it
-    /// will never end.
     void add_done_callback(std::function<void(future&)> fn) {
         auto& p = promise();
-        if (p.m_loop == nullptr && !p.has(detail::promise_base::f_done)) {
-            detail::throw_usage("future::add_done_callback() on a task that loop stop gave up on "
-                                "because it ignored cancellation; it will never end");
-        }
         p.set(detail::promise_base::f_joined);
         struct node : detail::completion_node {
             std::function<void(future&)> fn;

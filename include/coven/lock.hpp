@@ -66,8 +66,8 @@ public:
         if (m_by_priority) {
             detail::inherit_engine::gone(*this);
             if (m_locked) {
-                // Free first: if this was the last reference (a holder that loop stop gave up
-                // on), its frame goes now, and its guard must find nothing to release.
+                // Free first: if this was the last reference to the holder, its frame goes now,
+                // and a guard in it must find nothing to release.
                 m_locked = false;
                 drop(std::exchange(m_owner, nullptr));
             }
@@ -287,8 +287,8 @@ private:
         }
     }
     /// A waiter handed the lock was destroyed before it ran (loop stop): the lock goes on. (Not
-    /// for a priority_lock: it keeps a reference on the waiter it hands to, so loop stop never
-    /// destroys one.)
+    /// for a priority_lock: it keeps a reference on the waiter it hands to, and loop stop lets a
+    /// referenced task that was woken run before it destroys any.)
     static void hand_on(void* l) noexcept { static_cast<lock*>(l)->pass_on(); }
     /// pass_on()'s hand-over in a priority_lock: the inheritance moves with the lock. Out of
     /// line, so that the plain lock's inlined release stays as small as it was.

@@ -133,7 +133,7 @@ struct shared_outcome {
             delete me;
         };
         n->m_dropped = [](completion_node* c, promise_base*) noexcept {
-            // Loop stop gave up on the task (it ignored cancellation): it will never end.
+            // Loop stop destroyed the task (it ignored cancellation): it will never end.
             auto* me = static_cast<node*>(c);
             me->outcome->finish([](shared_outcome& o) {
                 o.m_cancelled = true;

@@ -68,7 +68,7 @@ struct completion_node {
     completion_node* m_prev = nullptr;
     completion_node* m_next = nullptr;
     void (*m_fire)(completion_node* self, promise_base* finished) noexcept = nullptr;
-    /// Called instead of m_fire when loop stop gives up on a task that will never end (it
+    /// Called instead of m_fire when loop stop destroys a task that would never end (it
     /// ignored cancellation), after unlinking the node; null: the node is just unlinked.
     void (*m_dropped)(completion_node* self, promise_base* task) noexcept = nullptr;
     [[nodiscard]] auto linked() const noexcept -> bool { return m_next != nullptr; }

@@ -230,22 +230,6 @@ public:
     /// The cancel hook of a node that a cancellation must leave parked (a condition waiter
     /// retaking its lock: it must hold it again before the cancellation propagates).
     static void stays_parked(waiter*, promise_base*) noexcept {}
-    /// True if `w` is a wait_node parked in some wait_queue (its cancel hook is one of the
-    /// queue's).
-    [[nodiscard]] static auto is_parked_node(const waiter* w) noexcept -> bool {
-        return w->m_on_cancel == &cancelled || w->m_on_cancel == &stays_parked;
-    }
-    /// Loop stop gave up on `task` (it ignored cancellation) and will never resume it: its
-    /// parked node `w` (is_parked_node()) leaves the queue as if cancelled, so that nobody
-    /// chooses it, hands it a lock or a value, or wakes it later. `task` must already be marked
-    /// scheduled, so that the hook's wake() does nothing.
-    static void release_abandoned(waiter* w, promise_base* task) noexcept {
-        auto* n = static_cast<wait_node*>(w);
-        if (n->m_on_cancel == &stays_parked) {
-            n->m_on_cancel = &cancelled; // (leaving is right here: the task will never run)
-        }
-        cancelled(w, task);
-    }
 
 private:
     friend struct wait_node;
