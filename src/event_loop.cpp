@@ -945,6 +945,14 @@ void abandon_sync_run(promise_base* root) noexcept {
         // What loop stop does: cancel, let it unwind (its timers run on the virtual clock, a
         // call on a pool is waited for), and destroy a task that ignores cancellation.
         drive_guard guard(loop); // sync_loop() is this thread's own: nobody else drives it
+        // At the run's depth: an await_sync() in its cleanup gets a loop of its own, as it
+        // would have in the run's turn.
+        struct one_deeper {
+            one_deeper() noexcept { ++t_sync_depth; }
+            ~one_deeper() { --t_sync_depth; }
+            one_deeper(const one_deeper&) = delete;
+            auto operator=(const one_deeper&) -> one_deeper& = delete;
+        } depth;
         loop.shutdown();
     } catch (...) {
         // drive_guard cannot fail here; if it did, the frame is left to the loop's teardown.

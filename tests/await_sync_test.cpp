@@ -161,3 +161,24 @@ TEST(AwaitSync, ANestedRunThatBlocksIsUnwoundWithoutTouchingTheRunAroundIt) {
     EXPECT_EQ(log,
               (std::vector<std::string>{"before", "unwound", "inner blocked", "outer goes on"}));
 }
+
+TEST(AwaitSync, ARunInTheCleanupOfABlockedRunIsUnwoundAtItsOwnCall) {
+    // The outer run blocks and is unwound; its cleanup runs another that blocks too. That one is
+    // unwound before its synchronous_error is raised, as at any other await_sync() call.
+    std::vector<std::string> log;
+    auto outer = [](std::vector<std::string>& log) -> task<int> {
+        try {
+            co_await coven::sleep(1.0);
+        } catch (const coven::cancelled_error&) {
+            try {
+                (void)coven::await_sync(blocks_on_sleep(log));
+            } catch (const coven::synchronous_error&) {
+                log.emplace_back("inner error");
+            }
+            throw;
+        }
+        co_return 1;
+    };
+    EXPECT_THROW((void)coven::await_sync(outer(log)), coven::synchronous_error);
+    EXPECT_EQ(log, (std::vector<std::string>{"before", "unwound", "inner error"}));
+}

@@ -1,6 +1,7 @@
 // eager_task_group (K25): asynkit's EagerTaskGroup, and the eager start it rests on
 // (spawn_options::eager).
 #include <coven/eager_task_group.hpp>
+#include <coven/event.hpp>
 
 #include "test_util.hpp"
 
@@ -294,4 +295,33 @@ TEST(EagerTaskGroup, ALongChainOfEagerStartsKeepsTheStackBounded) {
         co_return;
     }));
     EXPECT_EQ(reached, 100'001);
+}
+
+TEST(EagerTaskGroup, LoopStopDestroyingAStartedChildThatIgnoresCancellationTouchesNothingFreed) {
+    // The child's frame holds the last reference to start()'s slot; a future keeps the child.
+    // Loop stop destroys the frame and then tells the child's end: to a slot still alive.
+    coven::event_loop loop(virtual_options());
+    coven::event never;
+    coven::future<void> keep;
+    auto stubborn = [](coven::event* never, task_status<int> status) -> task<void> {
+        status.started(1);
+        for (;;) {
+            try {
+                co_await never->wait();
+            } catch (const coven::cancelled_error&) {
+            }
+        }
+    };
+    auto main = [&]() -> task<void> {
+        co_await coven::with_eager_task_group([&](eager_task_group& tg) -> task<> {
+            auto start = tg.start<int>(stubborn, &never);
+            keep = start.child();
+            EXPECT_EQ(co_await std::move(start), 1);
+        });
+    };
+    auto m = loop.create_task(main());
+    loop.run_until_complete(sleep_for(1.0));
+    loop.stop();
+    EXPECT_TRUE(keep.cancelled());
+    EXPECT_TRUE(m.done());
 }

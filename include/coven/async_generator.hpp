@@ -92,9 +92,12 @@ public:
 
     async_generator() noexcept = default;
     explicit async_generator(handle_type h) noexcept : m_handle(h) {}
-    async_generator(async_generator&& o) noexcept : m_handle(std::exchange(o.m_handle, {})) {}
+    /// Moving one while a next() of it is under way aborts: the awaiting next() refers to it.
+    async_generator(async_generator&& o) noexcept
+        : m_handle(std::exchange(o.refuse_if_running().m_handle, {})) {}
     auto operator=(async_generator&& o) noexcept -> async_generator& {
         if (this != &o) {
+            o.refuse_if_running();
             reset();
             m_handle = std::exchange(o.m_handle, {});
         }
@@ -174,13 +177,17 @@ public:
     }
 
 private:
-    [[gnu::cold]] void body_abandoned(handle_type h) noexcept {
-        if (m_handle != h) {
+    auto refuse_if_running() noexcept -> async_generator& {
+        if (m_handle && m_handle.promise().m_running) [[unlikely]] {
             std::fputs("coven: an async_generator was moved while one of its next() calls was "
                        "under way\n",
                        stderr);
             std::abort();
         }
+        return *this;
+    }
+    /// (`h` is m_handle: the generator cannot be moved while the next() is under way.)
+    [[gnu::cold]] void body_abandoned(handle_type h) noexcept {
         h.promise().m_running = false;
         h.destroy();
         m_handle = {};

@@ -32,21 +32,27 @@ struct start_slot {
     bool taken = false;           // an awaiter has resumed with the outcome
     bool child_cancelled = false; // the child was cancelled before started()
     /// Fires when the child ends: a child cancelled before its first turn never ran its body.
-    /// (The child's frame holds the slot, so the slot outlives the firing.)
+    /// It owns a reference to the slot, which must outlive the firing: loop stop may destroy
+    /// the child's frame, which holds the slot too, before the child's end is told.
     struct end_node : completion_node {
-        start_slot* m_slot = nullptr;
-    } ended;
+        std::shared_ptr<start_slot> m_slot;
+        explicit end_node(std::shared_ptr<start_slot> slot) noexcept : m_slot(std::move(slot)) {
+            m_fire = [](completion_node* n, promise_base*) noexcept {
+                auto* self = static_cast<end_node*>(n);
+                if (!self->m_slot->resolved) {
+                    self->m_slot->child_cancelled = true;
+                    self->m_slot->resolve();
+                }
+                delete self;
+            };
+            // Loop stop destroyed an unreferenced child (its start() result is gone too).
+            m_dropped = [](completion_node* n, promise_base*) noexcept {
+                delete static_cast<end_node*>(n);
+            };
+        }
+    };
 
-    start_slot() {
-        ended.m_slot = this;
-        ended.m_fire = [](completion_node* n, promise_base*) noexcept {
-            start_slot* self = static_cast<end_node*>(n)->m_slot;
-            if (!self->resolved) {
-                self->child_cancelled = true;
-                self->resolve();
-            }
-        };
-    }
+    start_slot() = default;
     start_slot(const start_slot&) = delete;
     auto operator=(const start_slot&) -> start_slot& = delete;
     ~start_slot() {
@@ -218,11 +224,13 @@ public:
     /// Starts `fn(args..., task_status<T>)` eagerly; await the result for its started() value.
     template <class T = void, class Fn, class... Args>
     auto start(Fn fn, Args... args) -> start_result<T> {
+        using end_node = typename detail::start_slot<T>::end_node;
         auto slot = std::make_shared<detail::start_slot<T>>();
+        auto ended = std::make_unique<end_node>(slot); // made first: nothing fails after the spawn
         future<void> child = m_scope->spawn(
             starter<T, Fn, Args...>(slot, std::move(fn), std::move(args)...), {.eager = true});
         if (!child.done()) { // a child cancelled before its first turn resolves it by ending
-            detail::add_completion(&child.promise(), &slot->ended);
+            detail::add_completion(&child.promise(), ended.release());
         }
         return start_result<T>(std::move(slot), std::move(child));
     }
