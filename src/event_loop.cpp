@@ -69,8 +69,7 @@ void count_foreign_wait(const promise_base* task, int delta) noexcept {
 }
 
 auto owning_loop(const promise_base* task) noexcept -> event_loop* {
-    loop_state* s = state_of(task);
-    return s != nullptr ? s->m_self : nullptr; // (null: never spawned)
+    return state_of(task)->m_self;
 }
 
 void report_unobserved_error(std::exception_ptr e, const std::string& name) noexcept {
@@ -154,8 +153,8 @@ auto keep_dropped_block(void* block, std::size_t size) noexcept -> bool {
         return false; // another frame freed while this one is destroyed
     }
     // g++ and clang put the promise two pointers into the block, so the block's first word, the
-    // frame's dead resume pointer, is free for destroy_keeping_state() to keep the block's size
-    // in. (Another layout is freed here instead, and the drop reports it.)
+    // frame's dead resume pointer, is free for drop_root() to keep the block's size in.
+    // (Another layout is freed here instead, and the drop reports it.)
     if (promise < first + sizeof(std::size_t)) {
         return false;
     }
@@ -446,29 +445,6 @@ auto loop_state::now_tick() const noexcept -> std::uint64_t {
     return ns <= 0 ? 0 : static_cast<std::uint64_t>(ns / 1000);
 }
 
-auto destroy_keeping_state(promise_base* t) noexcept -> promise_base* {
-    promise_base kept;
-    drop_context ctx{t, &kept};
-    // A destructor run by this drop may drop another task (task_interrupt() on one whose drop
-    // is pending runs its turn now): that drop has its own context, and this one comes back.
-    drop_context* const outer_drop = std::exchange(t_drop, &ctx);
-    t->m_destroy(t);
-    t_drop = outer_drop;
-    if (ctx.m_block == nullptr) {
-        std::fputs("coven: a dropped task's frame was freed by another allocator path; its "
-                   "state cannot be kept\n",
-                   stderr);
-        std::abort();
-    }
-    // The promise was destroyed and its storage is raw: a new promise_base is made in it.
-    auto* state = ::new (static_cast<void*>(t)) promise_base(kept);
-    *static_cast<std::size_t*>(ctx.m_block) = ctx.m_size;
-    state->m_resume = std::coroutine_handle<>::from_address(ctx.m_block);
-    state->set(promise_base::f_dropped); // its futures free the block (free_dropped_frame())
-    state->set(promise_base::f_cancelled);
-    return state;
-}
-
 namespace {
 /// Ends a root at what would be its first turn, its body never run: it was cancelled (it ends
 /// cancelled) or had an exception thrown in (it ends with that exception, as a coroutine does
@@ -495,16 +471,37 @@ namespace {
     t_current_task = outer;
 }
 
-/// Ends a root that abort() dropped, at what would be its turn: its frame is destroyed where it
-/// waits (its locals' destructors run, in this task's context; no catch block and no code after
-/// the await runs) and it ends cancelled.
+/// Ends a root by destroying its frame where it waits (its locals' destructors run, in this
+/// task's context; no catch block and no code after the await runs): abort() at what would be
+/// its turn, loop stop for a stuck task a future refers to. It ends cancelled. Its futures
+/// point at its promise, so the promise's state is copied out while the promise is destroyed,
+/// the frame's block is kept, and the state is rebuilt in its old place; the block is freed
+/// with the last reference (free_dropped_frame()).
 [[gnu::cold]] void drop_root(promise_base* t) noexcept {
     promise_base* const outer = std::exchange(t_current_task, t);
     loop_state* const loop = state_of(t);
     // Out of the registry while the frame goes, so that a destructor that spawns a task cannot
     // leave the copy's links stale.
     loop->unregister_root(t);
-    promise_base* const state = destroy_keeping_state(t);
+    promise_base kept;
+    drop_context ctx{t, &kept};
+    // A destructor run by this drop may drop another task (task_interrupt() on one whose drop
+    // is pending runs its turn now): that drop has its own context, and this one comes back.
+    drop_context* const outer_drop = std::exchange(t_drop, &ctx);
+    t->m_destroy(t);
+    t_drop = outer_drop;
+    if (ctx.m_block == nullptr) {
+        std::fputs("coven: a dropped task's frame was freed by another allocator path; its "
+                   "state cannot be kept\n",
+                   stderr);
+        std::abort();
+    }
+    // The promise was destroyed and its storage is raw: a new promise_base is made in it.
+    auto* state = ::new (static_cast<void*>(t)) promise_base(kept);
+    *static_cast<std::size_t*>(ctx.m_block) = ctx.m_size;
+    state->m_resume = std::coroutine_handle<>::from_address(ctx.m_block);
+    state->set(promise_base::f_dropped); // (abort() set it already; loop stop did not)
+    state->set(promise_base::f_cancelled);
     loop->register_root(state); // root_finished() takes it out again
     root_finished(state);       // frees the block if nobody holds the task
     t_current_task = outer;
@@ -793,7 +790,6 @@ void loop_state::shutdown() {
 }
 
 void loop_state::leave_for_good(promise_base* t) noexcept {
-    unregister_root(t);
     if (t->has(promise_base::f_scheduled)) {
         // Woken by a frame destroyed before it (a task_scope's waiter): it must not stay in the
         // ready queue once freed.
@@ -806,6 +802,7 @@ void loop_state::leave_for_good(promise_base* t) noexcept {
 }
 
 void loop_state::destroy_stuck(promise_base* t) noexcept {
+    unregister_root(t);
     leave_for_good(t);
     take_interrupt(t); // side-table state: goes either way
     forget_inherit(t);
@@ -819,14 +816,9 @@ void loop_state::destroy_stuck(promise_base* t) noexcept {
 void loop_state::drop_referenced(promise_base* t) noexcept {
     // Its frame goes now, while the loop lives and on the loop's thread (a destructor in it may
     // use the loop: a scope, a guard), in its own context (its task-local values, its
-    // priority), as abort() drops a task. Its futures keep its state: it ended cancelled, and
-    // the frame's block is freed with the last of them.
+    // priority), as abort() drops a task; whoever waits for it is told it ended cancelled.
     leave_for_good(t);
-    promise_base* const outer = std::exchange(t_current_task, t);
-    promise_base* const state = destroy_keeping_state(t);
-    register_root(state); // root_finished() takes it out again, with its side-table state
-    root_finished(state); // tells whoever waits for it; drops the loop's reference
-    t_current_task = outer;
+    drop_root(t);
 }
 
 void spawn_root(loop_state& loop, promise_base* root, bool queue) {

@@ -168,8 +168,8 @@ struct loop_state : loop_core {
     void run_once(wait_mode mode, const promise_base* until = nullptr);
     void drain_remote() noexcept;
     void shutdown();
-    /// shutdown()'s first step for a stuck task whose frame it destroys: out of the registry
-    /// and the ready queue; its wait is forgotten (the awaiter unlinks itself).
+    /// shutdown()'s first step for a stuck task whose frame it destroys: out of the ready queue;
+    /// its wait is forgotten (the awaiter unlinks itself).
     void leave_for_good(promise_base* t) noexcept;
     /// shutdown()'s part for a stuck task nothing refers to: its side-table state goes, then
     /// its frame.
@@ -184,11 +184,6 @@ struct loop_state : loop_core {
     /// Reopens the cross-thread queue that a finished shutdown closed.
     void reopen_remote() noexcept;
 };
-
-/// Destroys root `t`'s frame where it waits (its locals' destructors run) and rebuilds its
-/// promise's state in its old place, ended cancelled, for its futures: the frame's block is kept
-/// and freed with the last reference (free_dropped_frame()). `t` must be out of the registry.
-auto destroy_keeping_state(promise_base* t) noexcept -> promise_base*;
 
 /// Arms `node` on `loop`'s wheel (arm_timer() arms on the calling thread's loop).
 auto arm_timer_on(loop_state* loop, timer_node* node, event_loop::time_point deadline)

@@ -30,6 +30,10 @@ auto logged_get(coven::queue<int>& q, std::string name, std::vector<std::string>
     }
 }
 /// Binds `q` to the running loop with a try_get() that finds it empty.
+auto putter(coven::queue<int>& q, int v) -> task<void> {
+    co_await q.put(v);
+}
+
 auto get_or_nothing(coven::queue<int>& q) -> task<void> {
     EXPECT_FALSE(q.try_get().has_value());
     co_return;
@@ -194,7 +198,6 @@ TEST(Queue, AValueGivenBackWithNoGetterWaitingGoesToTheFront) {
 TEST(Queue, ACancelledPutterPutsNothingAndOneWhoseValueWasTakenIsDone) {
     coven::event_loop loop(virtual_options());
     coven::queue<int> q(1);
-    auto putter = [](coven::queue<int>& q, int v) -> task<void> { co_await q.put(v); };
     auto main = [&]() -> task<void> {
         auto* l = coven::current_loop();
         co_await q.put(0);
@@ -232,7 +235,6 @@ TEST(Queue, AValueGivenBackNeverTakesABoundedQueueOverItsCapacity) {
     coven::event_loop loop(virtual_options());
     coven::queue<int> q(1);
     std::vector<std::string> log;
-    auto putter = [](coven::queue<int>& q, int v) -> task<void> { co_await q.put(v); };
     auto main = [&]() -> task<void> {
         auto* l = coven::current_loop();
         auto b = l->create_task(logged_get(q, "b", log));
@@ -259,7 +261,6 @@ TEST(Queue, AHandedValueTakenLetsAWaitingPutterIn) {
     coven::event_loop loop(virtual_options());
     coven::queue<int> q(1);
     std::vector<std::string> log;
-    auto putter = [](coven::queue<int>& q, int v) -> task<void> { co_await q.put(v); };
     auto main = [&]() -> task<void> {
         auto* l = coven::current_loop();
         auto b = l->create_task(logged_get(q, "b", log));
