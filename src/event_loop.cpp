@@ -62,6 +62,15 @@ void report_unobserved(promise_base* t) noexcept {
     report_unobserved_error(t->m_exception, root_name(t));
 }
 
+/// Moves every link of the circular list `from` (a sentinel) to the empty list `to`.
+void splice_all(wait_link& from, wait_link& to) noexcept {
+    to.m_next = from.m_next;
+    to.m_prev = from.m_prev;
+    to.m_next->m_prev = &to;
+    to.m_prev->m_next = &to;
+    from.m_next = from.m_prev = &from;
+}
+
 } // namespace
 
 void count_foreign_wait(const promise_base* task, int delta) noexcept {
@@ -412,6 +421,11 @@ void loop_state::drain_remote() noexcept {
     run_items(head);
 }
 
+auto loop_state::has_posted() const noexcept -> bool {
+    remote_item* head = m_remote.load(std::memory_order_relaxed);
+    return head != nullptr && head != &g_closed;
+}
+
 void loop_state::reopen_remote() noexcept {
     remote_item* closed = &g_closed;
     m_remote.compare_exchange_strong(closed, nullptr);
@@ -606,8 +620,7 @@ void loop_state::run_once(wait_mode mode, const promise_base* until) {
     const bool forced = has_ready();
     const bool poll_waiters = m_after_poll.m_next != &m_after_poll;
     int timeout = -1;
-    if (forced || poll_waiters || mode == wait_mode::no_wait ||
-        m_remote.load(std::memory_order_relaxed) != nullptr) {
+    if (forced || poll_waiters || mode == wait_mode::no_wait || has_posted()) {
         timeout = 0;
     } else if (auto next = m_wheel.next_expiration()) {
         if (m_options.clock == clock_kind::virtual_time) {
@@ -637,19 +650,18 @@ void loop_state::run_once(wait_mode mode, const promise_base* until) {
     if (forced) {
         ++m_forced_polls;
     }
-    drain_remote();
+    // The tasks parked before this poll move to a list of their own before anything else runs:
+    // a posted callback may cancel one (it unlinks itself, from whichever list holds it), and a
+    // task that parks from a callback waits for the next poll. What is decided before code runs
+    // is never trusted after it.
+    wait_link polled;
+    polled.m_next = polled.m_prev = &polled;
     if (poll_waiters) {
-        // Only those parked before this poll: a task woken here that parks again waits for the
-        // next one (it links itself after the sentinel we stop at).
-        wait_link* end = m_after_poll.m_prev;
-        for (;;) {
-            wait_link* link = m_after_poll.m_next;
-            const bool last = link == end;
-            poll_cycle_awaiter::wake_from_link(link);
-            if (last || m_after_poll.m_next == &m_after_poll) {
-                break;
-            }
-        }
+        splice_all(m_after_poll, polled);
+    }
+    drain_remote();
+    while (polled.m_next != &polled) {
+        poll_cycle_awaiter::wake_from_link(polled.m_next); // unlinks it; runs nothing
     }
     if (m_wheel.size() != 0) {
         auto fired = m_wheel.advance(now_tick());
@@ -689,9 +701,10 @@ void loop_state::shutdown() {
     for (;;) {
         cancel_new();
         while (m_live > 0) {
-            const bool work =
-                has_ready() || m_after_poll.m_next != &m_after_poll || m_wheel.size() != 0 ||
-                m_remote.load(std::memory_order_relaxed) != nullptr || m_foreign_waits > 0;
+            // (Once the cross-thread queue is closed below, its marker is not work: a task that
+            // a callback run there spawned and that ignores cancellation is stuck, not busy.)
+            const bool work = has_ready() || m_after_poll.m_next != &m_after_poll ||
+                              m_wheel.size() != 0 || has_posted() || m_foreign_waits > 0;
             if (!work) {
                 break;
             }
@@ -1034,9 +1047,39 @@ drive_guard::drive_guard(loop_state& loop) : m_loop(loop), m_previous(t_loop) {
     t_loop = &loop;
 }
 
+drive_guard::drive_guard(loop_state& loop, adopt_t /*tag*/) noexcept
+    : m_loop(loop), m_previous(t_loop) {
+    loop.reopen_remote();
+    t_loop = &loop;
+}
+
 drive_guard::~drive_guard() {
+    // A stop request is acted on by whoever drives the loop. One that came while this thread
+    // drove it but after the run's last look (its task ended in the same turn) is acted on now,
+    // before letting go; one that lands while letting go is taken back, unless stop() itself or
+    // a new run has taken the loop, and then that one acts on it. (stop() raises the request
+    // before it looks for a driver, and this looks for a request after letting go: one of the
+    // two always sees the other.)
+    const auto me = std::this_thread::get_id();
+    for (;;) {
+        if (m_loop.m_stop_requested.load()) {
+            try {
+                m_loop.shutdown(); // clears the request
+            } catch (...) {
+                m_loop.m_stop_requested.store(false);
+                report_callback_error(std::current_exception());
+            }
+        }
+        m_loop.m_driver.store(std::thread::id{});
+        if (!m_loop.m_stop_requested.load()) {
+            break;
+        }
+        std::thread::id none{};
+        if (!m_loop.m_driver.compare_exchange_strong(none, me)) {
+            break;
+        }
+    }
     t_loop = m_previous;
-    m_loop.m_driver.store(std::thread::id{});
 }
 
 } // namespace detail
@@ -1104,13 +1147,16 @@ void event_loop::stop() {
         s.m_stop_requested.store(false);
         return;
     }
-    if (s.m_driver.load() != std::thread::id{}) {
-        // run_until_complete() on another thread: it shuts down at its next iteration.
-        s.m_stop_requested.store(true);
-        s.m_poller.wake();
+    // A run_until_complete() on another thread, or nobody. The request is raised first; then
+    // whoever drives the loop acts on it: that run (at its next iteration, or as it ends), or
+    // this call if it can take the loop (see ~drive_guard()).
+    s.m_stop_requested.store(true);
+    s.m_poller.wake();
+    std::thread::id none{};
+    if (!s.m_driver.compare_exchange_strong(none, std::this_thread::get_id())) {
         return;
     }
-    detail::drive_guard guard(s);
+    detail::drive_guard guard(s, detail::drive_guard::adopt_t{});
     s.shutdown();
 }
 

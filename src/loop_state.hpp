@@ -181,6 +181,8 @@ struct loop_state : loop_core {
     void unregister_root(promise_base* t) noexcept;
     /// Removes a scheduled task from the ready queue (O(queue)); false if it was not queued.
     auto unqueue(promise_base* t) noexcept -> bool;
+    /// True if another thread posted work not taken yet (a closed queue has none).
+    [[nodiscard]] auto has_posted() const noexcept -> bool;
     /// Reopens the cross-thread queue that a finished shutdown closed.
     void reopen_remote() noexcept;
 };

@@ -5,7 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace coven_test;
@@ -179,4 +182,60 @@ TEST(Yield, AnEagerChildsYieldGivesControlBackToItsParent) {
     };
     loop.run_until_complete(main());
     EXPECT_EQ(trace, "c1 p c2 ");
+}
+
+namespace {
+auto poll_forever() -> task<void> {
+    for (;;) {
+        co_await coven::skip_poll_cycle();
+    }
+}
+} // namespace
+
+// A callback run after the poll cancels the only task parked for it: the loop had decided to
+// wake "the parked tasks" before the callbacks ran, and then took the list's sentinel for one.
+TEST(Yield, ATaskParkedForThePollCancelledByAPostedCallbackLeavesTheListWhole) {
+    coven::event_loop loop(virtual_options());
+    auto main = [&]() -> task<void> {
+        auto b = loop.create_task(poll_forever());
+        co_await coven::skip_ready_cycle(); // b parks for the poll
+        loop.call_soon_threadsafe([&] { b.cancel(); });
+        co_await b.wait();
+        EXPECT_TRUE(b.cancelled());
+        // The list still works: a task parks in it and is woken by the next poll.
+        const auto polls = loop.statistics().polls;
+        co_await coven::skip_poll_cycle();
+        co_await coven::skip_poll_cycle();
+        EXPECT_EQ(loop.statistics().polls, polls + 2);
+        co_await coven::sleep(0.001);
+    };
+    loop.run_until_complete(main());
+}
+
+// The realistic trigger: thread_safe_future::cancel() from another thread lands while the
+// cancelled task waits for the poll, next to others that wait for it too. Seeded: each seed
+// cancels a different subset at different moments.
+TEST(Yield, TasksParkedForThePollSurviveCancelsFromAnotherThread) {
+    coven::event_loop loop;
+    loop.start();
+    auto keeper = loop.create_task_thread_safe(poll_forever()); // always one parked for the poll
+    for (unsigned seed = 1; seed <= 40; ++seed) {
+        std::mt19937 rng(seed);
+        std::vector<coven::thread_safe_future<void>> tasks;
+        for (int i = 0; i < 8; ++i) {
+            tasks.push_back(loop.create_task_thread_safe(poll_forever()));
+        }
+        for (auto& t : tasks) {
+            if (rng() % 3 == 0) {
+                std::this_thread::sleep_for(std::chrono::microseconds(rng() % 200));
+            }
+            t.cancel();
+        }
+        for (auto& t : tasks) {
+            EXPECT_THROW(t.sync_wrap().wait(), coven::cancelled_error) << "seed " << seed;
+        }
+    }
+    keeper.cancel();
+    EXPECT_THROW(keeper.sync_wrap().wait(), coven::cancelled_error);
+    loop.stop();
 }

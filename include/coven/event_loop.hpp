@@ -111,10 +111,14 @@ void queue_root(promise_base* root) noexcept;
 void drive_until_done(loop_state& loop, promise_base* root);
 auto has_background_thread(const loop_state& loop) noexcept -> bool;
 
-/// Scope in which the calling thread drives a loop (run_until_complete).
+/// Scope in which the calling thread drives a loop (run_until_complete). A stop request that
+/// is still pending when it ends is acted on before the loop is let go.
 class drive_guard {
 public:
+    /// The calling thread has made itself the loop's driver already.
+    struct adopt_t {};
     explicit drive_guard(loop_state& loop);
+    drive_guard(loop_state& loop, adopt_t tag) noexcept;
     ~drive_guard();
     drive_guard(const drive_guard&) = delete;
     auto operator=(const drive_guard&) -> drive_guard& = delete;

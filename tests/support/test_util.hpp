@@ -6,8 +6,11 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace coven_test {
@@ -73,6 +76,41 @@ private:
     std::mutex m_mutex;
     std::condition_variable m_cv;
     bool m_open = false;
+};
+
+/// Ends the process with a message if it is still alive `seconds` from its construction: a test
+/// of a bug that hangs fails quickly and says what hung, instead of waiting for CTest's timeout.
+class watchdog {
+public:
+    explicit watchdog(const char* what, double seconds = 30) : m_what(what) {
+        m_thread = std::thread([this, seconds] {
+            std::unique_lock lock(m_mutex);
+            if (!m_cv.wait_for(lock, std::chrono::duration<double>(seconds),
+                               [&] { return m_done; })) {
+                std::fprintf(stderr, "watchdog: %s did not finish within %.0f s\n", m_what,
+                             seconds);
+                std::fflush(stderr);
+                std::_Exit(3);
+            }
+        });
+    }
+    watchdog(const watchdog&) = delete;
+    auto operator=(const watchdog&) -> watchdog& = delete;
+    ~watchdog() {
+        {
+            std::lock_guard lock(m_mutex);
+            m_done = true;
+        }
+        m_cv.notify_all();
+        m_thread.join();
+    }
+
+private:
+    const char* m_what;
+    std::mutex m_mutex;
+    std::condition_variable m_cv;
+    bool m_done = false;
+    std::thread m_thread;
 };
 
 /// Seconds of virtual time since the loop's origin.
