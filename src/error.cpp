@@ -31,3 +31,13 @@ void throw_usage(const char* what) {
 }
 
 } // namespace coven::detail
+
+namespace coven::detail {
+
+void throw_nan_duration(const char* what) {
+    throw usage_error(std::string("coven: ") + what +
+                      " was given a duration that is NaN; pass a number (a negative one means "
+                      "now, an infinite one means never)");
+}
+
+} // namespace coven::detail

@@ -351,8 +351,17 @@ auto arm_timer(timer_node* node, event_loop::time_point deadline) -> loop_state*
 
 auto arm_timer_on(loop_state* loop, timer_node* node, event_loop::time_point deadline)
     -> loop_state* {
-    auto ns = (deadline - loop->m_origin).count();
-    std::uint64_t tick = ns <= 0 ? 0 : static_cast<std::uint64_t>((ns + 999) / 1000);
+    // Rounded up to the tick: never early. A deadline the clock's range cannot reach (the
+    // rounded tick would not fit the clock's nanoseconds) is "never": nothing is armed, and
+    // only a cancel ends the wait (coven/duration.hpp).
+    std::uint64_t tick = 0;
+    if (deadline > loop->m_origin) { // (both sides of the subtraction are in range then)
+        const std::int64_t ns = (deadline - loop->m_origin).count();
+        tick = static_cast<std::uint64_t>(ns / 1000 + (ns % 1000 != 0 ? 1 : 0));
+        if (tick > max_tick) {
+            return loop;
+        }
+    }
     loop->m_wheel.arm(node, tick);
     count_add(g_live.timers, 1);
     return loop;
@@ -625,14 +634,17 @@ void loop_state::run_once(wait_mode mode, const promise_base* until) {
     } else if (auto next = m_wheel.next_expiration()) {
         if (m_options.clock == clock_kind::virtual_time) {
             if (m_options.autojump) {
-                auto target = static_cast<std::int64_t>(*next * 1000);
-                if (target > m_virtual_ns.load(std::memory_order_relaxed)) {
-                    m_virtual_ns.store(target, std::memory_order_release);
+                // Forward only, and never over an advance() another thread makes meanwhile.
+                const std::int64_t target = tick_to_ns(*next);
+                std::int64_t now = m_virtual_ns.load(std::memory_order_relaxed);
+                while (now < target &&
+                       !m_virtual_ns.compare_exchange_weak(now, target, std::memory_order_acq_rel,
+                                                           std::memory_order_relaxed)) {
                 }
                 timeout = 0;
             }
         } else {
-            auto diff = static_cast<std::int64_t>(*next * 1000) - now_ns();
+            auto diff = tick_to_ns(*next) - now_ns();
             if (diff <= 0) {
                 timeout = 0;
             } else {
@@ -1176,16 +1188,22 @@ auto event_loop::time() const noexcept -> double {
     return std::chrono::duration<double>(now().time_since_epoch()).count();
 }
 
-void event_loop::advance(duration d) {
+void event_loop::advance_by(duration d) {
     auto& s = *m_state;
     if (s.m_options.clock != clock_kind::virtual_time) {
         detail::throw_usage("advance() on a loop with a real clock; construct it with "
                             "loop_options{.clock = clock_kind::virtual_time}");
     }
-    if (d.count() < 0) {
-        detail::throw_usage("advance() with a negative duration; time only moves forward");
-    }
-    s.m_virtual_ns.fetch_add(d.count(), std::memory_order_acq_rel);
+    // Saturating at the end of the clock's range; a compare-and-swap, as autojump's is, so that
+    // neither overwrites the other.
+    std::int64_t now = s.m_virtual_ns.load(std::memory_order_relaxed);
+    std::int64_t next = 0;
+    do {
+        next = d.count() >= std::numeric_limits<std::int64_t>::max() - now
+                   ? std::numeric_limits<std::int64_t>::max()
+                   : now + d.count();
+    } while (!s.m_virtual_ns.compare_exchange_weak(now, next, std::memory_order_acq_rel,
+                                                   std::memory_order_relaxed));
     s.m_poller.wake();
 }
 

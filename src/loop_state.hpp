@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <limits>
 
 #include <functional>
 #include <mutex>
@@ -26,6 +27,16 @@ class lock;
 namespace coven::detail {
 
 struct wait_node;
+
+/// The last wheel tick (microsecond) whose start the loop's nanosecond clock can show.
+inline constexpr std::uint64_t max_tick =
+    static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max() / 1000);
+
+/// The loop-clock nanosecond at which `tick` starts (never past the clock's range).
+constexpr auto tick_to_ns(std::uint64_t tick) noexcept -> std::int64_t {
+    return tick > max_tick ? std::numeric_limits<std::int64_t>::max()
+                           : static_cast<std::int64_t>(tick * 1000);
+}
 
 /// How long one iteration may wait in its poll when nothing is ready.
 enum class wait_mode {

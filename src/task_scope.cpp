@@ -304,11 +304,9 @@ task_scope::task_scope(event_loop& loop, scope_options options)
     detail::scope_kernel::mark_task_scope_body(m_body);
     m_deadline.m_owner = this;
     m_deadline.m_fire = &task_scope_kernel::deadline_fired;
-    if (options.timeout != event_loop::duration::max()) {
-        auto deadline = detail::saturating_deadline(m_loop->now(), options.timeout);
-        if (deadline != cancel_scope::no_deadline) {
-            detail::arm_timer_on(&m_loop->state(), &m_deadline, deadline);
-        }
+    if (!options.timeout.is_never()) {
+        detail::arm_timer_on(&m_loop->state(), &m_deadline,
+                             detail::saturating_deadline(m_loop->now(), options.timeout.get()));
     }
 }
 

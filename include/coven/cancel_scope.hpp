@@ -4,6 +4,7 @@
 
 #include <coven/detail/promise_base.hpp>
 #include <coven/detail/timer_node.hpp>
+#include <coven/duration.hpp>
 #include <coven/error.hpp>
 #include <coven/event_loop.hpp>
 #include <coven/task.hpp>
@@ -103,8 +104,12 @@ public:
     /// Moves the deadline, earlier or later, also while the block runs; a deadline that has
     /// already passed cancels the scope at once. No effect once the scope is cancelled.
     void set_deadline(time_point deadline);
-    /// set_deadline(now + d).
-    void set_timeout(duration d);
+    /// set_deadline(now + d), by the rules of coven/duration.hpp (past the clock's range: no
+    /// deadline). **Throws:** usage_error for NaN, or off a loop thread.
+    template <class Rep, class Period>
+    void set_timeout(std::chrono::duration<Rep, Period> d);
+    /// set_timeout() in seconds.
+    void set_timeout(double seconds);
     /// Cancels the block (idempotent); before run(), the block starts cancelled.
     void cancel();
     /// True once cancel() was called or the deadline passed.
@@ -337,8 +342,13 @@ auto cancel_scope::run(Work&& work) & -> detail::scope_awaiter<detail::stored_wo
 inline void cancel_scope::set_deadline(time_point deadline) {
     detail::scope_kernel::set_deadline(*this, deadline);
 }
-inline void cancel_scope::set_timeout(duration d) {
-    set_deadline(detail::deadline_after(d, "cancel_scope::set_timeout()"));
+template <class Rep, class Period>
+void cancel_scope::set_timeout(std::chrono::duration<Rep, Period> d) {
+    set_deadline(detail::deadline_after(detail::to_loop_duration(d, "cancel_scope::set_timeout()"),
+                                        "cancel_scope::set_timeout()"));
+}
+inline void cancel_scope::set_timeout(double seconds) {
+    set_timeout(std::chrono::duration<double>(seconds));
 }
 inline void cancel_scope::cancel() {
     if (m_task) {

@@ -10,6 +10,7 @@
 #include <coven/condition.hpp>
 #include <coven/coro_start.hpp>
 #include <coven/delayed_result.hpp>
+#include <coven/duration.hpp>
 #include <coven/eager.hpp>
 #include <coven/eager_task_group.hpp>
 #include <coven/error.hpp>

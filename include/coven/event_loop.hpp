@@ -2,6 +2,7 @@
 // coven::event_loop: one loop, driven by one thread at a time (S3, S4, S5).
 
 #include <coven/any_future.hpp>
+#include <coven/duration.hpp>
 #include <coven/error.hpp>
 #include <coven/future.hpp>
 #include <coven/task.hpp>
@@ -346,9 +347,19 @@ public:
     [[nodiscard]] auto now() const noexcept -> time_point;
     /// Seconds since the loop's clock origin, like scarletio's `loop.time()`.
     [[nodiscard]] auto time() const noexcept -> double;
-    /// Moves a virtual clock forward by `d` and fires what is due.
-    /// **Throws:** usage_error on a real clock.
-    void advance(duration d);
+    /// Moves a virtual clock forward by `d` and fires what is due. Any thread; an autojump
+    /// racing it never overwrites it. Past the end of the clock's range the clock stays there.
+    /// **Throws:** usage_error on a real clock, or for a negative or NaN duration.
+    template <class Rep, class Period>
+    void advance(std::chrono::duration<Rep, Period> d) {
+        if (d < d.zero()) {
+            detail::throw_usage("event_loop::advance() with a negative duration; time only moves "
+                                "forward");
+        }
+        advance_by(detail::to_loop_duration(d, "event_loop::advance()"));
+    }
+    /// advance() in seconds.
+    void advance(double seconds) { advance(std::chrono::duration<double>(seconds)); }
     /// Counters of this loop. **Thread safety:** the loop's thread, or while no thread drives it.
     [[nodiscard]] auto statistics() const -> loop_statistics;
     [[nodiscard]] auto options() const noexcept -> const loop_options&;
@@ -405,6 +416,7 @@ private:
         return f;
     }
     void check_not_loop_thread(const char* what) const;
+    void advance_by(duration d);
     std::unique_ptr<detail::loop_state> m_state;
 };
 

@@ -2,8 +2,8 @@
 // coven::future<T>: a handle to a task spawned with event_loop::create_task (S5, S8).
 
 #include <coven/detail/accounting.hpp>
-#include <coven/detail/duration.hpp>
 #include <coven/detail/promise_base.hpp>
+#include <coven/duration.hpp>
 #include <coven/error.hpp>
 #include <coven/task.hpp>
 
@@ -157,7 +157,8 @@ public:
     /// **Example:** `auto f = loop.create_task(fetch()); f.apply_timeout(1.0); co_await f;`
     template <class Rep, class Period>
     auto apply_timeout(std::chrono::duration<Rep, Period> d) -> future& {
-        detail::apply_root_timeout(&promise(), detail::to_loop_duration(d));
+        detail::apply_root_timeout(&promise(),
+                                   detail::to_loop_duration(d, "future::apply_timeout()"));
         return *this;
     }
     /// apply_timeout() in seconds, as scarletio spells it: `task.apply_timeout(1.0);`

@@ -3,6 +3,7 @@
 
 #include <coven/detail/promise_base.hpp>
 #include <coven/detail/timer_node.hpp>
+#include <coven/duration.hpp>
 #include <coven/error.hpp>
 #include <coven/event_loop.hpp>
 #include <coven/future.hpp>
@@ -33,7 +34,7 @@ public:
     // Until it is armed, m_tick holds the delay or the deadline in nanoseconds (as the bits of
     // an int64): the awaiter lives in every sleeping frame, so it carries no separate field.
     explicit sleep_awaiter(duration d) noexcept {
-        m_tick = static_cast<std::uint64_t>(d.count());
+        m_tick = static_cast<std::uint64_t>(d.count() < 0 ? 0 : d.count());
         m_owner_bits = relative_bit;
     }
     explicit sleep_awaiter(time_point t) noexcept {
@@ -54,9 +55,10 @@ public:
             m_owner_bits |= cancel_seen_bit;
             return false;
         }
-        time_point deadline = (m_owner_bits & relative_bit)
-                                  ? detail::loop_now("sleep()") + duration(stored_ns())
-                                  : time_point(duration(stored_ns()));
+        time_point deadline =
+            (m_owner_bits & relative_bit)
+                ? detail::saturating_deadline(detail::loop_now("sleep()"), duration(stored_ns()))
+                : time_point(duration(stored_ns()));
         m_on_cancel = [](detail::waiter* w, detail::promise_base* t) noexcept {
             auto* self = static_cast<sleep_awaiter*>(w);
             self->m_owner_bits |= cancel_seen_bit;
@@ -96,26 +98,27 @@ private:
 
 /// Suspends the calling task for `d` (S9). The timer fires no earlier than `d` after the call,
 /// rounded up to the wheel's microsecond; equal deadlines resume in the order they were armed.
+/// Durations follow coven/duration.hpp: a negative one is zero, one past the clock's range (or
+/// infinity) sleeps until cancelled.
 /// **Cancellation:** cancelling disarms the timer and resumes the task at once with
 /// cancelled_error.
-/// **Throws:** usage_error outside a coven task.
+/// **Throws:** usage_error outside a coven task, or for a NaN duration.
 /// **Example:** `co_await coven::sleep(1.5); co_await coven::sleep(250ms);`
 template <class Rep, class Period>
 [[nodiscard]] auto sleep(std::chrono::duration<Rep, Period> d,
-                         coven::source_location where = coven::source_location::current()) noexcept
+                         coven::source_location where = coven::source_location::current())
     -> sleep_awaiter {
     detail::note_await_site(where); // (await_sync() says where it blocked)
-    return sleep_awaiter(std::chrono::duration_cast<event_loop::duration>(d));
+    return sleep_awaiter(detail::to_loop_duration(d, "sleep()"));
 }
 /// sleep() in seconds, as scarletio spells it: `co_await coven::sleep(1.0);`
-[[nodiscard]] inline auto
-sleep(double seconds, coven::source_location where = coven::source_location::current()) noexcept
+[[nodiscard]] inline auto sleep(double seconds,
+                                coven::source_location where = coven::source_location::current())
     -> sleep_awaiter {
     detail::note_await_site(where);
-    return sleep_awaiter(std::chrono::duration_cast<event_loop::duration>(
-        std::chrono::duration<double>(seconds < 0 ? 0.0 : seconds)));
+    return sleep_awaiter(detail::seconds_to_loop_duration(seconds, "sleep()"));
 }
-/// Suspends the calling task until the loop's clock reaches `t`.
+/// Suspends the calling task until the loop's clock reaches `t`; time_point::max() never comes.
 [[nodiscard]] inline auto
 sleep_until(event_loop::time_point t,
             coven::source_location where = coven::source_location::current()) noexcept
@@ -130,8 +133,9 @@ inline auto sleep_awaiter::as_future() const -> future<void> {
         detail::throw_usage("sleep(...) used as a future outside a loop thread; call it from a "
                             "task, or co_await it directly");
     }
-    auto deadline = (m_owner_bits & relative_bit) ? loop->now() + duration(stored_ns())
-                                                  : time_point(duration(stored_ns()));
+    auto deadline = (m_owner_bits & relative_bit)
+                        ? detail::saturating_deadline(loop->now(), duration(stored_ns()))
+                        : time_point(duration(stored_ns()));
     return loop->create_task([](time_point t) -> task<void> { co_await sleep_until(t); }(deadline));
 }
 

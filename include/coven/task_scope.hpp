@@ -6,6 +6,7 @@
 #include <coven/cancel_scope.hpp>
 #include <coven/detail/promise_base.hpp>
 #include <coven/detail/timer_node.hpp>
+#include <coven/duration.hpp>
 #include <coven/error.hpp>
 #include <coven/event_loop.hpp>
 #include <coven/future.hpp>
@@ -67,8 +68,10 @@ private:
 /// `co_await with_scope({.name = std::string(...)}, ...)` would free a foreign buffer.
 struct scope_options {
     std::string_view name{};
-    /// The scope is cancelled this long after it is made, and then raises timeout_error.
-    event_loop::duration timeout = event_loop::duration::max();
+    /// The scope is cancelled this long after it is made, and then raises timeout_error. Any
+    /// std::chrono duration, or seconds as a double; the default, and anything past the loop
+    /// clock's range, means no timeout (coven/duration.hpp).
+    saturating_duration timeout{};
     exit_mode on_exit = exit_mode::wait;
     error_mode on_error = error_mode::cancel;
     /// Receives one line per life-cycle event of the scope and its tasks (traio's logger, R4):

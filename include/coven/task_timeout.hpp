@@ -2,9 +2,9 @@
 // coven::task_timeout(): asynkit's task_timeout (K28), a timeout built on interrupts instead of
 // cancellation.
 
-#include <coven/detail/duration.hpp>
 #include <coven/detail/promise_base.hpp>
 #include <coven/detail/timer_node.hpp>
+#include <coven/duration.hpp>
 #include <coven/error.hpp>
 #include <coven/event_loop.hpp>
 #include <coven/sleep.hpp>
@@ -119,7 +119,7 @@ private:
 template <class T>
 auto run_with_task_timeout(event_loop::duration d, task<T> body) -> task<T> {
     promise_base* self = require_current_task("task_timeout()");
-    task_timeout_timer timer(self, loop_now("task_timeout()") + d);
+    task_timeout_timer timer(self, saturating_deadline(loop_now("task_timeout()"), d));
     try {
         if constexpr (std::is_void_v<T>) {
             co_await std::move(body);
@@ -153,13 +153,14 @@ auto run_with_task_timeout(event_loop::duration d, task<T> body) -> task<T> {
 /// **Example:** `auto reply = co_await coven::task_timeout(2s, fetch(url));`
 template <class T, class Rep, class Period>
 auto task_timeout(std::chrono::duration<Rep, Period> d, task<T> body) -> task<T> {
-    return detail::run_with_task_timeout(detail::to_loop_duration(d), std::move(body));
+    return detail::run_with_task_timeout(detail::to_loop_duration(d, "task_timeout()"),
+                                         std::move(body));
 }
 /// task_timeout() in seconds: `co_await coven::task_timeout(1.5, work());`.
 template <class T>
 auto task_timeout(double seconds, task<T> body) -> task<T> {
-    return task_timeout(std::chrono::duration<double>(seconds < 0 ? 0.0 : seconds),
-                        std::move(body));
+    return detail::run_with_task_timeout(
+        detail::seconds_to_loop_duration(seconds, "task_timeout()"), std::move(body));
 }
 
 } // namespace coven

@@ -5,6 +5,7 @@
 // (async_wrap()).
 
 #include <coven/detail/promise_base.hpp>
+#include <coven/duration.hpp>
 #include <coven/error.hpp>
 #include <coven/event_loop.hpp>
 #include <coven/future.hpp>
@@ -234,14 +235,23 @@ public:
             s.m_done_cv.wait(lock, [&] { return s.m_done; });
             return s.take();
         }
-        /// wait(), giving up after `timeout` with timeout_error; the task runs on.
+        /// wait(), giving up after `timeout` with timeout_error; the task runs on. The timeout
+        /// follows coven/duration.hpp: past the clock's range it waits as wait() does.
+        /// **Throws:** usage_error for a NaN timeout.
         template <class Rep, class Period>
         auto wait(std::chrono::duration<Rep, Period> timeout) const -> T {
             detail::refuse_blocking("thread_safe_future::sync_wrap().wait()",
                                     "co_await async_wrap() instead");
+            // (wait_for() itself adds to now() unchecked: a long timeout would overflow.)
+            const auto deadline = detail::saturating_deadline(
+                std::chrono::steady_clock::now(),
+                detail::to_loop_duration(timeout, "thread_safe_future::sync_wrap().wait()"));
+            if (deadline == std::chrono::steady_clock::time_point::max()) {
+                return wait();
+            }
             auto& s = *m_state;
             std::unique_lock lock(s.m_mutex);
-            if (!s.m_done_cv.wait_for(lock, timeout, [&] { return s.m_done; })) {
+            if (!s.m_done_cv.wait_until(lock, deadline, [&] { return s.m_done; })) {
                 throw timeout_error("coven: sync_wrap().wait(timeout): the task did not end in "
                                     "time; it runs on");
             }

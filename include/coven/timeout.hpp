@@ -8,7 +8,7 @@
 //   co_await scope.run([&]() -> coven::task<> { ... });
 
 #include <coven/cancel_scope.hpp>
-#include <coven/detail/duration.hpp>
+#include <coven/duration.hpp>
 #include <coven/event_loop.hpp>
 #include <coven/task.hpp>
 
@@ -19,10 +19,6 @@
 namespace coven {
 
 namespace detail {
-inline auto from_seconds(double s) noexcept -> event_loop::duration {
-    return to_loop_duration(std::chrono::duration<double>(s));
-}
-
 template <class Work, bool Fail>
 using timeout_awaiter = owning_scope_awaiter<stored_work_t<Work>, Fail>;
 } // namespace detail
@@ -38,10 +34,12 @@ using timeout_awaiter = owning_scope_awaiter<stored_work_t<Work>, Fail>;
 /// **Throws:** usage_error off a loop thread.
 template <class Rep, class Period>
 [[nodiscard]] auto move_on_after(std::chrono::duration<Rep, Period> d) -> cancel_scope {
-    return cancel_scope(detail::deadline_after(detail::to_loop_duration(d), "move_on_after()"));
+    return cancel_scope(
+        detail::deadline_after(detail::to_loop_duration(d, "move_on_after()"), "move_on_after()"));
 }
 [[nodiscard]] inline auto move_on_after(double seconds) -> cancel_scope {
-    return cancel_scope(detail::deadline_after(detail::from_seconds(seconds), "move_on_after()"));
+    return cancel_scope(detail::deadline_after(
+        detail::seconds_to_loop_duration(seconds, "move_on_after()"), "move_on_after()"));
 }
 
 /// A fail-mode cancel_scope whose deadline is `t`: when it stops the block, run() throws
@@ -53,12 +51,15 @@ template <class Rep, class Period>
 /// **Throws:** usage_error off a loop thread.
 template <class Rep, class Period>
 [[nodiscard]] auto fail_after(std::chrono::duration<Rep, Period> d) -> cancel_scope {
-    return cancel_scope(detail::deadline_after(detail::to_loop_duration(d), "fail_after()"),
-                        detail::fail_mode_t{});
+    return cancel_scope(
+        detail::deadline_after(detail::to_loop_duration(d, "fail_after()"), "fail_after()"),
+        detail::fail_mode_t{});
 }
 [[nodiscard]] inline auto fail_after(double seconds) -> cancel_scope {
-    return cancel_scope(detail::deadline_after(detail::from_seconds(seconds), "fail_after()"),
-                        detail::fail_mode_t{});
+    return cancel_scope(
+        detail::deadline_after(detail::seconds_to_loop_duration(seconds, "fail_after()"),
+                               "fail_after()"),
+        detail::fail_mode_t{});
 }
 
 // --- one-expression forms --------------------------------------------------------------------
@@ -80,14 +81,15 @@ template <class Rep, class Period, class Work>
 [[nodiscard]] auto move_on_after(std::chrono::duration<Rep, Period> d, Work&& work)
     -> detail::timeout_awaiter<Work, false> {
     return detail::timeout_awaiter<Work, false>(
-        detail::deadline_after(detail::to_loop_duration(d), "move_on_after()"),
+        detail::deadline_after(detail::to_loop_duration(d, "move_on_after()"), "move_on_after()"),
         std::forward<Work>(work));
 }
 template <class Work>
 [[nodiscard]] auto move_on_after(double seconds, Work&& work)
     -> detail::timeout_awaiter<Work, false> {
     return detail::timeout_awaiter<Work, false>(
-        detail::deadline_after(detail::from_seconds(seconds), "move_on_after()"),
+        detail::deadline_after(detail::seconds_to_loop_duration(seconds, "move_on_after()"),
+                               "move_on_after()"),
         std::forward<Work>(work));
 }
 
@@ -105,13 +107,14 @@ template <class Rep, class Period, class Work>
 [[nodiscard]] auto fail_after(std::chrono::duration<Rep, Period> d, Work&& work)
     -> detail::timeout_awaiter<Work, true> {
     return detail::timeout_awaiter<Work, true>(
-        detail::deadline_after(detail::to_loop_duration(d), "fail_after()"),
+        detail::deadline_after(detail::to_loop_duration(d, "fail_after()"), "fail_after()"),
         std::forward<Work>(work));
 }
 template <class Work>
 [[nodiscard]] auto fail_after(double seconds, Work&& work) -> detail::timeout_awaiter<Work, true> {
     return detail::timeout_awaiter<Work, true>(
-        detail::deadline_after(detail::from_seconds(seconds), "fail_after()"),
+        detail::deadline_after(detail::seconds_to_loop_duration(seconds, "fail_after()"),
+                               "fail_after()"),
         std::forward<Work>(work));
 }
 
@@ -150,11 +153,13 @@ auto repeat_timeout_loop(event_loop::duration d, Body body) -> task<void> {
 /// ```
 template <class Rep, class Period, class Body>
 [[nodiscard]] auto repeat_timeout(std::chrono::duration<Rep, Period> d, Body body) -> task<void> {
-    return detail::repeat_timeout_loop(detail::to_loop_duration(d), std::move(body));
+    return detail::repeat_timeout_loop(detail::to_loop_duration(d, "repeat_timeout()"),
+                                       std::move(body));
 }
 template <class Body>
 [[nodiscard]] auto repeat_timeout(double seconds, Body body) -> task<void> {
-    return detail::repeat_timeout_loop(detail::from_seconds(seconds), std::move(body));
+    return detail::repeat_timeout_loop(
+        detail::seconds_to_loop_duration(seconds, "repeat_timeout()"), std::move(body));
 }
 
 } // namespace coven
