@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -50,6 +51,34 @@ auto spawn_join(coven::event_loop& loop, std::uint64_t n, result& r) -> coven::t
     for (auto& h : handles) {
         sum += static_cast<std::uint64_t>(co_await h);
     }
+    r.ns = mono_ns() - t0;
+    r.extra = "sum=" + std::to_string(sum);
+}
+
+// ---------------------------------------------------------- spawn_cross_thread (coven only)
+// Another thread makes the tasks (create_task_thread_safe), at most 1,000 alive, and the loop
+// runs and ends them: their frames are made on one thread and freed on the other. Its peak RSS
+// shows whether the frame pool stays bounded by the live tasks.
+auto spawn_cross_thread(coven::event_loop& loop, std::uint64_t n, result& r) -> coven::task<void> {
+    constexpr std::uint64_t window = 1000;
+    coven::event done;
+    std::uint64_t sum = 0;
+    std::uint64_t t0 = mono_ns();
+    std::thread producer([&] {
+        std::vector<coven::thread_safe_future<int>> ring(window);
+        for (std::uint64_t i = 0; i < n + window; ++i) {
+            auto& slot = ring[i % window];
+            if (i >= window) {
+                sum += static_cast<std::uint64_t>(slot.sync_wrap().wait());
+            }
+            if (i < n) {
+                slot = loop.create_task_thread_safe(child_value(static_cast<int>(i & 0xffff)));
+            }
+        }
+        loop.call_soon_threadsafe([&done] { done.set(); });
+    });
+    co_await done.wait();
+    producer.join();
     r.ns = mono_ns() - t0;
     r.extra = "sum=" + std::to_string(sum);
 }
@@ -255,6 +284,7 @@ struct workload {
 
 const workload workloads[] = {
     {"spawn_join", 1'000'000, spawn_join},
+    {"spawn_cross_thread", 1'000'000, spawn_cross_thread},
     {"yield_pingpong", 10'000'000, yield_pingpong<false>},
     {"yield_poll_pingpong", 10'000'000, yield_pingpong<true>},
     {"timers", 1'000'000, timers},

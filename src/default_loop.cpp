@@ -14,6 +14,12 @@ struct default_loop_holder {
     std::unique_ptr<event_loop> loop;
     bool options_set = false;
     loop_options options;
+    // coven::run() calls inside the default loop, and whether one of them started it (then the
+    // last to leave stops it). Its own mutex: stop() joins the loop's thread, whose tasks may
+    // take `mutex` (get_or_create_event_loop()), never this one (run() refuses them first).
+    std::mutex run_mutex;
+    int runs = 0;
+    bool started_by_run = false;
 };
 
 auto holder() -> default_loop_holder& {
@@ -89,6 +95,45 @@ void testing::reset_default_loop() {
     }
     t_thread_loop.reset();
     detail::reset_sync_loop();
+}
+
+auto detail::enter_default_run() -> event_loop& {
+    auto& h = holder();
+    if (event_loop* here = current_loop()) {
+        std::lock_guard lock(h.mutex);
+        if (here == h.loop.get()) {
+            detail::throw_usage("coven::run() called from a task of the default loop, which "
+                                "would deadlock; co_await the task instead");
+        }
+    }
+    std::lock_guard run_lock(h.run_mutex);
+    const bool created = !default_loop_running();
+    event_loop& loop = get_or_create_event_loop();
+    if (created) {
+        h.started_by_run = true;
+    }
+    ++h.runs;
+    return loop;
+}
+
+void detail::leave_default_run(event_loop& loop) noexcept {
+    auto& h = holder();
+    std::lock_guard run_lock(h.run_mutex);
+    if (--h.runs != 0 || !h.started_by_run) {
+        return;
+    }
+    h.started_by_run = false;
+    {
+        std::lock_guard lock(h.mutex);
+        if (h.loop.get() != &loop) {
+            return; // replaced meanwhile (stopped by hand and remade with other options)
+        }
+    }
+    try {
+        loop.stop();
+    } catch (...) {
+        report_callback_error(std::current_exception());
+    }
 }
 
 auto detail::default_loop_running() -> bool {

@@ -1,3 +1,18 @@
+// The frame pool (detail/frame_pool.hpp).
+//
+// Each thread owns a heap: free lists per size class and a slab it carves new blocks from.
+// Every block knows its heap through the header of its slab (slabs are aligned to their size,
+// so the header is the block's address rounded down). A block freed by its heap's thread joins
+// that heap's free list; one freed by any other thread goes back to its heap through a lock-free
+// stack, which the owner takes whole when a free list runs dry. Blocks therefore always return
+// to the heap that carved them, and memory stays bounded by the live frames for any pattern of
+// threads: a producer that makes tasks on one thread while a loop ends them on another reuses
+// its blocks instead of carving new slabs forever.
+//
+// A heap outlives its thread: at thread exit it is parked, free lists, slab and return stack
+// and all, and the next thread to allocate adopts it whole. Blocks freed after that still find
+// it. Slabs are never returned to the system: a heap keeps its high-water mark.
+
 #include <coven/detail/accounting.hpp>
 #include <coven/detail/frame_pool.hpp>
 
@@ -19,106 +34,152 @@ constexpr std::size_t slab_bytes = 64 * 1024;
 
 struct free_block {
     free_block* next;
+    std::size_t size_class; // (set on a block on its way back through a return stack)
 };
 
-// Free lists and slabs orphaned by exited threads; adopted by the next thread that allocates.
-struct orphanage {
-    std::mutex mutex;
-    free_block* lists[classes] = {};
+std::atomic<std::size_t> g_slab_bytes{0};
+
+struct heap;
+
+/// The start of every slab; blocks follow it (16 bytes keep them 16-byte aligned).
+struct alignas(granule) slab_header {
+    heap* owner;
 };
 
-orphanage& orphans() {
-    static orphanage* o = new orphanage; // never destroyed: threads may exit after static dtors
-    return *o;
+auto slab_of(void* block) noexcept -> slab_header* {
+    return reinterpret_cast<slab_header*>(reinterpret_cast<std::uintptr_t>(block) &
+                                          ~(std::uintptr_t{slab_bytes} - 1));
 }
 
-// Trivially constructed and destroyed, so that the fast path reaches it with no TLS guard and
-// no registration call; pool_exit below hands its blocks on when the thread exits.
-struct thread_pool_state {
+/// Never destroyed: a block may come home long after the thread that carved it has exited.
+struct heap {
+    // Touched only by the thread that owns the heap now (or, for the late heap, under its lock).
     free_block* lists[classes] = {};
     char* bump = nullptr;
     char* bump_end = nullptr;
-    // The fast path may run: orphans taken, exit hook armed, frame counter registered and alive.
-    bool adopted = false;
-    bool took_orphans = false;
-    // pool_exit has run (thread exit): frees go straight to the orphanage.
-    bool exited = false;
+    // Blocks freed by other threads (any thread pushes; the owner takes the whole stack).
+    std::atomic<free_block*> returned{nullptr};
+    heap* next_parked = nullptr; // in the parking list, while no thread owns it
 
-    void* carve(std::size_t bytes) {
+    auto carve(std::size_t bytes) -> void* {
         if (static_cast<std::size_t>(bump_end - bump) < bytes) {
-            // Slabs are intentionally never returned: blocks from them may be live anywhere.
             // The unused tail of the old slab is abandoned (less than 1 KiB).
-            bump = static_cast<char*>(::operator new(slab_bytes));
-            bump_end = bump + slab_bytes;
+            auto* slab =
+                static_cast<char*>(::operator new (slab_bytes, std::align_val_t{slab_bytes}));
+            ::new (static_cast<void*>(slab)) slab_header{this};
+            g_slab_bytes.fetch_add(slab_bytes, std::memory_order_relaxed);
+            bump = slab + sizeof(slab_header);
+            bump_end = slab + slab_bytes;
         }
         void* p = bump;
         bump += bytes;
         return p;
     }
+
+    /// Sorts the blocks other threads gave back into the free lists; true if there were any.
+    auto take_returned() noexcept -> bool {
+        free_block* b = returned.exchange(nullptr, std::memory_order_acquire);
+        if (b == nullptr) {
+            return false;
+        }
+        while (b != nullptr) {
+            free_block* const next = b->next;
+            b->next = lists[b->size_class];
+            lists[b->size_class] = b;
+            b = next;
+        }
+        return true;
+    }
+
+    /// Any thread: gives back a block of this heap.
+    void give_back(free_block* b, std::size_t c) noexcept {
+        b->size_class = c;
+        free_block* head = returned.load(std::memory_order_relaxed);
+        do {
+            b->next = head;
+        } while (!returned.compare_exchange_weak(head, b, std::memory_order_release,
+                                                 std::memory_order_relaxed));
+    }
+
+    /// A block of class `c` from the free list, the returned blocks or the slab.
+    auto take(std::size_t c) -> void* {
+        if (lists[c] == nullptr) {
+            take_returned();
+        }
+        if (free_block* b = lists[c]) {
+            lists[c] = b->next;
+            return b;
+        }
+        return carve((c + 1) * granule);
+    }
 };
 
-thread_local thread_pool_state t_pool;
+/// Heaps of exited threads, for the next thread that allocates.
+struct parking {
+    std::mutex mutex;
+    heap* parked = nullptr;
+    // Allocations of a thread whose heap is parked already (a thread_local destroyed late):
+    // from this heap, under `mutex`. No thread owns it, so every free of its blocks returns.
+    heap late;
+};
 
-/// `first` with `rest` attached behind its last block (walks `first` only).
-auto chain(free_block* first, free_block* rest) noexcept -> free_block* {
-    if (first == nullptr) {
-        return rest;
-    }
-    free_block* last = first;
-    while (last->next != nullptr) {
-        last = last->next;
-    }
-    last->next = rest;
-    return first;
+auto parked_heaps() -> parking& {
+    static parking* p = new parking; // never destroyed: threads may exit after static dtors
+    return *p;
 }
 
-/// Gives the exiting thread's free blocks to the orphanage (the unused tail of its slab is
-/// abandoned: less than one slab per thread).
+// Trivially constructed and destroyed, so that the fast paths reach it with no TLS guard.
+struct thread_state {
+    heap* home = nullptr; // the heap this thread owns, from its first allocation to its exit
+    bool fast = false;    // home is set and the thread's frame counter is alive
+    bool exited = false;  // the heap was parked (thread exit)
+};
+thread_local thread_state t_pool;
+
+/// Parks the exiting thread's heap for the next thread.
 struct pool_exit {
     bool armed = false; // (setting it is the first use that registers the destructor)
     ~pool_exit() {
-        auto& o = orphans();
-        std::lock_guard lock(o.mutex);
-        for (std::size_t c = 0; c < classes; ++c) {
-            o.lists[c] = chain(std::exchange(t_pool.lists[c], nullptr), o.lists[c]);
-        }
-        // Thread-locals destroyed after this (made before the thread's first frame) may still
-        // free frames: those go to the orphanage directly.
+        heap* h = std::exchange(t_pool.home, nullptr);
+        t_pool.fast = false;
         t_pool.exited = true;
-        t_pool.adopted = false;
+        if (h != nullptr) {
+            auto& p = parked_heaps();
+            std::lock_guard lock(p.mutex);
+            h->next_parked = p.parked;
+            p.parked = h;
+        }
     }
 };
 thread_local pool_exit t_pool_exit;
 
 #ifndef COVEN_NO_FRAME_POOL
-/// A thread's first allocation: it takes the blocks exited threads left (keeping any it freed
-/// already), arranges to leave its own when it exits, and registers its frame counter, so that
-/// the fast path may use t_frame_count unchecked once `adopted` is set.
-void adopt(thread_pool_state& pool) {
+/// A thread's first allocation: it takes a parked heap (or makes one), arranges to park it when
+/// it exits, and registers its frame counter, so that the fast path may use t_frame_count
+/// unchecked once `fast` is set.
+void adopt(thread_state& t) {
     t_pool_exit.armed = true;
     frame_count_add(0);
-    auto& o = orphans();
-    std::lock_guard lock(o.mutex);
-    for (std::size_t c = 0; c < classes; ++c) {
-        // Theirs (maybe long) behind ours (short: freed before the first allocation).
-        pool.lists[c] = chain(pool.lists[c], std::exchange(o.lists[c], nullptr));
+    heap* h = nullptr;
+    {
+        auto& p = parked_heaps();
+        std::lock_guard lock(p.mutex);
+        h = p.parked;
+        if (h != nullptr) {
+            p.parked = h->next_parked;
+            h->next_parked = nullptr;
+        }
     }
-    pool.took_orphans = true;
-    pool.adopted = t_frame_count != nullptr; // (null: the counter is gone already, thread exit)
+    if (h == nullptr) {
+        h = new heap; // (never freed: see heap)
+    }
+    t.home = h;
+    t.fast = t_frame_count != nullptr; // (null: the counter is gone already, thread exit)
 }
 
-/// A free after pool_exit ran: straight to the orphanage, or the block would be lost.
-[[gnu::noinline]] void orphan_block(free_block* b, std::size_t c) noexcept {
-    auto& o = orphans();
-    std::lock_guard lock(o.mutex);
-    b->next = nullptr;
-    o.lists[c] = chain(b, o.lists[c]);
-}
-
-/// A thread's first free, before any allocation: the blocks it frees must reach the orphanage
-/// when it exits, even if it never allocates (a loop thread that only ends tasks made elsewhere).
-[[gnu::noinline]] void arm_exit() noexcept {
-    t_pool_exit.armed = true;
+/// A block freed by a thread that does not own its heap.
+[[gnu::noinline]] void return_block(free_block* b, std::size_t c) noexcept {
+    slab_of(b)->owner->give_back(b, c);
 }
 #endif
 
@@ -128,9 +189,9 @@ std::atomic<std::int64_t> g_fail_countdown{0};
 } // namespace
 
 namespace {
-/// Everything but a pooled allocation served from a free list or the current slab: injected
-/// failures, large frames, adopting an exited thread's blocks, a new slab. Out of line, so that
-/// the fast path saves no registers.
+/// Everything but a pooled allocation served from the thread's free list or slab: injected
+/// failures, large frames, a thread's first allocation, returned blocks, a new slab. Out of
+/// line, so that the fast path saves no registers.
 [[gnu::noinline]] void* allocate_frame_slow(std::size_t size) {
     if (g_fail_countdown.load(std::memory_order_relaxed) > 0 &&
         g_fail_countdown.fetch_sub(1, std::memory_order_relaxed) == 1) {
@@ -143,16 +204,17 @@ namespace {
     if (size > max_pooled) {
         p = ::operator new(size);
     } else {
-        std::size_t c = (size + granule - 1) / granule - 1;
-        auto& pool = t_pool;
-        if (!pool.took_orphans && !pool.exited) {
-            adopt(pool);
+        const std::size_t c = (size + granule - 1) / granule - 1;
+        auto& t = t_pool;
+        if (t.home == nullptr && !t.exited) {
+            adopt(t);
         }
-        if (free_block* b = pool.lists[c]) {
-            pool.lists[c] = b->next;
-            p = b;
+        if (t.home != nullptr) {
+            p = t.home->take(c);
         } else {
-            p = pool.carve((c + 1) * granule);
+            auto& parked = parked_heaps();
+            std::lock_guard lock(parked.mutex);
+            p = parked.late.take(c);
         }
     }
 #endif
@@ -164,16 +226,19 @@ namespace {
 void* allocate_frame(std::size_t size) {
 #ifndef COVEN_NO_FRAME_POOL
     if (g_fail_countdown.load(std::memory_order_relaxed) == 0 && size <= max_pooled) [[likely]] {
-        std::size_t c = (size + granule - 1) / granule - 1;
-        auto& pool = t_pool;
-        if (pool.adopted) [[likely]] {
-            void* p = pool.lists[c];
+        const std::size_t c = (size + granule - 1) / granule - 1;
+        auto& t = t_pool;
+        if (t.fast) [[likely]] {
+            heap& h = *t.home;
+            void* p = h.lists[c];
             const std::size_t bytes = (c + 1) * granule;
             if (p != nullptr) {
-                pool.lists[c] = static_cast<free_block*>(p)->next;
-            } else if (static_cast<std::size_t>(pool.bump_end - pool.bump) >= bytes) {
-                p = pool.bump;
-                pool.bump += bytes;
+                h.lists[c] = static_cast<free_block*>(p)->next;
+            } else if (static_cast<std::size_t>(h.bump_end - h.bump) >= bytes &&
+                       h.returned.load(std::memory_order_relaxed) == nullptr) {
+                // (Blocks given back are reused before new memory: the slow path takes them.)
+                p = h.bump;
+                h.bump += bytes;
             }
             if (p != nullptr) {
                 std::atomic<std::int64_t>* count = t_frame_count; // registered by adopt()
@@ -188,7 +253,7 @@ void* allocate_frame(std::size_t size) {
 
 void frame_pool_counters_gone() noexcept {
 #ifndef COVEN_NO_FRAME_POOL
-    t_pool.adopted = false; // the fast path bumps t_frame_count unchecked
+    t_pool.fast = false; // the fast path bumps t_frame_count unchecked
 #endif
 }
 
@@ -198,6 +263,10 @@ void fail_frame_allocation_after(std::int64_t n) noexcept {
 
 auto frame_allocation_failure_armed() noexcept -> bool {
     return g_fail_countdown.load(std::memory_order_relaxed) > 0;
+}
+
+auto frame_pool_reserved_bytes() noexcept -> std::size_t {
+    return g_slab_bytes.load(std::memory_order_relaxed);
 }
 
 void deallocate_frame(void* p, std::size_t size) noexcept {
@@ -210,18 +279,15 @@ void deallocate_frame(void* p, std::size_t size) noexcept {
         ::operator delete(p);
         return;
     }
-    std::size_t c = (size + granule - 1) / granule - 1;
-    auto& pool = t_pool;
+    const std::size_t c = (size + granule - 1) / granule - 1;
     auto* b = static_cast<free_block*>(p);
-    if (!pool.adopted) [[unlikely]] {
-        if (pool.exited) {
-            orphan_block(b, c);
-            return;
-        }
-        arm_exit(); // (cheap after the first time: the hook is registered once)
+    heap* const home = t_pool.home;
+    if (slab_of(p)->owner == home) [[likely]] { // (never null: a thread without a heap returns)
+        b->next = home->lists[c];
+        home->lists[c] = b;
+        return;
     }
-    b->next = pool.lists[c];
-    pool.lists[c] = b;
+    return_block(b, c);
 #endif
 }
 

@@ -153,7 +153,10 @@ struct task_scope_kernel {
     }
 
     static void check_done(task_scope& s) noexcept {
-        if (s.m_done) {
+        // A with_scope() block is part of its scope: the scope neither closes nor ends while the
+        // block runs, whatever its children do (a fork() or spawn() in a cancelled block gets
+        // a cancelled child, not an error). with_scope() looks again when the block is over.
+        if (s.m_done || s.m_body.active()) {
             return;
         }
         if (!s.m_closing && !s.m_cancelling && s.m_finalized && s.m_awaited_live == 0) {
@@ -313,7 +316,14 @@ task_scope::task_scope(event_loop& loop, scope_options options)
 task_scope::task_scope(task_scope& parent, scope_options options)
     : task_scope(*parent.m_loop, options) {
     if (parent.m_done) {
-        detail::throw_usage("fork() of a task_scope that has ended; fork it while it runs");
+        if (!parent.m_cancelling) {
+            detail::throw_usage("fork() of a task_scope that has ended; fork it while it runs");
+        }
+        // Ended by cancellation: as spawn() does, the new child starts cancelled (and, with
+        // nothing in it, has ended).
+        log("forked from " + parent.m_name + ", which was cancelled");
+        task_scope_kernel::cancel(*this, "its parent scope was cancelled");
+        return;
     }
     parent.m_forks.push_back(this); // first: if it throws, nothing is linked yet
     m_parent = &parent;
@@ -402,7 +412,11 @@ void task_scope::adopt(detail::promise_base* child, const spawn_options& options
 
 void task_scope::finalize() {
     check_thread("task_scope::finalize()");
-    if (m_finalized || m_done) {
+    if (m_done) {
+        return;
+    }
+    if (m_finalized) {
+        task_scope_kernel::check_done(*this); // (with_scope()'s call after a block that finalized)
         return;
     }
     m_finalized = true;

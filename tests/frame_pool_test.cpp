@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <set>
@@ -106,31 +107,69 @@ TEST(FramePool, FreedBlocksAreHandedOutAgainBeforeNewMemory) {
     EXPECT_EQ(before, after);
 }
 
-TEST(FramePool, BlocksAThreadFreedBeforeItsFirstAllocationAreKept) {
-    void* block = coven::detail::allocate_frame(frame_size);
-    void* again = nullptr;
+// (A size no other test uses: this thread's free list for it starts empty, so the next
+// allocation looks at the blocks other threads gave back.)
+constexpr std::size_t odd_size = 1000;
+
+TEST(FramePool, ABlockFreedOnAnotherThreadGoesBackToTheThreadThatMadeIt) {
+    // A task made on one thread and ended on another frees its frame there: the block returns
+    // to the heap it came from, so a producer thread reuses its blocks.
+    void* block = coven::detail::allocate_frame(odd_size);
+    void* theirs = nullptr;
     std::thread([&] {
-        // A task made on one thread and ended on another frees its frame there; the thread's
-        // first allocation (of another size) must not drop that block from its free list.
-        coven::detail::deallocate_frame(block, frame_size);
-        void* other = coven::detail::allocate_frame(2 * frame_size);
-        again = coven::detail::allocate_frame(frame_size);
-        coven::detail::deallocate_frame(other, 2 * frame_size);
-        coven::detail::deallocate_frame(again, frame_size);
+        coven::detail::deallocate_frame(block, odd_size);
+        theirs = coven::detail::allocate_frame(odd_size); // from the thread's own heap
+        coven::detail::deallocate_frame(theirs, odd_size);
     }).join();
+    EXPECT_NE(theirs, block);
+    void* again = coven::detail::allocate_frame(odd_size);
     EXPECT_EQ(again, block);
+    coven::detail::deallocate_frame(again, odd_size);
 }
 
-TEST(FramePool, BlocksFreedByAThreadThatNeverAllocatesOutliveItForTheNextThread) {
-    // A loop thread may only end tasks that another thread made: when it exits, the blocks it
-    // freed go to the store that the next thread takes its first blocks from.
-    void* block = coven::detail::allocate_frame(frame_size);
-    std::thread([&] { coven::detail::deallocate_frame(block, frame_size); }).join();
-    void* got = nullptr;
-    std::thread([&] {
-        got = coven::detail::allocate_frame(frame_size);
-        coven::detail::deallocate_frame(got, frame_size);
-    }).join();
-    EXPECT_EQ(got, block);
+TEST(FramePool, ABlockFreedByAThreadThatNeverAllocatesStillGoesHome) {
+    // A loop thread may only end tasks that another thread made.
+    void* block = coven::detail::allocate_frame(odd_size);
+    std::thread([&] { coven::detail::deallocate_frame(block, odd_size); }).join();
+    void* again = coven::detail::allocate_frame(odd_size);
+    EXPECT_EQ(again, block);
+    coven::detail::deallocate_frame(again, odd_size);
+}
+
+TEST(FramePool, AProducerAndAConsumerThreadKeepMemoryBoundedByTheLiveFrames) {
+    // One thread makes frames, another frees them, at most `window` alive at a time: before
+    // blocks went home, the producer carved a new slab every 500 frames, forever.
+    constexpr std::size_t window = 1000;
+    constexpr std::size_t total = 200'000;
+    std::vector<std::atomic<void*>> ring(window);
+    std::atomic<std::size_t> made{0};
+    std::atomic<std::size_t> freed{0};
+    const std::size_t before = coven::detail::frame_pool_reserved_bytes();
+    std::thread producer([&] {
+        for (std::size_t i = 0; i < total; ++i) {
+            while (i - freed.load(std::memory_order_acquire) >= window) {
+                std::this_thread::yield();
+            }
+            ring[i % window].store(coven::detail::allocate_frame(frame_size),
+                                   std::memory_order_relaxed);
+            made.store(i + 1, std::memory_order_release);
+        }
+    });
+    std::thread consumer([&] {
+        for (std::size_t i = 0; i < total; ++i) {
+            while (made.load(std::memory_order_acquire) <= i) {
+                std::this_thread::yield();
+            }
+            coven::detail::deallocate_frame(ring[i % window].load(std::memory_order_relaxed),
+                                            frame_size);
+            freed.store(i + 1, std::memory_order_release);
+        }
+    });
+    producer.join();
+    consumer.join();
+    const std::size_t grown = coven::detail::frame_pool_reserved_bytes() - before;
+    // The window's frames, blocks on their way home, and a slab or two per thread.
+    EXPECT_LE(grown, 8 * window * frame_size + 4 * 64 * 1024)
+        << "the pool grew by " << grown << " bytes for " << window << " live frames";
 }
 #endif

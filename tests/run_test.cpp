@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <stdexcept>
 #include <thread>
@@ -99,4 +100,46 @@ TEST(RunDeathTest, ATaskStillWaitingAtExitIsCancelledSafely) {
         std::exit(0);
     };
     EXPECT_EXIT(child(), ::testing::ExitedWithCode(0), "");
+}
+
+// Two threads in coven::run() at once share the default loop: the one that started it does not
+// stop it under the other when its own task ends first; the last one out stops it.
+TEST(Run, TwoThreadsRunAtOnceAndEachGetsItsOwnOutcome) {
+    std::atomic<bool> second_inside{false};
+    std::atomic<bool> first_returned{false};
+    auto first = [&]() -> task<int> {
+        while (!second_inside.load()) { // until the other run() is inside the loop too
+            co_await coven::sleep(0.0005);
+        }
+        co_return 1;
+    };
+    auto second = [&]() -> task<int> {
+        second_inside = true;
+        while (!first_returned.load()) { // outlives the run() that started the loop
+            co_await coven::sleep(0.0005);
+        }
+        co_await coven::sleep(0.002);
+        co_return 2;
+    };
+    int a = 0;
+    int b = 0;
+    std::thread t1([&] {
+        a = coven::run(first());
+        first_returned = true;
+    });
+    while (!coven::detail::default_loop_running()) {
+        std::this_thread::yield();
+    }
+    std::thread t2([&] {
+        try {
+            b = coven::run(second());
+        } catch (const coven::cancelled_error&) {
+            b = -1; // the loop was stopped under it
+        }
+    });
+    t1.join();
+    t2.join();
+    EXPECT_EQ(a, 1);
+    EXPECT_EQ(b, 2);
+    EXPECT_FALSE(coven::detail::default_loop_running()); // the last one out stopped it
 }

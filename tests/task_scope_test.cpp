@@ -675,6 +675,10 @@ TEST(TaskScope, MisuseIsAUsageErrorOrAnImmediateCancel) {
         EXPECT_TRUE(cancelled.done());
         auto f = cancelled.spawn(sleep_for(1.0)); // ended by cancellation: cancelled at once
         EXPECT_THROW(co_await f, coven::cancelled_error);
+        task_scope fork = cancelled.fork(); // likewise: a child scope that starts cancelled
+        EXPECT_TRUE(fork.cancel_called());
+        EXPECT_TRUE(fork.done());
+        co_await fork;
 
         task_scope running;
         bool threw = false;
@@ -691,4 +695,47 @@ TEST(TaskScope, MisuseIsAUsageErrorOrAnImmediateCancel) {
         co_await running;
     };
     loop.run_until_complete(main());
+}
+
+// A with_scope() block is part of its scope: cancelled with no child left, the scope has not
+// ended while the block runs, so fork() and spawn() give cancelled children instead of an error.
+TEST(TaskScope, AScopeIsNotDoneWhileItsBlockRunsEvenCancelledWithNoChildLeft) {
+    coven::event_loop loop(virtual_options());
+    std::vector<std::string> log;
+    auto main = [&]() -> task<void> {
+        co_await coven::with_scope({}, [&](task_scope& s) -> task<void> {
+            s.cancel();
+            EXPECT_FALSE(s.done());
+            EXPECT_TRUE(s.cancel_called());
+            task_scope inner = s.fork();
+            EXPECT_TRUE(inner.cancel_called());
+            auto f = s.spawn(sleep_for(1.0));
+            EXPECT_THROW(co_await f, coven::cancelled_error); // (the block's own await raises)
+            log.push_back("block ran on");
+            EXPECT_FALSE(s.done());
+        });
+        log.push_back("scope ended");
+    };
+    loop.run_until_complete(main());
+    EXPECT_EQ(log, (std::vector<std::string>{"block ran on", "scope ended"}));
+}
+
+// The same with a child that is still unwinding when the block is cancelled, and with a block
+// that finalizes its scope itself: the scope ends when both the block and the children are done.
+TEST(TaskScope, AScopeThatIsFinalizedInsideItsBlockEndsAfterTheBlock) {
+    coven::event_loop loop(virtual_options());
+    std::vector<std::string> log;
+    auto main = [&]() -> task<void> {
+        co_await coven::with_scope({}, [&](task_scope& s) -> task<void> {
+            s << sleep_for(1.0);
+            s.finalize();
+            co_await coven::sleep(2.0); // the child ends at t=1; the block runs on
+            EXPECT_FALSE(s.done());
+            log.push_back("block done");
+        });
+        log.push_back("scope ended");
+        EXPECT_DOUBLE_EQ(loop.time(), 2.0);
+    };
+    loop.run_until_complete(main());
+    EXPECT_EQ(log, (std::vector<std::string>{"block done", "scope ended"}));
 }

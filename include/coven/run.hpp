@@ -31,24 +31,25 @@ auto this_thread_loop() -> event_loop&;
 
 namespace detail {
 auto default_loop_running() -> bool;
-}
+/// coven::run()'s hold on the default loop: the first run() that finds it stopped starts it,
+/// and the last run() of those inside it stops it then.
+auto enter_default_run() -> event_loop&;
+void leave_default_run(event_loop& loop) noexcept;
+} // namespace detail
 
 /// Runs `t` to completion on the default loop and returns its value or rethrows (S2). If the
-/// default loop was not running, it is started for this call and stopped afterwards.
-/// **Throws:** usage_error from the loop's own thread (co_await instead).
+/// default loop was not running, it is started for this call and stopped afterwards: once every
+/// run() that is inside it at that moment has returned, so that threads may call run() at the
+/// same time, each getting its own task's outcome.
+/// **Throws:** usage_error from a task of the default loop (co_await instead).
 /// **Example:** `int main() { coven::run(amain()); }`
 template <class T>
 auto run(task<T> t) -> T {
-    const bool created = !detail::default_loop_running();
-    event_loop& loop = get_or_create_event_loop();
-    struct stopper {
-        event_loop* loop;
-        ~stopper() {
-            if (loop) {
-                loop->stop();
-            }
-        }
-    } stop_after{created ? &loop : nullptr};
+    event_loop& loop = detail::enter_default_run();
+    struct leaver {
+        event_loop& loop;
+        ~leaver() { detail::leave_default_run(loop); }
+    } leave{loop};
     return loop.run(std::move(t));
 }
 

@@ -36,6 +36,12 @@ inline void fail_frame_allocation_after(std::int64_t n) noexcept {
     return detail::frame_allocation_failure_armed();
 }
 
+/// Bytes the frame pool has reserved for task frames, process-wide: it grows with the peak of
+/// live frames, and never shrinks. Zero in builds without the pool (ASan).
+[[nodiscard]] inline auto frame_pool_reserved_bytes() noexcept -> std::size_t {
+    return detail::frame_pool_reserved_bytes();
+}
+
 /// A snapshot of the counters.
 inline auto live() noexcept -> live_objects {
     auto& c = detail::counters();

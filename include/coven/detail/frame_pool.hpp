@@ -1,11 +1,11 @@
 #pragma once
 // Per-thread pool of coroutine frames, in size classes of 16 bytes up to 1 KiB. Larger frames go
-// to operator new. A frame may be freed on another thread than the one that allocated it (a task
-// created on the main thread runs and ends on the loop's thread): it then joins the freeing
-// thread's free list. Memory is carved from 64 KiB slabs that live until the process ends, so a
-// block is always valid whichever thread's list holds it; when a thread exits, its free lists are
-// handed to a global store that the next thread adopts. Sanitizer builds (COVEN_NO_FRAME_POOL)
-// use plain operator new so that ASan sees every use after free.
+// to operator new. Each thread carves blocks from 64 KiB slabs of its own heap; a frame freed on
+// another thread than the one that allocated it (a task created on the main thread ends on the
+// loop's thread) goes back to its own heap, through a lock-free stack, so memory stays bounded
+// by the live frames whatever threads make and end them. A heap outlives its thread: the next
+// thread adopts it. Details in src/frame_pool.cpp. Sanitizer builds with ASan
+// (COVEN_NO_FRAME_POOL) use plain operator new so that ASan sees every use after free.
 
 #include <cstddef>
 #include <cstdint>
@@ -18,6 +18,8 @@ void fail_frame_allocation_after(std::int64_t n) noexcept;
 /// True while an injected failure is still to come.
 auto frame_allocation_failure_armed() noexcept -> bool;
 void deallocate_frame(void* p, std::size_t size) noexcept;
+/// Bytes of slabs carved so far, process-wide (the pool never gives them back).
+auto frame_pool_reserved_bytes() noexcept -> std::size_t;
 /// The calling thread's frame counter is gone (thread exit): the pool's fast path must stop
 /// using it (src/accounting.cpp calls this).
 void frame_pool_counters_gone() noexcept;
