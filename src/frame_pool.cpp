@@ -32,12 +32,13 @@ constexpr std::size_t max_pooled = 1024;
 constexpr std::size_t classes = max_pooled / granule;
 constexpr std::size_t slab_bytes = 64 * 1024;
 
+std::atomic<std::size_t> g_slab_bytes{0};
+
+#ifndef COVEN_NO_FRAME_POOL
 struct free_block {
     free_block* next;
     std::size_t size_class; // (set on a block on its way back through a return stack)
 };
-
-std::atomic<std::size_t> g_slab_bytes{0};
 
 struct heap;
 
@@ -153,7 +154,6 @@ struct pool_exit {
 };
 thread_local pool_exit t_pool_exit;
 
-#ifndef COVEN_NO_FRAME_POOL
 /// A thread's first allocation: it takes a parked heap (or makes one), arranges to park it when
 /// it exits, and registers its frame counter, so that the fast path may use t_frame_count
 /// unchecked once `fast` is set.
