@@ -345,8 +345,8 @@ void root_timeout_fire(timer_node* n) noexcept {
         // second one would cut the cleanup it may be running.
         return;
     }
-    target->set(promise_base::f_timed_out);
     cancel_root(target);
+    target->set(promise_base::f_timed_out);
 }
 
 } // namespace

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <utility>
 
 namespace coven {
 namespace {
@@ -14,9 +15,10 @@ struct default_loop_holder {
     std::unique_ptr<event_loop> loop;
     bool options_set = false;
     loop_options options;
-    // coven::run() calls inside the default loop, and whether one of them started it (then the
-    // last to leave stops it). Its own mutex: stop() joins the loop's thread, whose tasks may
-    // take `mutex` (get_or_create_event_loop()), never this one (run() refuses them first).
+    // coven::run() calls inside the default loop (under run_mutex), and whether one of them
+    // started it and nobody else asked for it since (then the last to leave stops it; under
+    // `mutex`). run_mutex is a mutex of its own: stop() joins the loop's thread, whose tasks may
+    // take `mutex` (get_or_create_event_loop()), never run_mutex (run() refuses them first).
     std::mutex run_mutex;
     int runs = 0;
     bool started_by_run = false;
@@ -58,9 +60,9 @@ auto this_thread_loop() -> event_loop& {
     return *t_thread_loop;
 }
 
-auto get_or_create_event_loop() -> event_loop& {
-    auto& h = holder();
-    std::lock_guard lock(h.mutex);
+namespace {
+/// The default loop, started if it is not running (`h.mutex` held).
+auto get_or_create_locked(default_loop_holder& h) -> event_loop& {
     if (h.loop && h.loop->is_running()) {
         return *h.loop;
     }
@@ -73,6 +75,19 @@ auto get_or_create_event_loop() -> event_loop& {
     }
     h.loop->start();
     return *h.loop;
+}
+} // namespace
+
+auto get_or_create_event_loop() -> event_loop& {
+    auto& h = holder();
+    std::lock_guard lock(h.mutex);
+    event_loop& loop = get_or_create_locked(h);
+    if (!loop.in_loop_thread()) {
+        // Another thread holds the loop now, outside any coven::run(): the run() that started
+        // it must not stop it under that thread. Whoever asked for the loop stops it.
+        h.started_by_run = false;
+    }
+    return loop;
 }
 
 void set_default_loop_options(loop_options options) {
@@ -107,8 +122,9 @@ auto detail::enter_default_run() -> event_loop& {
         }
     }
     std::lock_guard run_lock(h.run_mutex);
-    const bool created = !default_loop_running();
-    event_loop& loop = get_or_create_event_loop();
+    std::lock_guard lock(h.mutex);
+    const bool created = !(h.loop && h.loop->is_running());
+    event_loop& loop = get_or_create_locked(h);
     if (created) {
         h.started_by_run = true;
     }
@@ -119,14 +135,13 @@ auto detail::enter_default_run() -> event_loop& {
 void detail::leave_default_run(event_loop& loop) noexcept {
     auto& h = holder();
     std::lock_guard run_lock(h.run_mutex);
-    if (--h.runs != 0 || !h.started_by_run) {
+    if (--h.runs != 0) {
         return;
     }
-    h.started_by_run = false;
     {
         std::lock_guard lock(h.mutex);
-        if (h.loop.get() != &loop) {
-            return; // replaced meanwhile (stopped by hand and remade with other options)
+        if (!std::exchange(h.started_by_run, false) || h.loop.get() != &loop) {
+            return; // not ours to stop, or replaced meanwhile (stopped and remade)
         }
     }
     try {

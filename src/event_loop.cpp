@@ -110,6 +110,12 @@ auto cancel_root(promise_base* t) noexcept -> bool {
     if (t->has(promise_base::f_done)) {
         return false;
     }
+    if (!t->has(promise_base::f_cancel_requested)) {
+        // A cancellation of its own, not one on top of a pending one: if the task ends by it,
+        // that is its outcome, not an apply_timeout() cancellation it caught earlier and went
+        // on from. (The timeout labels the task after calling this.)
+        t->clear(promise_base::f_timed_out);
+    }
     t->set(promise_base::f_cancel_requested);
     t->set(promise_base::f_cancel_sent);
     waiter* w = t->parked_waiter();
@@ -831,11 +837,16 @@ void loop_state::destroy_stuck(promise_base* t) noexcept {
     leave_for_good(t);
     take_interrupt(t); // side-table state: goes either way
     forget_inherit(t);
-    if (t->has(promise_base::f_has_locals)) {
-        drop_locals(t);
-        t->clear(promise_base::f_has_locals);
-    }
+    // Its frames' destructors run in its own context, as drop_root()'s do: a scoped_value that
+    // puts an old value back writes the task's values, not those of whoever called stop().
+    // Those values go after the frame.
+    const bool locals = t->has(promise_base::f_has_locals);
+    promise_base* const outer = std::exchange(t_current_task, t);
     t->m_destroy(t); // destroys its frames; their awaiters unlink themselves
+    t_current_task = outer;
+    if (locals) {
+        drop_locals(t); // (the freed address is only a key there: nothing is read through it)
+    }
 }
 
 void loop_state::drop_referenced(promise_base* t) noexcept {

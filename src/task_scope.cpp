@@ -225,9 +225,13 @@ auto is_scope_child(const completion_node* c) noexcept -> bool {
 
 void scope_child_dropped(completion_node* c, promise_base* t) noexcept {
     auto* n = static_cast<scope_child*>(c);
-    task_scope_kernel::unlink(*n->m_scope, n);
+    task_scope& s = *n->m_scope;
+    task_scope_kernel::unlink(s, n);
     --t->m_refs;
     delete n;
+    // A scope that outlives the stop (one made outside any task) may end now; a task waiting
+    // for it is woken, and runs in the stop's next round.
+    task_scope_kernel::check_done(s);
 }
 
 /// A cancellation of `t` that was consumed by being raised, and is not about to be raised again

@@ -143,3 +143,45 @@ TEST(Run, TwoThreadsRunAtOnceAndEachGetsItsOwnOutcome) {
     EXPECT_EQ(b, 2);
     EXPECT_FALSE(coven::detail::default_loop_running()); // the last one out stopped it
 }
+
+// A thread that takes the running default loop with get_or_create_event_loop() holds it too: the
+// coven::run() that started the loop leaves it running for that thread, which stops it itself.
+TEST(Run, ALoopAnotherThreadTookIsNotStoppedUnderItByTheRunThatStartedIt) {
+    std::atomic<bool> taken{false};
+    std::atomic<bool> run_returned{false};
+    auto quick = [&]() -> task<int> {
+        while (!taken.load()) {
+            co_await coven::sleep(0.0005);
+        }
+        co_return 1;
+    };
+    auto slow = [&]() -> task<int> {
+        while (!run_returned.load()) {
+            co_await coven::sleep(0.0005);
+        }
+        co_return 2;
+    };
+    int a = 0;
+    int b = 0;
+    std::thread t1([&] {
+        a = coven::run(quick());
+        run_returned = true;
+    });
+    while (!coven::detail::default_loop_running()) {
+        std::this_thread::yield();
+    }
+    std::thread t2([&] {
+        auto& loop = coven::get_or_create_event_loop();
+        taken = true;
+        try {
+            b = loop.run(slow());
+        } catch (const coven::cancelled_error&) {
+            b = -1; // stopped under it
+        }
+        loop.stop();
+    });
+    t1.join();
+    t2.join();
+    EXPECT_EQ(a, 1);
+    EXPECT_EQ(b, 2);
+}

@@ -150,3 +150,29 @@ TEST(TaskLocal, ALoggedScopeKeepsItsChildrensInheritedValues) {
     EXPECT_EQ(seen, "outer");
     EXPECT_FALSE(lines.empty());
 }
+
+// Loop stop destroys a stuck task that nothing refers to: the destructors in its frame run in its
+// own context, so a scoped value put back there lands in the task's values, not in those of the
+// thread that called stop() (whose later tasks would inherit it).
+TEST(TaskLocal, AStuckTaskDestroyedAtStopPutsItsScopedValueBackInItsOwnValues) {
+    coven::event ev;
+    auto stubborn = [](coven::event& ev) -> task<void> {
+        g_name.set("task");
+        auto restore = g_name.scoped("scoped"); // puts "task" back when destroyed
+        for (;;) {
+            try {
+                co_await ev.wait();
+            } catch (const coven::cancelled_error&) {
+            }
+        }
+    };
+    coven::event_loop loop(virtual_options());
+    loop.run_until_complete(
+        [](coven::event_loop& loop, coven::event& ev, auto stubborn) -> task<void> {
+            (void)loop.create_task(stubborn(ev)); // its future dropped: only the loop refers to it
+            co_await coven::sleep(0.1);
+        }(loop, ev, stubborn));
+    loop.stop();
+    EXPECT_EQ(g_name.get(), "unset");
+    EXPECT_EQ(loop.run_until_complete(read_after(0.0)), "unset");
+}

@@ -739,3 +739,27 @@ TEST(TaskScope, AScopeThatIsFinalizedInsideItsBlockEndsAfterTheBlock) {
     loop.run_until_complete(main());
     EXPECT_EQ(log, (std::vector<std::string>{"block done", "scope ended"}));
 }
+
+// A scope made outside any task outlives a loop stop that destroys its stuck child: with the
+// child gone it ends, and awaiting it afterwards returns instead of waiting forever.
+TEST(TaskScope, AScopeWhoseStuckChildTheStopDestroyedEndsAndCanBeAwaited) {
+    watchdog dog("awaiting a scope after its stuck child was destroyed", 20);
+    coven::event_loop loop(virtual_options());
+    coven::event ev;
+    auto stubborn = [](coven::event& ev) -> task<void> {
+        for (;;) {
+            try {
+                co_await ev.wait();
+            } catch (const coven::cancelled_error&) {
+            }
+        }
+    };
+    task_scope scope(loop, {});
+    scope << stubborn(ev);
+    scope.finalize();
+    loop.run_until_complete(sleep_for(1.0));
+    loop.stop(); // cancels it twice, then destroys it
+    EXPECT_TRUE(scope.done());
+    EXPECT_EQ(scope.size(), 0u);
+    loop.run_until_complete([](task_scope& s) -> task<void> { co_await s; }(scope));
+}

@@ -661,6 +661,31 @@ TEST(ApplyTimeout, AnExplicitCancelFirstIsNotRelabelledNorCutByTheDeadline) {
     EXPECT_EQ(log, (std::vector<std::string>{"cleanup done"}));
 }
 
+// The task catches the timeout's cancellation and goes on; a later explicit cancel() ends it:
+// that cancel is its outcome, and it is not labelled as timed out.
+TEST(ApplyTimeout, ACancelAfterATimeoutTheTaskWentOnFromIsNotLabelledATimeout) {
+    coven::event_loop loop(virtual_options());
+    auto worker = []() -> task<int> {
+        try {
+            co_await coven::sleep(10.0);
+        } catch (const coven::cancelled_error&) {
+        }
+        co_await coven::sleep(10.0);
+        co_return 42;
+    };
+    auto main = [&]() -> task<void> {
+        auto f = loop.create_task(worker());
+        f.apply_timeout(1.0);
+        co_await coven::sleep(2.0); // the timeout fired at 1 and was handled
+        f.cancel();
+        EXPECT_THROW(co_await f, coven::cancelled_error);
+        EXPECT_TRUE(f.cancelled());
+        EXPECT_FALSE(f.timed_out());
+        EXPECT_DOUBLE_EQ(loop.time(), 2.0);
+    };
+    loop.run_until_complete(main());
+}
+
 TEST(ApplyTimeout, FromTheOwningThreadWhileTheLoopIsNotDriven) {
     coven::event_loop loop(virtual_options());
     future<void> f;
