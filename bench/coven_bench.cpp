@@ -3,6 +3,7 @@
 //
 // Each workload runs inside one task on a loop driven by this thread (run_until_complete), as
 // the peers run theirs inside one runtime thread.
+#include "cross_thread.hpp"
 #include "rig.hpp"
 
 #include <coven/coven.hpp>
@@ -13,7 +14,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
-#include <thread>
 #include <vector>
 
 namespace {
@@ -56,29 +56,12 @@ auto spawn_join(coven::event_loop& loop, std::uint64_t n, result& r) -> coven::t
 }
 
 // ---------------------------------------------------------- spawn_cross_thread (coven only)
-// Another thread makes the tasks (create_task_thread_safe), at most 1,000 alive, and the loop
-// runs and ends them: their frames are made on one thread and freed on the other. Its peak RSS
-// shows whether the frame pool stays bounded by the live tasks.
+// bench/cross_thread.cpp: in a translation unit of its own, so that its std::thread code does
+// not change how g++ inlines the other workloads' hot loops here.
 auto spawn_cross_thread(coven::event_loop& loop, std::uint64_t n, result& r) -> coven::task<void> {
-    constexpr std::uint64_t window = 1000;
-    coven::event done;
     std::uint64_t sum = 0;
     std::uint64_t t0 = mono_ns();
-    std::thread producer([&] {
-        std::vector<coven::thread_safe_future<int>> ring(window);
-        for (std::uint64_t i = 0; i < n + window; ++i) {
-            auto& slot = ring[i % window];
-            if (i >= window) {
-                sum += static_cast<std::uint64_t>(slot.sync_wrap().wait());
-            }
-            if (i < n) {
-                slot = loop.create_task_thread_safe(child_value(static_cast<int>(i & 0xffff)));
-            }
-        }
-        loop.call_soon_threadsafe([&done] { done.set(); });
-    });
-    co_await done.wait();
-    producer.join();
+    co_await coven_bench::cross_thread_spawns(loop, n, sum);
     r.ns = mono_ns() - t0;
     r.extra = "sum=" + std::to_string(sum);
 }

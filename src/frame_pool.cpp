@@ -31,6 +31,10 @@ constexpr std::size_t granule = 16;
 constexpr std::size_t max_pooled = 1024;
 constexpr std::size_t classes = max_pooled / granule;
 constexpr std::size_t slab_bytes = 64 * 1024;
+// Slabs are cut from chunks of this many: one aligned allocation per chunk, not per slab (a
+// 64 KiB block aligned to 64 KiB costs glibc an mmap and a trim each time; the pages of a
+// chunk cost nothing until touched).
+constexpr std::size_t slabs_per_chunk = 32;
 
 std::atomic<std::size_t> g_slab_bytes{0};
 
@@ -52,22 +56,28 @@ auto slab_of(void* block) noexcept -> slab_header* {
                                           ~(std::uintptr_t{slab_bytes} - 1));
 }
 
-/// Never destroyed: a block may come home long after the thread that carved it has exited.
-struct heap {
-    // Touched only by the thread that owns the heap now (or, for the late heap, under its lock).
+/// What a heap's owner carves and reuses blocks from. It lives in the owning thread's
+/// thread_local while a thread owns the heap (the fast paths reach it with no indirection), and
+/// in the heap while it is parked.
+struct heap_lists {
     free_block* lists[classes] = {};
     char* bump = nullptr;
     char* bump_end = nullptr;
-    // Blocks freed by other threads (any thread pushes; the owner takes the whole stack).
-    std::atomic<free_block*> returned{nullptr};
-    heap* next_parked = nullptr; // in the parking list, while no thread owns it
+    char* chunk = nullptr; // the next slab of the current chunk
+    char* chunk_end = nullptr;
 
-    auto carve(std::size_t bytes) -> void* {
+    /// A new block of `bytes` from the current slab, or a new slab of `owner`'s.
+    auto carve(heap* owner, std::size_t bytes) -> void* {
         if (static_cast<std::size_t>(bump_end - bump) < bytes) {
             // The unused tail of the old slab is abandoned (less than 1 KiB).
-            auto* slab =
-                static_cast<char*>(::operator new (slab_bytes, std::align_val_t{slab_bytes}));
-            ::new (static_cast<void*>(slab)) slab_header{this};
+            if (chunk == chunk_end) {
+                chunk = static_cast<char*>(
+                    ::operator new (slab_bytes* slabs_per_chunk, std::align_val_t{slab_bytes}));
+                chunk_end = chunk + slab_bytes * slabs_per_chunk;
+            }
+            char* const slab = chunk;
+            chunk += slab_bytes;
+            ::new (static_cast<void*>(slab)) slab_header{owner};
             g_slab_bytes.fetch_add(slab_bytes, std::memory_order_relaxed);
             bump = slab + sizeof(slab_header);
             bump_end = slab + slab_bytes;
@@ -76,21 +86,15 @@ struct heap {
         bump += bytes;
         return p;
     }
+};
 
-    /// Sorts the blocks other threads gave back into the free lists; true if there were any.
-    auto take_returned() noexcept -> bool {
-        free_block* b = returned.exchange(nullptr, std::memory_order_acquire);
-        if (b == nullptr) {
-            return false;
-        }
-        while (b != nullptr) {
-            free_block* const next = b->next;
-            b->next = lists[b->size_class];
-            lists[b->size_class] = b;
-            b = next;
-        }
-        return true;
-    }
+/// A heap's identity: what slab headers point at. Never destroyed: a block may come home long
+/// after the thread that carved it has exited.
+struct heap {
+    // Blocks freed by other threads (any thread pushes; the owner takes the whole stack).
+    std::atomic<free_block*> returned{nullptr};
+    heap_lists parked_lists;     // the lists while no thread owns the heap
+    heap* next_parked = nullptr; // in the parking list, while no thread owns it
 
     /// Any thread: gives back a block of this heap.
     void give_back(free_block* b, std::size_t c) noexcept {
@@ -102,16 +106,30 @@ struct heap {
                                                  std::memory_order_relaxed));
     }
 
-    /// A block of class `c` from the free list, the returned blocks or the slab.
-    auto take(std::size_t c) -> void* {
-        if (lists[c] == nullptr) {
-            take_returned();
+    /// The owner: sorts the blocks other threads gave back into `l`.
+    void take_returned(heap_lists& l) noexcept {
+        free_block* b = returned.exchange(nullptr, std::memory_order_acquire);
+        while (b != nullptr) {
+            free_block* const next = b->next;
+            b->next = l.lists[b->size_class];
+            l.lists[b->size_class] = b;
+            b = next;
         }
-        if (free_block* b = lists[c]) {
-            lists[c] = b->next;
+    }
+
+    /// The owner: a block of class `c` from its lists, the returned blocks or a slab. (The
+    /// fast path carves from the current slab before it looks at returned blocks: a thread
+    /// whose blocks all come back reuses them from its next slab on, so it holds at most one
+    /// slab more than its live blocks.)
+    auto take(heap_lists& l, std::size_t c) -> void* {
+        if (l.lists[c] == nullptr) {
+            take_returned(l);
+        }
+        if (free_block* b = l.lists[c]) {
+            l.lists[c] = b->next;
             return b;
         }
-        return carve((c + 1) * granule);
+        return l.carve(this, (c + 1) * granule);
     }
 };
 
@@ -131,13 +149,14 @@ auto parked_heaps() -> parking& {
 
 // Trivially constructed and destroyed, so that the fast paths reach it with no TLS guard.
 struct thread_state {
+    heap_lists own;       // the lists of `home`, while this thread owns it
     heap* home = nullptr; // the heap this thread owns, from its first allocation to its exit
     bool fast = false;    // home is set and the thread's frame counter is alive
     bool exited = false;  // the heap was parked (thread exit)
 };
 thread_local thread_state t_pool;
 
-/// Parks the exiting thread's heap for the next thread.
+/// Parks the exiting thread's heap, with its lists, for the next thread.
 struct pool_exit {
     bool armed = false; // (setting it is the first use that registers the destructor)
     ~pool_exit() {
@@ -145,6 +164,7 @@ struct pool_exit {
         t_pool.fast = false;
         t_pool.exited = true;
         if (h != nullptr) {
+            h->parked_lists = std::exchange(t_pool.own, heap_lists{});
             auto& p = parked_heaps();
             std::lock_guard lock(p.mutex);
             h->next_parked = p.parked;
@@ -173,6 +193,7 @@ void adopt(thread_state& t) {
     if (h == nullptr) {
         h = new heap; // (never freed: see heap)
     }
+    t.own = std::exchange(h->parked_lists, heap_lists{});
     t.home = h;
     t.fast = t_frame_count != nullptr; // (null: the counter is gone already, thread exit)
 }
@@ -210,11 +231,11 @@ namespace {
             adopt(t);
         }
         if (t.home != nullptr) {
-            p = t.home->take(c);
+            p = t.home->take(t.own, c);
         } else {
             auto& parked = parked_heaps();
             std::lock_guard lock(parked.mutex);
-            p = parked.late.take(c);
+            p = parked.late.take(parked.late.parked_lists, c);
         }
     }
 #endif
@@ -229,14 +250,13 @@ void* allocate_frame(std::size_t size) {
         const std::size_t c = (size + granule - 1) / granule - 1;
         auto& t = t_pool;
         if (t.fast) [[likely]] {
-            heap& h = *t.home;
+            heap_lists& h = t.own;
             void* p = h.lists[c];
             const std::size_t bytes = (c + 1) * granule;
             if (p != nullptr) {
                 h.lists[c] = static_cast<free_block*>(p)->next;
-            } else if (static_cast<std::size_t>(h.bump_end - h.bump) >= bytes &&
-                       h.returned.load(std::memory_order_relaxed) == nullptr) {
-                // (Blocks given back are reused before new memory: the slow path takes them.)
+            } else if (static_cast<std::size_t>(h.bump_end - h.bump) >= bytes) {
+                // (Blocks given back are taken when this slab is used up, before a new one.)
                 p = h.bump;
                 h.bump += bytes;
             }
@@ -281,10 +301,10 @@ void deallocate_frame(void* p, std::size_t size) noexcept {
     }
     const std::size_t c = (size + granule - 1) / granule - 1;
     auto* b = static_cast<free_block*>(p);
-    heap* const home = t_pool.home;
-    if (slab_of(p)->owner == home) [[likely]] { // (never null: a thread without a heap returns)
-        b->next = home->lists[c];
-        home->lists[c] = b;
+    auto& t = t_pool;
+    if (slab_of(p)->owner == t.home) [[likely]] { // (never null: a thread without a heap returns)
+        b->next = t.own.lists[c];
+        t.own.lists[c] = b;
         return;
     }
     return_block(b, c);

@@ -276,13 +276,15 @@ TEST(Durations, SyncWaitReadsExtremeValuesByTheRule) {
         EXPECT_THROW((void)f.sync_wrap().wait(), coven::cancelled_error);
     });
     for_each_value(never_values(), [&](auto d) {
-        auto f = loop.create_task_thread_safe(waits_on_ev());
+        // A gate of its own, set for good: the setter's callback may run before the task waits.
+        coven::event gate;
+        auto f = loop.create_task_thread_safe([](coven::event& g) -> task<int> {
+            co_await g.wait();
+            co_return 1;
+        }(gate));
         std::thread setter([&] {
             std::this_thread::sleep_for(std::chrono::milliseconds(2));
-            loop.call_soon_threadsafe([&ev] {
-                ev.set();
-                ev.clear();
-            });
+            loop.call_soon_threadsafe([&gate] { gate.set(); });
         });
         EXPECT_EQ(f.sync_wrap().wait(d), 1); // (an overflowing wait_for would time out at once)
         setter.join();
