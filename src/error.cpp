@@ -6,14 +6,8 @@ namespace {
 auto describe_all(const std::vector<std::exception_ptr>& errors) -> std::string {
     std::string what = "coven: " + std::to_string(errors.size()) + " errors";
     if (!errors.empty()) {
-        try {
-            std::rethrow_exception(errors.front());
-        } catch (const std::exception& e) {
-            what += "; the first: ";
-            what += e.what();
-        } catch (...) {
-            what += "; the first is not a std::exception";
-        }
+        what += "; the first: ";
+        what += detail::describe_exception(errors.front());
     }
     return what;
 }
@@ -25,6 +19,19 @@ aggregate_error::aggregate_error(std::vector<std::exception_ptr> errors)
 } // namespace coven
 
 namespace coven::detail {
+
+auto describe_exception(const std::exception_ptr& e) -> std::string {
+    if (!e) {
+        return "no exception";
+    }
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::exception& x) {
+        return x.what();
+    } catch (...) {
+        return "an exception that is not a std::exception";
+    }
+}
 
 void throw_usage(const char* what) {
     throw usage_error(std::string("coven: ") + what);

@@ -1,5 +1,5 @@
 // White-box test of the timing wheel against a std::multimap model.
-#include "timer_wheel.hpp"
+#include "time/timer_wheel.hpp"
 
 #include <gtest/gtest.h>
 

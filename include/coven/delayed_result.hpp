@@ -74,6 +74,7 @@ public:
             remove_completion(self->m_target, self);
             self->m_cancelled = true;
             wake(task);
+            return cancel_result::unlinked;
         };
         m_fire = [](completion_node* c, promise_base*) noexcept {
             wake(static_cast<result_wait*>(c)->m_task);

@@ -46,9 +46,11 @@ struct start_slot {
                 delete self;
             };
             // Loop stop destroyed an unreferenced child (its start() result is gone too).
-            m_dropped = [](completion_node* n, promise_base*) noexcept {
-                delete static_cast<end_node*>(n);
-            };
+            static constexpr completion_stop on_stop{
+                completion_stop::role::waiter, [](completion_node* n, promise_base*) noexcept {
+                    delete static_cast<end_node*>(n);
+                }};
+            m_stop = &on_stop;
         }
     };
 
@@ -144,6 +146,7 @@ public:
                     detail::cancel_root(&self->m_result->m_child.promise());
                 }
                 detail::wake(task);
+                return detail::cancel_result::unlinked;
             };
             detail::park(m_task, this, h);
             slot().parked = m_task;

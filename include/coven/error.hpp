@@ -94,6 +94,9 @@ private:
 
 namespace detail {
 [[noreturn]] void throw_usage(const char* what);
+/// The text of an exception for a log line or a report: what() of a std::exception, else a
+/// sentence saying it is not one (src/error.cpp; the one place exceptions become text).
+auto describe_exception(const std::exception_ptr& e) -> std::string;
 } // namespace detail
 
 } // namespace coven

@@ -2,6 +2,7 @@
 // coven::event_loop: one loop, driven by one thread at a time (S3, S4, S5).
 
 #include <coven/any_future.hpp>
+#include <coven/detail/kernel.hpp>
 #include <coven/duration.hpp>
 #include <coven/error.hpp>
 #include <coven/future.hpp>
@@ -34,6 +35,12 @@ enum class scheduling_policy {
     priority, ///< most urgent priority first, FIFO among equals (asynkit's priority loop, K19)
 };
 
+/// The I/O engine under a loop (src/io/backend.hpp).
+enum class io_engine : std::uint8_t {
+    automatic, ///< what the COVEN_IO environment variable names, else epoll
+    epoll,     ///< epoll(7): readiness, on every Linux
+};
+
 /// Options of an event_loop; use designated initializers:
 /// `coven::event_loop loop({.clock = coven::clock_kind::virtual_time});`
 struct loop_options {
@@ -51,6 +58,9 @@ struct loop_options {
     /// round (about one queue length of turns) while more urgent tasks ran is moved up to the
     /// most urgent level queued, so low priorities are never starved (K23).
     bool boost_starved = true;
+    /// The I/O engine. automatic: the one COVEN_IO names (epoll if unset). The constructor
+    /// throws usage_error for an engine this build does not have.
+    io_engine io = io_engine::automatic;
 };
 
 /// Counters of one loop; event_loop::statistics().
@@ -69,65 +79,12 @@ struct loop_statistics {
 
 namespace detail {
 
-struct loop_state;
-
-/// A unit of work posted to a loop from any thread (the MPSC queue of ARCHITECTURE §1).
-struct remote_item {
-    remote_item* m_next = nullptr;
-    virtual void run() = 0;
-    virtual ~remote_item() = default;
-};
-
-template <class F>
-struct remote_fn final : remote_item {
-    explicit remote_fn(F&& f) : m_fn(std::move(f)) {}
-    void run() override { m_fn(); }
-    F m_fn;
-};
-
-/// The ready queue primitives behind event_loop::queue_len() and the rest (src/scheduling.cpp).
-auto ready_len(loop_state& loop) -> std::size_t;
-void check_queue_thread(loop_state& loop, const char* what);
-auto find_ready(loop_state& loop, bool (*key)(void* ctx, const any_future& task), void* ctx,
-                bool remove) -> any_future;
-void insert_ready(loop_state& loop, std::size_t pos, const any_future& task, const char* what);
 /// call_pos()'s body: a task that calls `fn`.
 template <class F>
 auto call_fn(F fn) -> task<void> {
     fn();
     co_return;
 }
-
-/// Pushes an item; false (and the item is left to the caller) when the loop is stopped.
-auto post(loop_state& loop, remote_item* item) noexcept -> bool;
-/// Registers a new root task on `loop` and queues its first turn, or (`queue` false) leaves it
-/// for start_now().
-void spawn_root(loop_state& loop, promise_base* root, bool queue = true);
-/// Gives a root spawned with `queue` false its first turn at once, on the calling thread, up to
-/// its first suspension (eager start, K1/K25); the calling task resumes after that. Off the
-/// loop's thread the turn is queued instead.
-void start_now(promise_base* root) noexcept;
-/// Queues the first turn of a root spawned with `queue` false.
-void queue_root(promise_base* root) noexcept;
-void drive_until_done(loop_state& loop, promise_base* root);
-auto has_background_thread(const loop_state& loop) noexcept -> bool;
-
-/// Scope in which the calling thread drives a loop (run_until_complete). A stop request that
-/// is still pending when it ends is acted on before the loop is let go.
-class drive_guard {
-public:
-    /// The calling thread has made itself the loop's driver already.
-    struct adopt_t {};
-    explicit drive_guard(loop_state& loop);
-    drive_guard(loop_state& loop, adopt_t tag) noexcept;
-    ~drive_guard();
-    drive_guard(const drive_guard&) = delete;
-    auto operator=(const drive_guard&) -> drive_guard& = delete;
-
-private:
-    loop_state& m_loop;
-    loop_state* m_previous;
-};
 
 /// Where a thread blocked in event_loop::run() receives the task's outcome.
 template <class T>
@@ -184,16 +141,6 @@ class thread_safe_future;
 namespace detail {
 template <class T>
 auto spawn_unqueued(event_loop& loop, task<T> t) -> future<T>;
-/// await_sync()'s loop: one per thread, on the virtual clock, never driven except to unwind a
-/// run that blocked (src/event_loop.cpp).
-auto sync_loop() -> event_loop&;
-/// Destroys this thread's sync_loop() (testing::reset_default_loop()).
-void reset_sync_loop() noexcept;
-/// Runs a root task of sync_loop() on this thread, outside any loop, until it ends or first
-/// suspends; true if it ended.
-auto run_sync_turn(promise_base* root) noexcept -> bool;
-/// Cancels a root task of sync_loop() that suspended, and lets it unwind.
-void abandon_sync_run(promise_base* root) noexcept;
 } // namespace detail
 
 /// An event loop: a ready queue of tasks, a timing wheel, an epoll poller and a cross-thread
@@ -221,7 +168,7 @@ public:
     auto create_task(task<T> t) -> future<T> {
         return spawn(std::move(t), true);
     }
-    /// create_task() with a name (future::get_name(); an empty name leaves it unnamed).
+    /// create_task() with a name (future::name(); an empty name leaves it unnamed).
     template <class T>
     auto create_task(task<T> t, std::string name) -> future<T> {
         return spawn_named(std::move(t), std::move(name), true);
@@ -366,10 +313,9 @@ public:
     /// Receives exceptions that escape done-callbacks. Default: print to stderr.
     void set_exception_handler(std::function<void(std::exception_ptr)> handler);
 
-    [[nodiscard]] auto state() noexcept -> detail::loop_state& { return *m_state; }
-
 private:
     friend class task_scope;
+    friend auto detail::loop_state_of(event_loop& loop) noexcept -> detail::loop_state&;
     template <class T>
     friend auto detail::spawn_unqueued(event_loop& loop, task<T> t) -> future<T>;
     /// create_task() whose first turn waits for detail::start_now() or queue_root() (eager

@@ -87,7 +87,7 @@ public:
             bool finished = false;
             if (self->m_wait_out) {
                 if (!cancel_if_queued(*self->m_job)) {
-                    return; // it runs: its completion wakes us; the cancel stays pending
+                    return cancel_result::stays_parked; // it runs: its completion wakes us
                 }
             } else {
                 finished = detach_job(*self->m_job); // a finished call is handed over
@@ -95,6 +95,7 @@ public:
             count_foreign_wait(task, -1);
             self->m_cancelled = !finished;
             wake(task);
+            return cancel_result::unlinked;
         };
         m_pool->submit(m_job); // may throw (pool shut down): the task is not parked yet
         m_job->m_task = m_task;

@@ -24,16 +24,10 @@ class event_loop;
 void set_unobserved_exception_handler(void (*handler)(std::exception_ptr, const std::string&));
 
 namespace detail {
-auto root_name(const promise_base* task) -> std::string;
-/// The loop that runs a root task.
-auto owning_loop(const promise_base* task) noexcept -> event_loop*;
-/// Hands an exception nobody will retrieve to the unobserved-exception handler; `name` says
-/// whose it was.
-void report_unobserved_error(std::exception_ptr e, const std::string& name) noexcept;
-/// Arms, or moves, a root task's apply_timeout() deadline to now + d (src/cancel_scope.cpp).
+/// Arms, or moves, a root task's apply_timeout() deadline to now + d
+/// (src/cancel/root_timeout.cpp).
 void apply_root_timeout(promise_base* task, std::chrono::nanoseconds d);
 [[noreturn]] void throw_root_timeout(const promise_base* task);
-void set_root_name(promise_base* task, std::string name);
 
 /// Parks the awaiting task until a root task ends (the common part of future's awaiters).
 /// Cancelling the parked task cancels the awaited one, and the waiter wakes when it has ended.
@@ -73,13 +67,13 @@ public:
                 unjoin_if_alone(self->m_target); // its failure may bubble again
                 self->m_cancel_seen = true;
                 wake(task);
-                return;
+                return cancel_result::unlinked;
             }
-            if (self->m_cancel_seen) {
-                return; // still parked after the first: the awaited task is cancelled once
+            if (!self->m_cancel_seen) { // (after the first, the awaited task is cancelled once)
+                self->m_cancel_seen = true;
+                cancel_root(self->m_target);
             }
-            self->m_cancel_seen = true;
-            cancel_root(self->m_target); // it wakes us when it has ended
+            return cancel_result::stays_parked; // it wakes us when it has ended
         };
         m_fire = [](completion_node* c, promise_base*) noexcept {
             wake(static_cast<future_wait*>(c)->m_task);

@@ -16,14 +16,6 @@
 
 namespace coven {
 
-namespace detail {
-/// Arms `node` on the current loop for `deadline` (loop clock); returns the loop.
-auto arm_timer(timer_node* node, event_loop::time_point deadline) -> loop_state*;
-void disarm_timer(loop_core* loop, timer_node* node) noexcept;
-/// The current loop's time; usage_error outside a loop thread.
-auto loop_now(const char* what) -> event_loop::time_point;
-} // namespace detail
-
 /// Awaiter of sleep() and sleep_until(): the timer node lives in the awaiting frame, so sleeping
 /// allocates nothing.
 class [[nodiscard]] sleep_awaiter : private detail::waiter, private detail::timer_node {
@@ -64,7 +56,7 @@ public:
             self->m_owner_bits |= cancel_seen_bit;
             detail::disarm_timer(t->m_loop, self);
             detail::wake(t);
-            detail::offer_drop(t); // the timer is gone: nothing is owed
+            return detail::cancel_result::unlinked_owes_nothing; // the timer is gone
         };
         m_fire = [](detail::timer_node* n) noexcept {
             detail::wake(static_cast<sleep_awaiter*>(n)->m_task);

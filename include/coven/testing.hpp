@@ -4,6 +4,7 @@
 
 #include <coven/detail/accounting.hpp>
 #include <coven/detail/frame_pool.hpp>
+#include <coven/detail/kernel.hpp>
 
 #include <cstdint>
 
@@ -41,6 +42,25 @@ inline void fail_frame_allocation_after(std::int64_t n) noexcept {
 [[nodiscard]] inline auto frame_pool_reserved_bytes() noexcept -> std::size_t {
     return detail::frame_pool_reserved_bytes();
 }
+
+/// Read-only views of a loop's private state, for tests that pin what the public API cannot
+/// show (the loop's state itself is private to its kernel).
+namespace inspect {
+/// Exceptions thrown into tasks of `loop` (task_throw(), task_interrupt(), task_timeout()) that
+/// wait to be raised; 0 once every one was raised or taken back.
+[[nodiscard]] inline auto pending_interrupts(event_loop& loop) noexcept -> std::size_t {
+    return detail::pending_interrupts(detail::loop_core_of(loop));
+}
+/// I/O operations started on `loop`'s engine and not completed or given up: 0 once every
+/// waiter has left (a cancelled one must not leave its fd registered).
+[[nodiscard]] inline auto pending_io(event_loop& loop) noexcept -> std::size_t {
+    return detail::pending_io(detail::loop_core_of(loop));
+}
+/// The name of `loop`'s I/O engine ("epoll").
+[[nodiscard]] inline auto io_engine_name(event_loop& loop) noexcept -> const char* {
+    return detail::io_engine_name(detail::loop_core_of(loop));
+}
+} // namespace inspect
 
 /// A snapshot of the counters.
 inline auto live() noexcept -> live_objects {

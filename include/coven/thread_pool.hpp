@@ -20,6 +20,8 @@ namespace coven {
 
 namespace detail {
 
+struct loop_core;
+
 /// One unit of work for a pool. A job awaited by a task goes through these states; the
 /// transitions out of `queued` and `running` race between a worker and the task's loop, so they
 /// are compare-and-swaps (src/thread_pool.cpp).
@@ -41,7 +43,7 @@ struct pool_job {
 
     std::atomic<int> m_state{queued};
     // Set before it is queued; read by the worker:
-    void* m_loop = nullptr; // the awaiting task's loop_state; null for a plain post()
+    loop_core* m_loop = nullptr; // the awaiting task's loop; null for a plain post()
     // The awaiting task's loop thread only:
     void* m_task = nullptr; // the parked task (promise_base*); null once it is not waiting
 };

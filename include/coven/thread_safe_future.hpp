@@ -30,7 +30,7 @@ namespace detail {
 
 /// A task parked on a thread_safe_future; shared with the thread that finishes the outcome.
 struct remote_waiter {
-    loop_state* m_loop = nullptr;   // the waiting task's loop
+    loop_core* m_loop = nullptr;    // the waiting task's loop
     promise_base* m_task = nullptr; // the parked task: its loop's thread only; null once gone
     /// The wake-up, allocated when the task parks so that posting it cannot fail for memory;
     /// handed to the loop by post_remote_wake(), or dropped with the waiter.
@@ -133,16 +133,18 @@ struct shared_outcome {
             me->outcome->finish([me](shared_outcome& o) { o.fill(me->task, me->may_move); });
             delete me;
         };
-        n->m_dropped = [](completion_node* c, promise_base*) noexcept {
-            // Loop stop destroyed the task (it ignored cancellation): it will never end.
-            auto* me = static_cast<node*>(c);
-            me->outcome->finish([](shared_outcome& o) {
-                o.m_cancelled = true;
-                o.m_error = std::make_exception_ptr(cancelled_error(
-                    "coven: the task's loop stopped, and the task ignored its cancellation"));
-            });
-            delete me;
-        };
+        // Loop stop destroyed the task (it ignored cancellation): it will never end.
+        static constexpr completion_stop on_stop{
+            completion_stop::role::waiter, [](completion_node* c, promise_base*) noexcept {
+                auto* me = static_cast<node*>(c);
+                me->outcome->finish([](shared_outcome& o) {
+                    o.m_cancelled = true;
+                    o.m_error = std::make_exception_ptr(cancelled_error(
+                        "coven: the task's loop stopped, and the task ignored its cancellation"));
+                });
+                delete me;
+            }};
+        n->m_stop = &on_stop;
         f.promise().set(promise_base::f_joined); // its outcome is handled here
         self->m_task = &f.promise();
         add_completion(&f.promise(), n);
@@ -297,7 +299,7 @@ public:
                 return false;
             }
             auto link = std::make_shared<detail::remote_waiter>();
-            link->m_loop = &detail::owning_loop(m_task)->state();
+            link->m_loop = m_task->m_loop;
             link->m_task = m_task;
             detail::prepare_remote_wake(link);
             {
@@ -314,6 +316,7 @@ public:
                 auto* self = static_cast<async_waiter*>(w);
                 self->m_cancelled = !self->unlink(); // an outcome that arrived is handed over
                 detail::wake(task);
+                return detail::cancel_result::unlinked;
             };
             detail::park(m_task, this, h);
             return true;

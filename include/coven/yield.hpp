@@ -11,25 +11,11 @@ namespace coven {
 
 namespace detail {
 
-/// Link of an intrusive circular list with a sentinel.
-struct wait_link {
-    wait_link* m_prev = nullptr;
-    wait_link* m_next = nullptr;
-    [[nodiscard]] auto linked() const noexcept -> bool { return m_next != nullptr; }
-    void unlink() noexcept {
-        m_prev->m_next = m_next;
-        m_next->m_prev = m_prev;
-        m_prev = m_next = nullptr;
-    }
-};
-
 /// Appends the running task to the ready queue, to be resumed at `h`.
 inline void requeue(promise_base* task, std::coroutine_handle<> h) noexcept {
     task->m_resume = h; // a running task parks nowhere: push_ready may take the waiter word
     task->m_loop->push_ready(task);
 }
-/// Links `link` into the task's loop's list of tasks that wait for the next I/O poll.
-void wait_for_poll(promise_base* task, wait_link* link) noexcept;
 
 } // namespace detail
 
@@ -68,7 +54,7 @@ private:
 };
 
 /// Awaiter of skip_poll_cycle().
-class [[nodiscard]] poll_cycle_awaiter : private detail::waiter, private detail::wait_link {
+class [[nodiscard]] poll_cycle_awaiter : private detail::waiter, private detail::poll_link {
 public:
     poll_cycle_awaiter() noexcept = default;
     poll_cycle_awaiter(const poll_cycle_awaiter&) = delete;
@@ -89,8 +75,9 @@ public:
         m_on_cancel = [](detail::waiter* w, detail::promise_base* t) noexcept {
             auto* self = static_cast<poll_cycle_awaiter*>(w);
             self->m_cancel_seen = true;
-            self->unlink();
+            self->unlink(); // (from whichever of the loop's lists holds it)
             detail::wake(t);
+            return detail::cancel_result::unlinked;
         };
         detail::park(m_task, this, h);
         detail::wait_for_poll(m_task, this);
@@ -103,16 +90,7 @@ public:
     }
 
 private:
-    detail::promise_base* m_task = nullptr;
     bool m_cancel_seen = false;
-
-public:
-    /// The loop wakes the task whose link this is (internal).
-    static void wake_from_link(detail::wait_link* link) noexcept {
-        auto* self = static_cast<poll_cycle_awaiter*>(link);
-        self->unlink();
-        detail::wake(self->m_task);
-    }
 };
 
 /// Suspends the calling task until every task that is ready now has had its turn (S10). No I/O

@@ -35,6 +35,7 @@
 
 #include <coven/detail/accounting.hpp>
 #include <coven/detail/frame_pool.hpp>
+#include <coven/detail/kernel.hpp>
 #include <coven/error.hpp>
 #include <coven/source_location.hpp>
 
@@ -42,8 +43,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
-
-namespace coven::detail {} // namespace coven::detail
 
 namespace coven {
 class cancel_scope;
@@ -55,12 +54,47 @@ struct promise_base;
 struct loop_state;
 struct loop_core;
 
+/// What a waiter's cancel hook did: the one protocol every way of parking follows (Trio's
+/// wait_task_rescheduled() and its Abort.SUCCEEDED / FAILED, with what abort() needs besides).
+enum class cancel_result : std::uint8_t {
+    /// Unlinked from what it waited on, and the task woken: its await raises cancelled_error.
+    /// Nothing is owed to anyone if its frame is destroyed instead of resumed, so abort() may
+    /// drop the task here (a sleep, a wait in a primitive's queue that hands nothing on).
+    unlinked_owes_nothing,
+    /// Unlinked and woken, but the task must resume to leave cleanly (a child task to unwind, a
+    /// value to give back).
+    unlinked,
+    /// Left parked: what it waits for finishes first and wakes it (a call running on a pool,
+    /// a lock already handed to it, the end of a task it cancelled in turn, an I/O operation the
+    /// engine still holds).
+    stays_parked,
+};
+
 /// A suspension point that cancel() can reach.
 struct waiter {
-    /// Called on the loop thread when the parked task is cancelled. Must unlink the waiter from
-    /// whatever it waits on and wake the task (wake()), or leave it linked when completion of the
-    /// awaited thing is what will wake it.
-    void (*m_on_cancel)(waiter* self, promise_base* task) noexcept = nullptr;
+    /// Called on the loop's thread when the parked task is cancelled (or something is thrown
+    /// into it); says what it did (cancel_result). It runs no task: it only unlinks and wakes.
+    cancel_result (*m_on_cancel)(waiter* self, promise_base* task) noexcept = nullptr;
+};
+
+/// What loop stop does with a completion node of a task that it gives up on (the task ignored
+/// cancellation and waits on something that will never come), so that the kernel needs to know
+/// no facade by name.
+struct completion_stop {
+    enum class role : std::uint8_t {
+        /// Someone waiting for the task's outcome (an awaiter, a callback, a slot).
+        waiter,
+        /// A facade's own record of the task (a scope's child, a group's member, a timeout), not
+        /// someone waiting for its outcome: unjoin_if_alone() does not count it, and loop stop
+        /// unlinks it and calls `on_stop` before any stuck frame goes, so that a reference it
+        /// holds is dropped and the task counts as unreferenced.
+        bookkeeping,
+    };
+    role kind;
+    /// Called after the node is unlinked: a bookkeeping node's first; a waiter's when the task
+    /// is destroyed with no future referring to it (null: just unlinked). A task that a future
+    /// refers to ends cancelled instead, and its waiters' nodes fire as usual.
+    void (*on_stop)(completion_node* self, promise_base* task) noexcept;
 };
 
 /// Node in a root task's list of things to notify when it ends.
@@ -68,10 +102,12 @@ struct completion_node {
     completion_node* m_prev = nullptr;
     completion_node* m_next = nullptr;
     void (*m_fire)(completion_node* self, promise_base* finished) noexcept = nullptr;
-    /// Called instead of m_fire when loop stop destroys a task that would never end (it
-    /// ignored cancellation), after unlinking the node; null: the node is just unlinked.
-    void (*m_dropped)(completion_node* self, promise_base* task) noexcept = nullptr;
+    /// Loop stop's handling (null: a waiter that is just unlinked).
+    const completion_stop* m_stop = nullptr;
     [[nodiscard]] auto linked() const noexcept -> bool { return m_next != nullptr; }
+    [[nodiscard]] auto bookkeeping() const noexcept -> bool {
+        return m_stop != nullptr && m_stop->kind == completion_stop::role::bookkeeping;
+    }
 };
 
 struct promise_base {
@@ -155,7 +191,7 @@ struct promise_base {
 static_assert(sizeof(void*) != 8 || sizeof(promise_base) == 80,
               "promise_base grew: every task frame pays for it");
 
-/// Dropping a root (abort(), src/event_loop.cpp): while its frame is destroyed, the promise's
+/// Dropping a root (abort(), src/kernel/drop.cpp): while its frame is destroyed, the promise's
 /// state is copied out as its destructor runs and the frame's block is kept, so that the futures
 /// that point at the promise find it again, rebuilt in the same place.
 struct drop_context {
@@ -166,23 +202,9 @@ struct drop_context {
 };
 /// Set while a root's frame is destroyed by a drop (null otherwise: one test per frame freed).
 inline thread_local drop_context* t_drop = nullptr;
-/// The root that abort() offers a drop to while its waiter's cancel hook runs (see offer_drop()).
-inline thread_local promise_base* t_drop_offer = nullptr;
 
-/// Called by a cancel hook that has unlinked its waiter and woken `task`, when the awaiter owes
-/// nothing more to anyone if its frame is destroyed instead of resumed: abort() may then drop
-/// the task. Hooks of awaits that must still run code to leave cleanly do not call it, and
-/// abort() falls back to a cancel there.
-inline void offer_drop(promise_base* task) noexcept {
-    if (t_drop_offer == task) [[unlikely]] {
-        task->set(promise_base::f_dropped);
-    }
-}
-/// drop_context's out-of-line parts (src/event_loop.cpp).
-void keep_dropped_state(promise_base* p) noexcept;
-auto keep_dropped_block(void* block, std::size_t size) noexcept -> bool;
-/// Frees the block of a dropped root once its last reference is gone (frame_dropped()).
-void free_dropped_frame(promise_base* p) noexcept;
+// (drop_context's out-of-line parts: keep_dropped_state(), keep_dropped_block(),
+// free_dropped_frame() in detail/kernel.hpp.)
 
 inline promise_base::~promise_base() {
     if (t_drop != nullptr) [[unlikely]] {
@@ -282,13 +304,12 @@ inline void park(promise_base* task, waiter* w, std::coroutine_handle<> h) noexc
     waiter_count_add(1);
 }
 
-// --- kernel entry points (src/event_loop.cpp); loop thread only ---
+// --- inline helpers of the kernel's edge (detail/kernel.hpp); loop thread only ---
 
 /// The root task whose turn is running on this thread, or null outside any task.
 inline auto current_task() noexcept -> promise_base* {
     return t_current_task;
 }
-[[noreturn]] void throw_outside_task(const char* what);
 /// current_task(), or a usage_error naming `what` when called outside a coven task.
 inline auto require_current_task(const char* what) -> promise_base* {
     if (!t_current_task) {
@@ -309,27 +330,8 @@ inline void wake(promise_base* task) noexcept {
     }
     task->m_loop->append_ready(task, flags);
 }
-/// Requests cancellation of a root task; false if it had already ended.
-auto cancel_root(promise_base* task) noexcept -> bool;
-/// Ends a root task without resuming it where it can (future::abort()): a root parked at a
-/// drop-safe await of its own body is dropped at its next turn; any other is cancelled. False if
-/// it had already ended.
-auto abort_root(promise_base* task) noexcept -> bool;
-/// Called from a root's final suspend: records the end, fires completions, drops the loop's
-/// reference (which may destroy the frame).
-void root_finished(promise_base* task) noexcept;
-/// Drops one reference held by a future handle.
-void release_root(promise_base* task) noexcept;
-/// Links a completion node at the tail of a root's list.
-void add_completion(promise_base* task, completion_node* node) noexcept;
-/// Unlinks a completion node that is still linked.
-void remove_completion(promise_base* task, completion_node* node) noexcept;
-/// Counts a wait of `task` that another thread will end (a pool call, a task of another loop):
-/// loop stop waits for such waits instead of giving up on the task. +1 when it parks, -1 once
-/// it stops waiting (woken, or detached); the task's loop thread only.
-void count_foreign_wait(const promise_base* task, int delta) noexcept;
-/// Hands an exception thrown by a done-callback to the loop's exception handler.
-void report_callback_error(std::exception_ptr e) noexcept;
+// --- the cancellation layer's edge (src/cancel/cancel_scope.cpp) ---
+
 /// The slow part of cancel_pending(): the task runs inside cancel scopes.
 auto scope_cancel_pending(const promise_base* task) noexcept -> bool;
 /// throw_cancelled()'s parts (src/cancel_scope.cpp). The first raises an exception thrown into
@@ -337,6 +339,9 @@ auto scope_cancel_pending(const promise_base* task) noexcept -> bool;
 /// cancelled_error to raise and consumes what raising it consumes; it copies a prototype, which
 /// cannot throw.
 void raise_interrupt_unless_a_scope_is_first(promise_base* task);
+/// Raises the exception thrown into `task` (and forgets it); the loop calls it for a task that
+/// ends before its first turn.
+[[noreturn]] void raise_interrupt(promise_base* task);
 auto cancellation_for(promise_base* task) noexcept -> coven::cancelled_error;
 /// Throws what is pending for `task`: a cancelled scope's cancellation, else an exception thrown
 /// into it (consumed), else its own cancel request (consumed). Awaiters call it from
@@ -370,8 +375,6 @@ inline auto cancel_pending(const promise_base* task) noexcept -> bool {
 /// reaches the task being awaited. A shield holds it back, as it does cancellation. False if the
 /// task had ended.
 auto throw_into_root(promise_base* task, std::exception_ptr e) -> bool;
-/// Takes back the exception thrown into `task` and not raised yet (null if none).
-auto take_interrupt(promise_base* task) noexcept -> std::exception_ptr;
 /// Takes back `e` if it is the exception pending in `task`; false if it was raised or replaced.
 auto retract_interrupt(promise_base* task, const std::exception_ptr& e) noexcept -> bool;
 /// True if an exception thrown into `task` waits to be raised.
@@ -388,28 +391,5 @@ inline auto interrupt_is_next(const promise_base* task) noexcept -> bool {
     }
     return !task->has(promise_base::f_scoped) || scope_interrupt_is_next(task);
 }
-/// After a waiter that joined `target` (awaited it) left without its outcome: `target` counts
-/// as joined only while someone else still waits for it or has a done-callback on it.
-void unjoin_if_alone(promise_base* target) noexcept;
-/// Gives a queued root its turn now, nested in the caller's (K27), as start_now() does for a new
-/// task; false (it stays queued) if it is not queued, is the caller, belongs to a loop this
-/// thread is not driving, or the nesting is too deep.
-auto run_root_now(promise_base* task) noexcept -> bool;
-
-/// True if the calling thread drives a loop, including one that await_sync() hides.
-auto drives_a_loop() noexcept -> bool;
-/// Throws usage_error if the calling thread drives a loop (drives_a_loop()): a blocking `what`
-/// would stall it. `instead` names the non-blocking spelling.
-void refuse_blocking(const char* what, const char* instead);
-/// Inside await_sync(): waiting on a task of another loop would wait on a loop the synchronous
-/// run cannot drive; throws usage_error naming `what`.
-void refuse_cross_loop_wait_in_sync_run(const promise_base* waiter, const promise_base* target,
-                                        const char* what);
-
-/// Throws usage_error unless the calling thread is driving the task's loop.
-void require_loop_thread(const promise_base* task, const char* what);
-/// Throws usage_error unless the calling thread drives `loop` (or may: nobody drives it and it
-/// has no background thread).
-void require_loop_core_thread(const loop_core* loop, const char* what);
 
 } // namespace coven::detail

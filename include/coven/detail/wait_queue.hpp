@@ -60,7 +60,8 @@ struct wait_node : waiter {
     promise_base* m_task = nullptr;
     state m_state = idle;
     /// Set by awaiters that owe nothing once unlinked (event, lock, semaphore and queue waits):
-    /// a cancel hook then lets abort() drop the task instead of resuming it (offer_drop()).
+    /// a cancel hook then lets abort() drop the task instead of resuming it
+    /// (cancel_result::unlinked_owes_nothing).
     bool m_drop_safe = false;
     std::int16_t m_key = 0; // a priority queue's order: the task's priority when it parked
 };
@@ -229,7 +230,9 @@ public:
 
     /// The cancel hook of a node that a cancellation must leave parked (a condition waiter
     /// retaking its lock: it must hold it again before the cancellation propagates).
-    static void stays_parked(waiter*, promise_base*) noexcept {}
+    static auto stays_parked(waiter*, promise_base*) noexcept -> cancel_result {
+        return cancel_result::stays_parked;
+    }
 
 private:
     friend struct wait_node;
@@ -273,7 +276,7 @@ private:
         m_nodes.unlink(n);
         --m_parked;
     }
-    static void cancelled(waiter* w, promise_base* task) noexcept {
+    static auto cancelled(waiter* w, promise_base* task) noexcept -> cancel_result {
         auto* n = static_cast<wait_node*>(w);
         wait_queue* q = n->m_queue;
         q->unlink_parked(*n);
@@ -282,9 +285,7 @@ private:
             q->m_on_leave(*q, *n);
         }
         wake(task);
-        if (n->m_drop_safe) {
-            offer_drop(task);
-        }
+        return n->m_drop_safe ? cancel_result::unlinked_owes_nothing : cancel_result::unlinked;
     }
 
     // One list: the chosen nodes (whose awaits have not resumed), then the parked ones from

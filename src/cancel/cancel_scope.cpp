@@ -19,7 +19,7 @@
 //
 // Everything here runs on the loop's thread.
 
-#include "loop_state.hpp"
+#include <coven/detail/kernel.hpp>
 
 #include <coven/cancel_scope.hpp>
 #include <coven/future.hpp>
@@ -73,7 +73,7 @@ auto throw_into_root(promise_base* t, std::exception_ptr e) -> bool {
     if (t->has(promise_base::f_done)) {
         return false;
     }
-    state_of(t)->m_interrupts[t] = std::move(e); // a later throw replaces an earlier one
+    store_interrupt(t, std::move(e)); // a later throw replaces an earlier one
     t->set(promise_base::f_interrupt);
     wake_if_reachable(t);
     return true;
@@ -85,7 +85,7 @@ void raise_interrupt(promise_base* t) {
         std::fprintf(stderr, "coven: internal error: an interrupt flag without its exception\n");
         std::abort();
     }
-    ++state_of(t)->m_interrupts_raised;
+    count_raised_interrupt(t);
     if (t->m_scope && is_plain_cancellation(e)) {
         // Like the task's own cancellation: a cancelled scope it unwinds through passes it on.
         // (Any other exception is never taken for a scope's cancellation: nothing to mark.)
@@ -107,28 +107,9 @@ auto scope_kernel::interrupt_is_next(const promise_base* t) noexcept -> bool {
     return true;
 }
 
-auto take_interrupt(promise_base* t) noexcept -> std::exception_ptr {
-    if (!t->has(promise_base::f_interrupt)) {
-        return nullptr;
-    }
-    t->clear(promise_base::f_interrupt);
-    auto& pending = state_of(t)->m_interrupts;
-    auto it = pending.find(t);
-    if (it == pending.end()) {
-        return nullptr;
-    }
-    std::exception_ptr e = std::move(it->second);
-    pending.erase(it);
-    return e;
-}
-
 auto retract_interrupt(promise_base* t, const std::exception_ptr& e) noexcept -> bool {
-    if (!t->has(promise_base::f_interrupt)) {
-        return false; // raised already
-    }
-    auto& pending = state_of(t)->m_interrupts;
-    if (auto it = pending.find(t); it == pending.end() || it->second != e) {
-        return false; // replaced by another one since: that one stays
+    if (!t->has(promise_base::f_interrupt) || !interrupt_stored_is(t, e)) {
+        return false; // raised already, or replaced by another one since (that one stays)
     }
     take_interrupt(t);
     return true;
@@ -195,12 +176,12 @@ void scope_kernel::enter(cancel_scope& s, promise_base* t) {
     if (s.cancel_called() || s.m_deadline == cancel_scope::no_deadline) {
         return;
     }
-    if (s.m_deadline <= state_of(t)->m_self->now()) {
+    if (s.m_deadline <= loop_time(t->m_loop)) {
         s.m_owner_bits |= cancel_scope::s_cancel_called; // the task runs: its next await raises
         return;
     }
     s.m_fire = [](timer_node* n) noexcept { cancel(*static_cast<cancel_scope*>(n)); };
-    arm_timer_on(state_of(t), &s, s.m_deadline);
+    arm_timer_on(t->m_loop, &s, s.m_deadline);
 }
 
 namespace {
@@ -297,12 +278,12 @@ void scope_kernel::set_deadline(cancel_scope& s, event_loop::time_point deadline
     if (deadline == cancel_scope::no_deadline) {
         return;
     }
-    if (deadline <= state_of(t)->m_self->now()) {
+    if (deadline <= loop_time(t->m_loop)) {
         cancel(s);
         return;
     }
     s.m_fire = [](timer_node* n) noexcept { cancel(*static_cast<cancel_scope*>(n)); };
-    arm_timer_on(state_of(t), &s, deadline); // the task's loop, whoever calls
+    arm_timer_on(t->m_loop, &s, deadline); // the task's loop, whoever calls
 }
 
 void scope_kernel::set_shield(cancel_scope& s, bool on) {
@@ -367,7 +348,7 @@ void apply_root_timeout(promise_base* t, event_loop::duration d) {
         return;
     }
     // The task's loop's clock: the caller may be a thread that merely owns an undriven loop.
-    const auto deadline = saturating_deadline(state_of(t)->m_self->now(), d);
+    const auto deadline = saturating_deadline(loop_time(t->m_loop), d);
     root_timeout* node = nullptr;
     if (completion_node* head = t->m_completions) {
         completion_node* c = head;
@@ -385,11 +366,15 @@ void apply_root_timeout(promise_base* t, event_loop::duration d) {
         node = new root_timeout();
         node->m_target = t;
         node->completion_node::m_fire = &root_timeout_end;
+        // Loop stop frees it with a stuck task (owned by the task, it holds no reference).
+        static constexpr completion_stop on_stop{completion_stop::role::bookkeeping,
+                                                 &root_timeout_end};
+        node->m_stop = &on_stop;
         node->timer_node::m_fire = &root_timeout_fire;
         add_completion(t, node);
     }
     if (deadline != cancel_scope::no_deadline) {
-        arm_timer_on(state_of(t), node, deadline);
+        arm_timer_on(t->m_loop, node, deadline);
     }
 }
 

@@ -1,4 +1,4 @@
-#include "loop_state.hpp"
+#include <coven/detail/kernel.hpp>
 
 #include <coven/thread_safe_future.hpp>
 
@@ -28,7 +28,7 @@ void prepare_remote_wake(const std::shared_ptr<remote_waiter>& w) {
 
 void post_remote_wake(remote_waiter& w) noexcept {
     remote_item* item = w.m_wake.release();
-    if (item != nullptr && !post(*w.m_loop, item)) {
+    if (item != nullptr && !post(w.m_loop, item)) {
         delete item; // that loop is stopping: its shutdown cancels the waiter, which then finds
                      // the outcome itself
     }

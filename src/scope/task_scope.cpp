@@ -14,7 +14,7 @@
 //
 // done wakes every joiner and tells the parent. Everything runs on the loop's thread.
 
-#include "loop_state.hpp"
+#include <coven/detail/kernel.hpp>
 
 #include <coven/sleep.hpp>
 #include <coven/task_scope.hpp>
@@ -33,18 +33,6 @@ struct scope_child : completion_node {
     bool m_master = false;
     bool m_awaited = true;
 };
-
-namespace {
-auto what_of(const std::exception_ptr& e) -> std::string {
-    try {
-        std::rethrow_exception(e);
-    } catch (const std::exception& x) {
-        return x.what();
-    } catch (...) {
-        return "an exception that is not a std::exception";
-    }
-}
-} // namespace
 
 struct task_scope_kernel {
     static void link(task_scope& s, scope_child* n) noexcept {
@@ -94,12 +82,13 @@ struct task_scope_kernel {
             if (n->m_bubble && !t->has(promise_base::f_joined)) {
                 t->set(promise_base::f_observed); // the scope reports it
                 s.m_errors.push_back(t->m_exception);
-                s.log(root_name(t) + " failed: " + what_of(t->m_exception));
+                s.log(root_name(t) + " failed: " + describe_exception(t->m_exception));
                 if (s.m_on_error == error_mode::cancel) {
                     cancel(s, "a task failed");
                 }
             } else {
-                s.log(root_name(t) + " failed (not bubbling): " + what_of(t->m_exception));
+                s.log(root_name(t) +
+                      " failed (not bubbling): " + describe_exception(t->m_exception));
             }
         } else if (t->has(promise_base::f_cancelled)) {
             s.log(root_name(t) + " cancelled");
@@ -123,7 +112,7 @@ struct task_scope_kernel {
         }
         s.m_cancelling = true;
         s.log(std::string("cancelled: ") + why);
-        disarm_timer(&s.m_loop->state(), &s.m_deadline);
+        disarm_timer(detail::loop_core_of(*s.m_loop), &s.m_deadline);
         scope_kernel::cancel(s.m_body);
         for_each_child(s, [](scope_child* n) { cancel_root(n->m_task); });
         cancel_forks(s, "its parent scope was cancelled");
@@ -161,7 +150,8 @@ struct task_scope_kernel {
         }
         if (!s.m_closing && !s.m_cancelling && s.m_finalized && s.m_awaited_live == 0) {
             s.m_closing = true; // background children are cancelled, quietly
-            disarm_timer(&s.m_loop->state(), &s.m_deadline); // the work it bounded is done
+            disarm_timer(detail::loop_core_of(*s.m_loop),
+                         &s.m_deadline); // the work it bounded is done
             for_each_child(s, [](scope_child* n) {
                 if (!n->m_awaited) {
                     cancel_root(n->m_task);
@@ -172,7 +162,7 @@ struct task_scope_kernel {
             return;
         }
         s.m_done = true;
-        disarm_timer(&s.m_loop->state(), &s.m_deadline);
+        disarm_timer(detail::loop_core_of(*s.m_loop), &s.m_deadline);
         s.log("done");
         std::exception_ptr outcome;
         try {
@@ -209,13 +199,13 @@ struct task_scope_kernel {
         cancel(s, "its timeout passed");
     }
 
-    static void joiner_cancelled(waiter* w, promise_base*) noexcept {
+    static auto joiner_cancelled(waiter* w, promise_base*) noexcept -> cancel_result {
         auto* j = static_cast<task_scope::join_awaiter*>(w);
-        if (j->m_cancel_seen) {
-            return;
+        if (!j->m_cancel_seen) {
+            j->m_cancel_seen = true;
+            cancel(*j->m_scope, "the task waiting for it was cancelled");
         }
-        j->m_cancel_seen = true;
-        cancel(*j->m_scope, "the task waiting for it was cancelled"); // wakes j when done
+        return cancel_result::stays_parked; // the scope's end wakes j (perhaps already has)
     }
 };
 
@@ -312,7 +302,7 @@ task_scope::task_scope(event_loop& loop, scope_options options)
     m_deadline.m_owner = this;
     m_deadline.m_fire = &task_scope_kernel::deadline_fired;
     if (!options.timeout.is_never()) {
-        detail::arm_timer_on(&m_loop->state(), &m_deadline,
+        detail::arm_timer_on(detail::loop_core_of(*m_loop), &m_deadline,
                              detail::saturating_deadline(m_loop->now(), options.timeout.get()));
     }
 }
@@ -340,7 +330,7 @@ task_scope::task_scope(task_scope& parent, scope_options options)
 }
 
 task_scope::~task_scope() {
-    detail::disarm_timer(&m_loop->state(), &m_deadline);
+    detail::disarm_timer(detail::loop_core_of(*m_loop), &m_deadline);
     if (!m_done) {
         // Destroyed without being awaited (or at loop teardown): the children are cancelled and
         // forgotten; each unwinds on its own.
@@ -394,6 +384,10 @@ void task_scope::adopt(detail::promise_base* child, const spawn_options& options
     n->m_master = options.master;
     n->m_awaited = options.awaited;
     n->m_fire = &task_scope_kernel::child_ended;
+    // Loop stop unlinks it from a stuck child, dropping the scope's reference.
+    static constexpr detail::completion_stop on_stop{detail::completion_stop::role::bookkeeping,
+                                                     &detail::scope_child_dropped};
+    n->m_stop = &on_stop;
     ++child->m_refs;
     detail::add_completion(child, n);
     task_scope_kernel::link(*this, n);
@@ -427,7 +421,7 @@ void task_scope::finalize() {
     log("finalized");
     if (m_on_exit == exit_mode::cancel && !m_cancelling) {
         m_closing = true; // unfinished children are cancelled, quietly
-        detail::disarm_timer(&m_loop->state(), &m_deadline);
+        detail::disarm_timer(detail::loop_core_of(*m_loop), &m_deadline);
         task_scope_kernel::for_each_child(
             *this, [](detail::scope_child* n) { detail::cancel_root(n->m_task); });
         task_scope_kernel::cancel_forks(*this, "its parent scope exited");
@@ -513,7 +507,7 @@ task_scope::join_awaiter::~join_awaiter() {
 
 auto task_scope::join_awaiter::await_suspend(std::coroutine_handle<> h) -> bool {
     m_task = detail::require_current_task("co_await task_scope");
-    if (detail::t_sync_depth != 0 && &m_scope->m_loop->state() != m_task->m_loop) {
+    if (detail::t_sync_depth != 0 && detail::loop_core_of(*m_scope->m_loop) != m_task->m_loop) {
         detail::throw_usage("co_await task_scope inside await_sync() waits on a loop, and a "
                             "synchronous run has none; await it in a task instead");
     }

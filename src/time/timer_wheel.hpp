@@ -46,7 +46,6 @@ public:
     auto advance(std::uint64_t now) noexcept -> std::size_t;
 
     [[nodiscard]] auto size() const noexcept -> std::size_t { return m_count; }
-    [[nodiscard]] auto elapsed() const noexcept -> std::uint64_t { return m_elapsed; }
 
 private:
     struct list {

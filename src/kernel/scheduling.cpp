@@ -4,6 +4,7 @@
 #include "loop_state.hpp"
 
 #include <coven/scheduling.hpp>
+#include <coven/yield.hpp>
 
 #include <string>
 
@@ -13,8 +14,9 @@ namespace {
 
 /// Where queue_find(..., remove = true) parks a task it took out of the queue: blocked, in a
 /// waiter that a cancel can reach, until insert_ready() puts it back.
-void detached_cancelled(waiter* /*self*/, promise_base* task) noexcept {
+auto detached_cancelled(waiter* /*self*/, promise_base* task) noexcept -> cancel_result {
     wake(task); // back in the queue: the await it suspended in raises the cancellation
+    return cancel_result::unlinked;
 }
 waiter g_detached{&detached_cancelled};
 
@@ -26,7 +28,7 @@ auto loop_of_caller(event_loop* loop, const char* what) -> loop_state& {
                               " outside a loop; pass the loop, or call it from one of its tasks");
         }
     }
-    loop_state& s = loop->state();
+    loop_state& s = loop_state_of(*loop);
     require_driving(s, what);
     return s;
 }

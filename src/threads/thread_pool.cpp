@@ -1,4 +1,4 @@
-#include "loop_state.hpp"
+#include <coven/detail/kernel.hpp>
 
 #include <coven/error.hpp>
 #include <coven/event_loop.hpp>
@@ -83,7 +83,7 @@ void run_job(pool_job& job, const std::shared_ptr<pool_job>& owner) noexcept {
         return; // abandoned: nobody waits
     }
     auto* item = new (std::nothrow) completion_item(owner);
-    if (item != nullptr && !post(*static_cast<loop_state*>(job.m_loop), item)) {
+    if (item != nullptr && !post(job.m_loop, item)) {
         delete item; // the loop is stopping: its shutdown cancels the task, which then takes the
                      // result itself (detach_job() finds the job finished)
     }

@@ -26,8 +26,8 @@ void async_scope_state::handled(std::uint64_t child) noexcept {
 
 void block_until_done(event_loop& loop, promise_base* task, const char* what) {
     refuse_blocking(what, "co_await the result instead");
-    drive_guard guard(loop.state());
-    drive_until_done(loop.state(), task);
+    drive_guard guard(loop_state_of(loop));
+    drive_until_done(loop_state_of(loop), task);
 }
 
 namespace {

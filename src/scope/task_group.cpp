@@ -3,7 +3,7 @@
 // waiters it satisfies. A waiter's result is decided when it is woken, so that two wait_next()
 // callers never get the same future and none gets an early "empty".
 
-#include "loop_state.hpp"
+#include <coven/detail/kernel.hpp>
 
 #include <coven/task_group.hpp>
 
@@ -87,11 +87,12 @@ struct task_group_kernel {
         }
     }
 
-    static void waiter_cancelled(waiter* base, promise_base* t) noexcept {
+    static auto waiter_cancelled(waiter* base, promise_base* t) noexcept -> cancel_result {
         auto* w = static_cast<awaiter*>(base);
         w->m_cancel_seen = true;
         unlink(*w->m_group, w);
         wake(t);
+        return cancel_result::unlinked;
     }
 };
 
@@ -163,7 +164,7 @@ task_group::~task_group() {
 }
 
 void task_group::add(detail::promise_base* p) {
-    if (detail::state_of(p) != &m_loop->state()) {
+    if (p->m_loop != detail::loop_core_of(*m_loop)) {
         detail::throw_usage("task_group::add_future() with a task of another loop");
     }
     detail::require_loop_thread(p, "task_group::add_future()");
@@ -178,6 +179,10 @@ void task_group::add(detail::promise_base* p) {
     n->m_group = this;
     n->m_task = p;
     n->m_fire = &task_group_kernel::ended;
+    // Loop stop makes the group forget a stuck task, dropping the group's reference.
+    static constexpr detail::completion_stop on_stop{detail::completion_stop::role::bookkeeping,
+                                                     &detail::group_node_dropped};
+    n->m_stop = &on_stop;
     ++p->m_refs;
     m_nodes.push_back(n);
     if (p->has(detail::promise_base::f_done)) {
@@ -233,7 +238,7 @@ auto task_group::wait_awaiter::await_ready() noexcept -> bool {
 
 auto task_group::wait_awaiter::await_suspend(std::coroutine_handle<> h) -> bool {
     m_task = detail::require_current_task("co_await task_group");
-    if (detail::state_of(m_task) != &m_group->m_loop->state()) {
+    if (m_task->m_loop != detail::loop_core_of(*m_group->m_loop)) {
         detail::throw_usage("co_await on a task_group of another loop; wait on it from a task "
                             "of its own loop");
     }

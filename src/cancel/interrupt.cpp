@@ -1,7 +1,6 @@
 // task_throw() and task_interrupt() (K26, K27): checks around the kernel's throw_into_root() and
 // run_root_now().
-#include "loop_state.hpp"
-
+#include <coven/detail/kernel.hpp>
 #include <coven/interrupt.hpp>
 
 #include <cstdint>
@@ -28,13 +27,12 @@ auto interrupt_task(promise_base* target, std::exception_ptr e, bool run_now, co
     if (!run_now) {
         return true;
     }
-    loop_state& loop = *state_of(target);
-    const std::uint64_t raised_before = loop.m_interrupts_raised;
+    const std::uint64_t raised_before = raised_interrupts(target);
     ++target->m_refs; // the nested turn may end it and drop its last future
     run_root_now(target);
     // Raised: it is not pending any more, and it was raised rather than dropped at an end that
     // came first (a task that returned before its next await).
-    const bool raised = !interrupt_pending(target) && loop.m_interrupts_raised != raised_before;
+    const bool raised = !interrupt_pending(target) && raised_interrupts(target) != raised_before;
     release_root(target);
     return raised;
 }

@@ -2,17 +2,17 @@
 // The private state of an event_loop. Everything here is touched only by the thread driving the
 // loop, except the fields marked "any thread".
 
-#include "epoll_poller.hpp"
-#include "timer_wheel.hpp"
+#include "io/backend.hpp"
+#include "time/timer_wheel.hpp"
 
 #include <coven/event_loop.hpp>
-#include <coven/yield.hpp>
 
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <limits>
+#include <memory>
 
 #include <functional>
 #include <mutex>
@@ -40,7 +40,6 @@ constexpr auto tick_to_ns(std::uint64_t tick) noexcept -> std::int64_t {
 
 /// How long one iteration may wait in its poll when nothing is ready.
 enum class wait_mode {
-    no_wait,     ///< poll without waiting
     until_timer, ///< wait for the next timer, if any, never for I/O alone
     forever,     ///< wait for the next timer or a wake-up
 };
@@ -78,7 +77,7 @@ struct loop_state : loop_core {
     // The ready queue (FIFO of root tasks, linked through promise_base::m_next) is loop_core's.
 
     // Tasks parked in skip_poll_cycle(), woken after the next poll (sentinel of a circular list).
-    wait_link m_after_poll;
+    poll_link m_after_poll;
 
     // Registry of live root tasks (doubly linked through m_reg_prev / m_reg_next).
     promise_base* m_registry = nullptr;
@@ -90,7 +89,7 @@ struct loop_state : loop_core {
     std::uint64_t m_interrupts_raised = 0; // how many raise_interrupt() raised (task_interrupt())
 
     timer_wheel m_wheel;
-    epoll_poller m_poller;
+    std::unique_ptr<io_backend> m_io; // the I/O engine (never null)
 
     // Clock. m_virtual_ns: any thread reads it; the driver (or advance()) writes it.
     event_loop::time_point m_origin;
@@ -196,29 +195,12 @@ struct loop_state : loop_core {
     [[nodiscard]] auto has_posted() const noexcept -> bool;
     /// Reopens the cross-thread queue that a finished shutdown closed.
     void reopen_remote() noexcept;
+    /// Closes the cross-thread queue (post() fails from now on) and returns what was posted and
+    /// not taken yet (null if nothing), for run_posted().
+    auto close_remote() noexcept -> remote_item*;
+    /// Runs posted items in the order they were posted, and frees them.
+    static void run_posted(remote_item* items) noexcept;
 };
-
-/// Arms `node` on `loop`'s wheel (arm_timer() arms on the calling thread's loop).
-auto arm_timer_on(loop_state* loop, timer_node* node, event_loop::time_point deadline)
-    -> loop_state*;
-
-/// apply_timeout()'s completion node (src/cancel_scope.cpp): stop() frees the ones of tasks it
-/// has to destroy.
-auto is_root_timeout(const completion_node* c) noexcept -> bool;
-void root_timeout_end(completion_node* c, promise_base* t) noexcept;
-
-/// A task_scope's node on a child (src/task_scope.cpp): stop() unlinks the ones of tasks it has
-/// to destroy, without waking anyone.
-auto is_scope_child(const completion_node* c) noexcept -> bool;
-void scope_child_dropped(completion_node* c, promise_base* t) noexcept;
-
-/// A task_group's node on a task (src/task_group.cpp): stop() makes the group forget the tasks
-/// it has to destroy.
-auto is_group_node(const completion_node* c) noexcept -> bool;
-void group_node_dropped(completion_node* c, promise_base* t) noexcept;
-
-/// Raises the exception thrown into `t` (and forgets it).
-[[noreturn]] void raise_interrupt(promise_base* t);
 
 /// Task-local values (src/task_local.cpp): a new root copies its maker's; an ended root's go.
 void inherit_locals(promise_base* new_root);
@@ -238,5 +220,28 @@ void forget_inherit(promise_base* root) noexcept;
 inline auto state_of(const promise_base* t) noexcept -> loop_state* {
     return static_cast<loop_state*>(t->m_loop);
 }
+
+// --- shared by the kernel's files only ---
+
+/// The loop this thread drives (null if none, and inside await_sync(), which hides it).
+inline thread_local loop_state* t_loop = nullptr;
+
+/// Gives a root task its turn on this thread: resumes it, then the awaited sub-tasks it transfers
+/// to (see t_transfer), until it suspends or ends. The loop's turns, eager first turns
+/// (start_now()) and await_sync() runs all go through here.
+inline void give_turn(promise_base* t) noexcept {
+    t_current_task = t;
+    t->m_resume.resume();
+    while (std::coroutine_handle<> next = t_transfer) {
+        t_transfer = nullptr;
+        next.resume();
+    }
+}
+
+/// Ends a root by destroying its frame where it waits (src/kernel/drop.cpp): abort() at what
+/// would be its turn, loop stop for a stuck task a future refers to.
+[[gnu::cold]] void drop_root(promise_base* t) noexcept;
+/// Forgets the name of a named root whose frame goes (src/kernel/names.cpp).
+void forget_name(const promise_base* t) noexcept;
 
 } // namespace coven::detail

@@ -1,0 +1,43 @@
+#pragma once
+// The epoll engine: a readiness engine (src/io/backend.hpp). One epoll instance, an eventfd that
+// other threads write to wake the loop, and a table of the fds that operations wait on.
+
+#include "io/backend.hpp"
+
+#include <unordered_map>
+
+namespace coven::detail {
+
+class epoll_backend final : public io_backend {
+public:
+    epoll_backend();
+    ~epoll_backend() override;
+    epoll_backend(const epoll_backend&) = delete;
+    auto operator=(const epoll_backend&) -> epoll_backend& = delete;
+
+    void wait(std::int64_t timeout_ns) override;
+    void wake() noexcept override;
+    void start(io_op& op) override;
+    auto cancel(io_op& op) noexcept -> io_cancel_result override;
+    [[nodiscard]] auto pending() const noexcept -> std::size_t override { return m_pending; }
+    [[nodiscard]] auto name() const noexcept -> const char* override { return "epoll"; }
+
+private:
+    /// What waits on one fd: at most one operation per direction (Trio's rule: two tasks reading
+    /// one fd at once is a bug in the caller, not a queue to keep).
+    struct fd_slot {
+        io_op* reader = nullptr;
+        io_op* writer = nullptr;
+        std::uint32_t registered = 0; // the events epoll watches for it now (0: not added)
+    };
+    /// Tells epoll what `fd` waits for now (adds, modifies or removes it); throws on a failure
+    /// to add or modify, which start() reports.
+    void update(int fd, fd_slot& slot);
+
+    int m_epoll = -1;
+    int m_event = -1;
+    std::unordered_map<int, fd_slot> m_fds;
+    std::size_t m_pending = 0;
+};
+
+} // namespace coven::detail

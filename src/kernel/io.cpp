@@ -1,0 +1,23 @@
+// The kernel's side of the I/O seam: operations go to the loop's engine (src/io/backend.hpp).
+
+#include "loop_state.hpp"
+
+namespace coven::detail {
+
+void start_io(loop_core* loop, io_op& op) {
+    static_cast<loop_state*>(loop)->m_io->start(op);
+}
+
+auto cancel_io(loop_core* loop, io_op& op) noexcept -> io_cancel_result {
+    return static_cast<loop_state*>(loop)->m_io->cancel(op);
+}
+
+auto pending_io(const loop_core* loop) noexcept -> std::size_t {
+    return static_cast<const loop_state*>(loop)->m_io->pending();
+}
+
+auto io_engine_name(const loop_core* loop) noexcept -> const char* {
+    return static_cast<const loop_state*>(loop)->m_io->name();
+}
+
+} // namespace coven::detail

@@ -1,0 +1,157 @@
+// Loop stop: cancel what is left, let it unwind, and destroy what will never end.
+
+#include "loop_state.hpp"
+
+#include <coven/detail/accounting.hpp>
+
+namespace coven::detail {
+
+void loop_state::shutdown() {
+    auto cancel_new = [this] {
+        // Cancel each live task once; a task that catches it may await during its cleanup.
+        for (promise_base* t = m_registry; t;) {
+            promise_base* next = t->m_reg_next;
+            if (!t->has(promise_base::f_shutdown_cancelled)) {
+                t->set(promise_base::f_shutdown_cancelled);
+                cancel_root(t);
+            }
+            t = next;
+        }
+    };
+    int stuck_rounds = 0;
+    for (;;) {
+        cancel_new();
+        while (m_live > 0) {
+            // (Once the cross-thread queue is closed below, its marker is not work: a task that
+            // a callback run there spawned and that ignores cancellation is stuck, not busy.)
+            const bool work = has_ready() || m_after_poll.m_next != &m_after_poll ||
+                              m_wheel.size() != 0 || has_posted() || m_foreign_waits > 0;
+            if (!work) {
+                break;
+            }
+            // Cleanup may sleep; a wait that another thread ends (a pool call a shield kept,
+            // an enter_executor() block) is waited for: its completion wakes the poll.
+            run_once(m_foreign_waits > 0 ? wait_mode::forever : wait_mode::until_timer);
+            cancel_new();
+        }
+        if (m_live == 0) {
+            remote_item* rest = close_remote();
+            if (rest == nullptr) {
+                break;
+            }
+            run_posted(rest); // may spawn tasks: they are cancelled on the next round
+            continue;
+        }
+        // Nothing can make progress: the remaining tasks wait on something no one will finish.
+        if (++stuck_rounds < 2) {
+            for (promise_base* t = m_registry; t; t = t->m_reg_next) {
+                t->clear(promise_base::f_shutdown_cancelled);
+            }
+            continue;
+        }
+        for (promise_base* t = m_registry; t; t = t->m_reg_next) {
+            // The kernel's bookkeeping on a stuck task goes, with the references a scope or a
+            // group holds on it. Whoever waits for it (an awaiting task, a done-callback, a
+            // thread) stays: a task a future refers to ends cancelled below, and they hear it.
+            completion_node* n = t->m_completions;
+            while (n != nullptr) {
+                completion_node* const next = n->m_next == t->m_completions ? nullptr : n->m_next;
+                if (n->bookkeeping()) {
+                    remove_completion(t, n);
+                    n->m_stop->on_stop(n, t); // a scope's or a group's reference goes
+                }
+                n = next;
+            }
+        }
+        // The unreferenced ones first. Destroying them may hand a lock, a permit or a value to
+        // a referenced one (a guard released by a destructor): that one then runs and takes it,
+        // instead of being destroyed holding it.
+        // (From the head each time: a destructor may change the registry.)
+        bool destroyed = false;
+        for (;;) {
+            promise_base* t = m_registry;
+            // (A task a destructor spawned is cancelled first, next round.)
+            while (t != nullptr &&
+                   (t->m_refs != 1 || !t->has(promise_base::f_shutdown_cancelled))) {
+                t = t->m_reg_next;
+            }
+            if (t == nullptr) {
+                break;
+            }
+            // What still waits for it holds no reference (a start() slot nobody awaits): it is
+            // told the task is lost, or just let go.
+            while (completion_node* n = t->m_completions) {
+                remove_completion(t, n);
+                if (n->m_stop != nullptr && n->m_stop->on_stop != nullptr) {
+                    n->m_stop->on_stop(n, t);
+                }
+            }
+            destroy_stuck(t);
+            destroyed = true;
+        }
+        if (destroyed) {
+            stuck_rounds = 0;
+            continue;
+        }
+        // Then the ones a future still refers to: their frames go too, and their futures find
+        // them ended cancelled. A destructor that hands something to another stuck task lets it
+        // run first, to take it and end.
+        for (;;) {
+            promise_base* t = m_registry;
+            // Skipped: one woken by a frame destroyed before it (it runs next round), one a
+            // destructor spawned (it is cancelled first).
+            while (t != nullptr && (t->has(promise_base::f_scheduled) ||
+                                    !t->has(promise_base::f_shutdown_cancelled))) {
+                t = t->m_reg_next;
+            }
+            if (t == nullptr) {
+                break;
+            }
+            drop_referenced(t);
+            if (has_ready()) {
+                break;
+            }
+        }
+        stuck_rounds = 0;
+    }
+    m_stop_requested.store(false, std::memory_order_relaxed);
+}
+
+void loop_state::leave_for_good(promise_base* t) noexcept {
+    if (t->has(promise_base::f_scheduled)) {
+        // Woken by a frame destroyed before it (a task_scope's waiter): it must not stay in the
+        // ready queue once freed.
+        unqueue(t);
+    }
+    if (t->parked_waiter() != nullptr) {
+        t->m_waiter = nullptr; // its awaiter unlinks itself when the frame goes
+        waiter_count_add(-1);
+    }
+}
+
+void loop_state::destroy_stuck(promise_base* t) noexcept {
+    unregister_root(t);
+    leave_for_good(t);
+    take_interrupt(t); // side-table state: goes either way
+    forget_inherit(t);
+    // Its frames' destructors run in its own context, as drop_root()'s do: a scoped_value that
+    // puts an old value back writes the task's values, not those of whoever called stop().
+    // Those values go after the frame.
+    const bool locals = t->has(promise_base::f_has_locals);
+    promise_base* const outer = std::exchange(t_current_task, t);
+    t->m_destroy(t); // destroys its frames; their awaiters unlink themselves
+    t_current_task = outer;
+    if (locals) {
+        drop_locals(t); // (the freed address is only a key there: nothing is read through it)
+    }
+}
+
+void loop_state::drop_referenced(promise_base* t) noexcept {
+    // Its frame goes now, while the loop lives and on the loop's thread (a destructor in it may
+    // use the loop: a scope, a guard), in its own context (its task-local values, its
+    // priority), as abort() drops a task; whoever waits for it is told it ended cancelled.
+    leave_for_good(t);
+    drop_root(t);
+}
+
+} // namespace coven::detail
