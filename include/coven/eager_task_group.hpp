@@ -46,11 +46,9 @@ struct start_slot {
                 delete self;
             };
             // Loop stop destroyed an unreferenced child (its start() result is gone too).
-            static constexpr completion_stop on_stop{
-                completion_stop::role::waiter, [](completion_node* n, promise_base*) noexcept {
-                    delete static_cast<end_node*>(n);
-                }};
-            m_stop = &on_stop;
+            m_dropped = [](completion_node* n, promise_base*) noexcept {
+                delete static_cast<end_node*>(n);
+            };
         }
     };
 

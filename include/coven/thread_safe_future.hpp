@@ -133,18 +133,16 @@ struct shared_outcome {
             me->outcome->finish([me](shared_outcome& o) { o.fill(me->task, me->may_move); });
             delete me;
         };
-        // Loop stop destroyed the task (it ignored cancellation): it will never end.
-        static constexpr completion_stop on_stop{
-            completion_stop::role::waiter, [](completion_node* c, promise_base*) noexcept {
-                auto* me = static_cast<node*>(c);
-                me->outcome->finish([](shared_outcome& o) {
-                    o.m_cancelled = true;
-                    o.m_error = std::make_exception_ptr(cancelled_error(
-                        "coven: the task's loop stopped, and the task ignored its cancellation"));
-                });
-                delete me;
-            }};
-        n->m_stop = &on_stop;
+        n->m_dropped = [](completion_node* c, promise_base*) noexcept {
+            // Loop stop destroyed the task (it ignored cancellation): it will never end.
+            auto* me = static_cast<node*>(c);
+            me->outcome->finish([](shared_outcome& o) {
+                o.m_cancelled = true;
+                o.m_error = std::make_exception_ptr(cancelled_error(
+                    "coven: the task's loop stopped, and the task ignored its cancellation"));
+            });
+            delete me;
+        };
         f.promise().set(promise_base::f_joined); // its outcome is handled here
         self->m_task = &f.promise();
         add_completion(&f.promise(), n);

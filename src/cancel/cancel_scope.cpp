@@ -311,11 +311,16 @@ auto deadline_after(event_loop::duration d, const char* what) -> event_loop::tim
 
 // ---------------------------------------------------------------- apply_timeout (S12)
 
+/// apply_timeout()'s end (and, when loop stop gives up on the task, its stop hook: owned by the
+/// task, the node holds no reference).
+void root_timeout_end(completion_node* c, promise_base* t) noexcept;
+
 namespace {
 
 /// The deadline of a root task's apply_timeout(): a timer that cancels the task, and a
 /// completion that frees the node when the task ends.
-struct root_timeout final : timer_node, completion_node {
+struct root_timeout final : timer_node, bookkeeping_node {
+    root_timeout() noexcept : bookkeeping_node(&root_timeout_end) {}
     promise_base* m_target = nullptr;
 };
 
@@ -366,10 +371,6 @@ void apply_root_timeout(promise_base* t, event_loop::duration d) {
         node = new root_timeout();
         node->m_target = t;
         node->completion_node::m_fire = &root_timeout_end;
-        // Loop stop frees it with a stuck task (owned by the task, it holds no reference).
-        static constexpr completion_stop on_stop{completion_stop::role::bookkeeping,
-                                                 &root_timeout_end};
-        node->m_stop = &on_stop;
         node->timer_node::m_fire = &root_timeout_fire;
         add_completion(t, node);
     }

@@ -128,7 +128,13 @@ struct loop_state : loop_core {
     std::unordered_map<const promise_base*, inherit_record> m_inherit;
 
     // --- driver-side operations ---
-    [[nodiscard]] auto now_ns() const noexcept -> std::int64_t;
+    /// The loop clock in nanoseconds since its origin (inline: every timer armed reads it).
+    [[nodiscard]] auto now_ns() const noexcept -> std::int64_t {
+        if (m_options.clock == clock_kind::virtual_time) {
+            return m_virtual_ns.load(std::memory_order_acquire);
+        }
+        return (event_loop::clock::now() - m_origin).count();
+    }
     [[nodiscard]] auto now_tick() const noexcept -> std::uint64_t;
     void run_ready() noexcept;
     template <bool Prioritized>

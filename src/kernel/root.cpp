@@ -80,6 +80,8 @@ auto abort_root(promise_base* t) noexcept -> bool {
     return true;
 }
 
+void bookkeeping_marker(completion_node* /*self*/, promise_base* /*task*/) noexcept {}
+
 void add_completion(promise_base* t, completion_node* n) noexcept {
     if (completion_node* head = t->m_completions) {
         n->m_next = head;

@@ -46,13 +46,6 @@ loop_state::loop_state(event_loop* self, loop_options options)
     m_io = make_io_backend(options.io);
 }
 
-auto loop_state::now_ns() const noexcept -> std::int64_t {
-    if (m_options.clock == clock_kind::virtual_time) {
-        return m_virtual_ns.load(std::memory_order_acquire);
-    }
-    return (event_loop::clock::now() - m_origin).count();
-}
-
 auto loop_state::now_tick() const noexcept -> std::uint64_t {
     auto ns = now_ns();
     return ns <= 0 ? 0 : static_cast<std::uint64_t>(ns / 1000);

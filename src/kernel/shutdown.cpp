@@ -58,7 +58,7 @@ void loop_state::shutdown() {
                 completion_node* const next = n->m_next == t->m_completions ? nullptr : n->m_next;
                 if (n->bookkeeping()) {
                     remove_completion(t, n);
-                    n->m_stop->on_stop(n, t); // a scope's or a group's reference goes
+                    static_cast<bookkeeping_node*>(n)->m_on_stop(n, t); // its reference goes
                 }
                 n = next;
             }
@@ -82,8 +82,8 @@ void loop_state::shutdown() {
             // told the task is lost, or just let go.
             while (completion_node* n = t->m_completions) {
                 remove_completion(t, n);
-                if (n->m_stop != nullptr && n->m_stop->on_stop != nullptr) {
-                    n->m_stop->on_stop(n, t);
+                if (n->m_dropped != nullptr) {
+                    n->m_dropped(n, t);
                 }
             }
             destroy_stuck(t);

@@ -11,7 +11,12 @@
 
 namespace coven::detail {
 
-struct group_node : completion_node {
+void group_node_dropped(completion_node* c, promise_base* t) noexcept;
+
+/// A group's record of a task (loop stop makes the group forget a stuck task, dropping the
+/// group's reference).
+struct group_node : bookkeeping_node {
+    group_node() noexcept : bookkeeping_node(&group_node_dropped) {}
     task_group* m_group = nullptr;
     promise_base* m_task = nullptr; // null once loop stop destroyed the task (dropped)
 };
@@ -179,10 +184,6 @@ void task_group::add(detail::promise_base* p) {
     n->m_group = this;
     n->m_task = p;
     n->m_fire = &task_group_kernel::ended;
-    // Loop stop makes the group forget a stuck task, dropping the group's reference.
-    static constexpr detail::completion_stop on_stop{detail::completion_stop::role::bookkeeping,
-                                                     &detail::group_node_dropped};
-    n->m_stop = &on_stop;
     ++p->m_refs;
     m_nodes.push_back(n);
     if (p->has(detail::promise_base::f_done)) {

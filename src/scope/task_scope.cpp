@@ -24,7 +24,12 @@
 
 namespace coven::detail {
 
-struct scope_child : completion_node {
+void scope_child_dropped(completion_node* c, promise_base* t) noexcept;
+
+/// A scope's record of a child (loop stop unlinks it from a stuck child, dropping the scope's
+/// reference).
+struct scope_child : bookkeeping_node {
+    scope_child() noexcept : bookkeeping_node(&scope_child_dropped) {}
     task_scope* m_scope = nullptr;
     promise_base* m_task = nullptr;
     scope_child* m_prev_child = nullptr;
@@ -384,10 +389,6 @@ void task_scope::adopt(detail::promise_base* child, const spawn_options& options
     n->m_master = options.master;
     n->m_awaited = options.awaited;
     n->m_fire = &task_scope_kernel::child_ended;
-    // Loop stop unlinks it from a stuck child, dropping the scope's reference.
-    static constexpr detail::completion_stop on_stop{detail::completion_stop::role::bookkeeping,
-                                                     &detail::scope_child_dropped};
-    n->m_stop = &on_stop;
     ++child->m_refs;
     detail::add_completion(child, n);
     task_scope_kernel::link(*this, n);

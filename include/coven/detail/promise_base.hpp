@@ -77,38 +77,41 @@ struct waiter {
     cancel_result (*m_on_cancel)(waiter* self, promise_base* task) noexcept = nullptr;
 };
 
-/// What loop stop does with a completion node of a task that it gives up on (the task ignored
-/// cancellation and waits on something that will never come), so that the kernel needs to know
-/// no facade by name.
-struct completion_stop {
-    enum class role : std::uint8_t {
-        /// Someone waiting for the task's outcome (an awaiter, a callback, a slot).
-        waiter,
-        /// A facade's own record of the task (a scope's child, a group's member, a timeout), not
-        /// someone waiting for its outcome: unjoin_if_alone() does not count it, and loop stop
-        /// unlinks it and calls `on_stop` before any stuck frame goes, so that a reference it
-        /// holds is dropped and the task counts as unreferenced.
-        bookkeeping,
-    };
-    role kind;
-    /// Called after the node is unlinked: a bookkeeping node's first; a waiter's when the task
-    /// is destroyed with no future referring to it (null: just unlinked). A task that a future
-    /// refers to ends cancelled instead, and its waiters' nodes fire as usual.
-    void (*on_stop)(completion_node* self, promise_base* task) noexcept;
-};
-
 /// Node in a root task's list of things to notify when it ends.
 struct completion_node {
     completion_node* m_prev = nullptr;
     completion_node* m_next = nullptr;
     void (*m_fire)(completion_node* self, promise_base* finished) noexcept = nullptr;
-    /// Loop stop's handling (null: a waiter that is just unlinked).
-    const completion_stop* m_stop = nullptr;
+    /// Loop stop gives up on the task (it ignored cancellation and waits on something that will
+    /// never come) and destroys it while no future refers to it: called after the node is
+    /// unlinked (null: just unlinked). For a bookkeeping_node, the kernel's marker instead.
+    void (*m_dropped)(completion_node* self, promise_base* task) noexcept = nullptr;
     [[nodiscard]] auto linked() const noexcept -> bool { return m_next != nullptr; }
-    [[nodiscard]] auto bookkeeping() const noexcept -> bool {
-        return m_stop != nullptr && m_stop->kind == completion_stop::role::bookkeeping;
-    }
+    /// True for a facade's own record of the task (bookkeeping_node), not someone waiting for
+    /// its outcome.
+    [[nodiscard]] inline auto bookkeeping() const noexcept -> bool;
 };
+
+/// The marker in m_dropped of a bookkeeping_node (src/kernel/root.cpp; never called).
+void bookkeeping_marker(completion_node* self, promise_base* task) noexcept;
+
+/// A facade's own record of a task (a scope's child, a group's member, an apply_timeout()
+/// deadline), not someone waiting for its outcome, so that the kernel needs to know no facade
+/// by name: unjoin_if_alone() does not count it, and loop stop, giving up on a stuck task,
+/// unlinks it and calls `m_on_stop` before any stuck frame goes, so that a reference it holds
+/// is dropped and the task can count as unreferenced.
+struct bookkeeping_node : completion_node {
+    explicit bookkeeping_node(void (*on_stop)(completion_node* self,
+                                              promise_base* task) noexcept) noexcept
+        : m_on_stop(on_stop) {
+        m_dropped = &bookkeeping_marker;
+    }
+    void (*m_on_stop)(completion_node* self, promise_base* task) noexcept;
+};
+
+inline auto completion_node::bookkeeping() const noexcept -> bool {
+    return m_dropped == &bookkeeping_marker;
+}
 
 struct promise_base {
     enum flag : std::uint16_t {
