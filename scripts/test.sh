@@ -6,6 +6,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 preset="${1:-dev}"
 extra=()
 [ "$preset" = clang ] && extra+=(clang)
+# The asan preset builds with clang, whose sanitizer runtimes Debian packages apart.
+[ "$preset" = asan ] && extra+=(clang libclang-rt-14-dev)
 bash scripts/install-deps.sh "${extra[@]}"
 cmake --preset "$preset" >/dev/null
 cmake --build --preset "$preset"

@@ -27,6 +27,9 @@
 namespace coven::detail {
 namespace {
 
+std::atomic<std::size_t> g_slab_bytes{0};
+
+#ifndef COVEN_NO_FRAME_POOL
 constexpr std::size_t granule = 16;
 constexpr std::size_t max_pooled = 1024;
 constexpr std::size_t classes = max_pooled / granule;
@@ -36,9 +39,6 @@ constexpr std::size_t slab_bytes = 64 * 1024;
 // chunk cost nothing until touched).
 constexpr std::size_t slabs_per_chunk = 32;
 
-std::atomic<std::size_t> g_slab_bytes{0};
-
-#ifndef COVEN_NO_FRAME_POOL
 struct free_block {
     free_block* next;
     std::size_t size_class; // (set on a block on its way back through a return stack)
