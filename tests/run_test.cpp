@@ -79,6 +79,20 @@ TEST(Run, VirtualClockFromDefaultLoopOptions) {
     coven::set_default_loop_options({});
 }
 
+// Changing any option, not only the clock, makes the next start use a new default loop.
+TEST(Run, EveryDefaultLoopOptionReachesTheRestartedLoop) {
+    auto& first = coven::get_or_create_event_loop();
+    first.stop();
+    coven::set_default_loop_options({.scheduling = coven::scheduling_policy::priority});
+    auto& loop = coven::get_or_create_event_loop();
+    EXPECT_EQ(loop.options().scheduling, coven::scheduling_policy::priority);
+    loop.stop();
+    coven::set_default_loop_options({.boost_starved = false});
+    EXPECT_FALSE(coven::get_or_create_event_loop().options().boost_starved);
+    coven::get_or_create_event_loop().stop();
+    coven::set_default_loop_options({});
+}
+
 // A task still waiting when the process exits is cancelled as the default loop stops, while
 // statics are destroyed. That cancellation must touch nothing destroyed before the loop: here,
 // what the process's first cancellation set up, after the loop was made. Under ASan a use after

@@ -763,3 +763,17 @@ TEST(TaskScope, AScopeWhoseStuckChildTheStopDestroyedEndsAndCanBeAwaited) {
     EXPECT_EQ(scope.size(), 0u);
     loop.run_until_complete([](task_scope& s) -> task<void> { co_await s; }(scope));
 }
+
+// A scope belongs to its loop: a task of another loop that awaits it is refused, instead of being
+// woken (and cancelling the scope) from the wrong thread.
+TEST(TaskScope, AwaitingAScopeFromATaskOfAnotherLoopIsAUsageError) {
+    coven::event_loop a(virtual_options());
+    coven::event_loop b(virtual_options());
+    task_scope scope(a, {});
+    scope << sleep_for(1.0); // (made by the thread that owns `a`, which nobody drives)
+    scope.finalize();
+    b.run_until_complete(
+        [](task_scope& s) -> task<void> { EXPECT_THROW(co_await s, coven::usage_error); }(scope));
+    a.run_until_complete([](task_scope& s) -> task<void> { co_await s; }(scope));
+    EXPECT_TRUE(scope.done());
+}

@@ -41,61 +41,16 @@ struct async_scope_state {
     void handled(std::uint64_t child) noexcept;
 };
 
-/// Parks the awaiting task until a root task ends, without the cancellation cascade of
-/// `co_await future`: a cancelled waiter just leaves (a delayed result is a value, not code).
-class result_wait : public waiter, public completion_node {
-public:
-    explicit result_wait(promise_base* target) noexcept : m_target(target) {}
-    result_wait(const result_wait&) = delete;
-    auto operator=(const result_wait&) -> result_wait& = delete;
-    ~result_wait() {
-        if (linked()) { // only when a suspended frame is destroyed at loop teardown
-            remove_completion(m_target, this);
-        }
-    }
-    [[nodiscard]] auto await_ready() const noexcept -> bool {
-        return m_target->has(promise_base::f_done);
-    }
-    auto await_suspend(std::coroutine_handle<> h) -> bool {
-        m_task = require_current_task("co_await delayed_result");
-        if (m_task == m_target) {
-            throw_usage("a function awaited its own delayed_result; it would wait forever");
-        }
-        require_loop_thread(m_target, "co_await delayed_result (from another loop)");
-        if (t_sync_depth != 0) {
-            refuse_cross_loop_wait_in_sync_run(m_task, m_target, "co_await delayed_result");
-        }
-        if (cancel_pending(m_task)) {
-            m_cancelled = true;
-            return false;
-        }
-        m_on_cancel = [](waiter* w, promise_base* task) noexcept {
-            auto* self = static_cast<result_wait*>(w);
-            remove_completion(self->m_target, self);
-            self->m_cancelled = true;
-            wake(task);
-            return cancel_result::unlinked;
-        };
-        m_fire = [](completion_node* c, promise_base*) noexcept {
-            wake(static_cast<result_wait*>(c)->m_task);
-        };
-        park(m_task, this, h);
-        add_completion(m_target, this);
-        return true;
-    }
-
-protected:
-    void throw_if_cancelled() {
-        if (m_cancelled) {
-            throw_cancelled(m_task);
-        }
-    }
-
-private:
-    promise_base* m_target;
-    promise_base* m_task = nullptr;
-    bool m_cancelled = false;
+/// How `co_await delayed_result` waits (detail/root_wait.hpp): without the cancellation
+/// cascade of `co_await future`; a cancelled waiter just leaves (a delayed result is a value,
+/// not code).
+struct result_wait_policy {
+    static constexpr bool cascade = false;
+    static constexpr const char* what = "co_await delayed_result";
+    static constexpr const char* self_wait =
+        "a function awaited its own delayed_result; it would wait forever";
 };
+using result_wait = root_wait<result_wait_policy>;
 
 /// Drives `loop` on the calling thread until `task` has ended (delayed_result::block()).
 /// **Throws:** usage_error on a loop thread (it would stall that loop), or when another thread
@@ -115,8 +70,17 @@ void block_until_done(event_loop& loop, promise_base* task, const char* what);
 /// the scope does not raise it again at its end (T10). (as_future() is the plain future: going
 /// through it counts as nothing, and `co_await` on it cancels the function with its waiter.)
 ///
-/// **Throws:** value() and block() rethrow the function's exception, or cancelled_error if it was
-/// cancelled; block() throws usage_error inside a task (co_await instead).
+/// **Cancellation:** `co_await r` is a wait for a value: a waiter that is cancelled (or
+/// interrupted) leaves at once and raises cancelled_error, and the function runs on. A result
+/// that arrived first is returned and the cancellation stays pending for the next await; a wait
+/// with a cancellation pending raises at once unless the result is there already. block() is
+/// not an awaitable.
+/// **Throws:** value(), block() and `co_await r` rethrow the function's exception, or
+/// cancelled_error if it was cancelled; value() throws not_ready_error before it arrived; block()
+/// throws usage_error inside a task or on any thread that drives a loop (co_await instead), or
+/// when another thread drives the scope's loop; `co_await r` throws usage_error outside a coven
+/// task, from a task of another loop, or from the function itself. Every use of an empty
+/// delayed_result but ready() and as_future() is a usage_error.
 /// **Thread safety:** the thread that owns the scope's loop.
 /// **Example:**
 /// ```
@@ -149,7 +113,8 @@ public:
     }
 
     /// Waits for the result, driving the scope's loop on this thread, and returns it.
-    /// **Throws:** the function's error; usage_error inside a task.
+    /// **Thread safety:** a thread that drives no loop (the scope's owner).
+    /// **Throws:** the function's error; usage_error inside a task or on a loop's thread.
     auto block() const& -> reference {
         wait_here();
         note_handled();
@@ -166,13 +131,14 @@ public:
         explicit awaiter(const delayed_result& r)
             : detail::result_wait(&r.m_future.promise()), m_result(&r) {}
         auto await_resume() -> T {
-            throw_if_cancelled();
+            resume_or_throw_own_cancel();
             return m_result->take();
         }
         const delayed_result* m_result;
     };
     /// Waits for the result. Waiting does not run anything: cancelling the waiting task stops
     /// the wait (cancelled_error) but not the function, whose result stays for others.
+    /// **Cancellation:** see the class comment. **Throws:** see the class comment.
     auto operator co_await() const -> awaiter { return awaiter(*this); }
 
     /// The function's task as a future (to add callbacks, or to hand to code taking futures).

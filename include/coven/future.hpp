@@ -3,6 +3,7 @@
 
 #include <coven/detail/accounting.hpp>
 #include <coven/detail/promise_base.hpp>
+#include <coven/detail/root_wait.hpp>
 #include <coven/duration.hpp>
 #include <coven/error.hpp>
 #include <coven/task.hpp>
@@ -20,85 +21,26 @@ class event_loop;
 
 /// Installs a process-wide handler for exceptions of tasks that ended with an exception nobody
 /// retrieved (through co_await, result() or exception()) before the last handle went away.
-/// Null restores the default, which prints one line to stderr.
+/// Null restores the default, which prints one line to stderr. The handler runs on the thread
+/// that lets go of the last handle (a loop's thread, or the last holder of a
+/// thread_safe_future); it must not throw.
+/// **Thread safety:** any thread (the handler is stored atomically).
 void set_unobserved_exception_handler(void (*handler)(std::exception_ptr, const std::string&));
 
 namespace detail {
 /// Arms, or moves, a root task's apply_timeout() deadline to now + d
-/// (src/cancel/root_timeout.cpp).
+/// (src/cancel/cancel_scope.cpp).
 void apply_root_timeout(promise_base* task, std::chrono::nanoseconds d);
 [[noreturn]] void throw_root_timeout(const promise_base* task);
 
-/// Parks the awaiting task until a root task ends (the common part of future's awaiters).
-/// Cancelling the parked task cancels the awaited one, and the waiter wakes when it has ended.
-class future_wait : public waiter, public completion_node {
-public:
-    explicit future_wait(promise_base* target) noexcept : m_target(target) {}
-    future_wait(const future_wait&) = delete;
-    auto operator=(const future_wait&) -> future_wait& = delete;
-    ~future_wait() {
-        if (linked()) { // only when a suspended frame is destroyed at loop teardown
-            remove_completion(m_target, this);
-        }
-    }
-
-    [[nodiscard]] auto await_ready() const noexcept -> bool {
-        return m_target->has(promise_base::f_done);
-    }
-    auto await_suspend(std::coroutine_handle<> h) -> bool {
-        m_task = require_current_task("co_await future");
-        if (m_task == m_target) {
-            throw_usage("a task awaited its own future; it would wait forever");
-        }
-        require_loop_thread(m_target, "co_await future (from another loop)");
-        if (t_sync_depth != 0) {
-            refuse_cross_loop_wait_in_sync_run(m_task, m_target, "co_await future");
-        }
-        if (cancel_pending(m_task)) {
-            m_cancel_seen = true;
-            return false;
-        }
-        m_target->set(promise_base::f_joined); // its outcome is handled here: no bubbling
-        m_on_cancel = [](waiter* w, promise_base* task) noexcept {
-            auto* self = static_cast<future_wait*>(w);
-            if (interrupt_is_next(task)) {
-                // An exception thrown in ends the wait at once and leaves the awaited task be.
-                remove_completion(self->m_target, self);
-                unjoin_if_alone(self->m_target); // its failure may bubble again
-                self->m_cancel_seen = true;
-                wake(task);
-                return cancel_result::unlinked;
-            }
-            if (!self->m_cancel_seen) { // (after the first, the awaited task is cancelled once)
-                self->m_cancel_seen = true;
-                cancel_root(self->m_target);
-            }
-            return cancel_result::stays_parked; // it wakes us when it has ended
-        };
-        m_fire = [](completion_node* c, promise_base*) noexcept {
-            wake(static_cast<future_wait*>(c)->m_task);
-        };
-        park(m_task, this, h);
-        add_completion(m_target, this);
-        return true;
-    }
-
-protected:
-    /// Throws the awaiting task's own cancellation if it was cancelled while it waited and the
-    /// awaited task did not finish anyway. A result (or an error) that arrived despite the
-    /// cancel is handed over instead: it is never lost, and the cancellation, still pending,
-    /// is raised by the next await.
-    void resume_or_throw_own_cancel() {
-        if (m_cancel_seen &&
-            (!m_target->has(promise_base::f_done) || m_target->has(promise_base::f_cancelled))) {
-            throw_cancelled(m_task);
-        }
-    }
-
-    promise_base* m_target;
-    promise_base* m_task = nullptr;
-    bool m_cancel_seen = false;
+/// How `co_await future` waits (detail/root_wait.hpp): a cancel of the waiting task cancels
+/// the awaited one too.
+struct future_wait_policy {
+    static constexpr bool cascade = true;
+    static constexpr const char* what = "co_await future";
+    static constexpr const char* self_wait = "a task awaited its own future; it would wait forever";
 };
+using future_wait = root_wait<future_wait_policy>;
 
 } // namespace detail
 
@@ -107,12 +49,22 @@ protected:
 ///
 /// **Cancellation:** `co_await f` parks the awaiting task until `f`'s task ends. Cancelling the
 /// awaiting task cancels `f`'s task too (asyncio semantics) and the awaiter throws
-/// cancelled_error once that task has ended; the ended task's result stays in `f`.
+/// cancelled_error once that task has ended; the ended task's result stays in `f`. If that task
+/// finishes anyway (it caught the cancellation and returned, or failed), the awaiter receives
+/// that outcome instead, and its own cancellation stays pending for its next await. An
+/// exception thrown into the awaiting task (task_throw(), task_interrupt()) ends the wait at once
+/// and leaves `f`'s task running. An await with a cancellation already pending raises at once,
+/// without cancelling `f`'s task, unless that task has ended already (then it does not suspend
+/// and returns the outcome).
 /// **Throws:** `co_await f` and `result()` rethrow the task's exception, or cancelled_error if it
-/// was cancelled.
+/// was cancelled (timeout_error if its apply_timeout() deadline cancelled it). Using an empty
+/// future (default-constructed or moved from) for anything but valid(), copies and moves is a
+/// usage_error; a `co_await f` that has to wait throws usage_error outside a coven task, from a
+/// task of another loop, or from the task itself.
 /// **Thread safety:** loop thread only: a future is used by the tasks and callbacks of the loop
 /// that runs its task. Other threads reach a loop through event_loop::run() and
-/// event_loop::call_soon_threadsafe().
+/// event_loop::call_soon_threadsafe(). A future may outlive its loop: done(), cancelled(),
+/// result() and exception() still answer, but cancel(), abort() and `co_await` need the loop.
 template <class T = void>
 class future {
 public:
@@ -147,7 +99,9 @@ public:
     /// timeout_error instead of cancelled_error. A result that arrived first is never lost: a
     /// task that finishes (or catches the cancellation and returns) before the deadline hands
     /// over its value. Calling it again moves the deadline; no effect on a task that has ended.
-    /// **Throws:** usage_error off the task's loop thread.
+    /// Durations follow coven/duration.hpp (past the clock's range: no deadline).
+    /// **Throws:** usage_error off the task's loop thread, or for a NaN duration; std::bad_alloc
+    /// (the first call on a task allocates its deadline).
     /// **Example:** `auto f = loop.create_task(fetch()); f.apply_timeout(1.0); co_await f;`
     template <class Rep, class Period>
     auto apply_timeout(std::chrono::duration<Rep, Period> d) -> future& {
@@ -166,7 +120,9 @@ public:
     }
 
     /// Requests cancellation: cancelled_error is raised in the task at its current or next
-    /// suspension point. Returns false if the task had already ended.
+    /// suspension point. Returns false if the task had already ended; calling it twice is
+    /// harmless. A task not started yet ends cancelled without running its body.
+    /// **Throws:** usage_error from a thread that does not drive the task's loop.
     auto cancel() -> bool {
         auto& p = promise();
         detail::require_loop_thread(&p, "future::cancel()");
@@ -200,7 +156,8 @@ public:
     }
 
     /// The exception the task ended with (null if it returned a value).
-    /// **Throws:** usage_error if the task has not ended; cancelled_error if it was cancelled.
+    /// **Throws:** usage_error if the task has not ended; cancelled_error if it was cancelled
+    /// (timeout_error if its apply_timeout() deadline cancelled it).
     [[nodiscard]] auto exception() const -> std::exception_ptr {
         auto& p = ended("future::exception()");
         if (p.has(detail::promise_base::f_cancelled)) {
@@ -210,7 +167,12 @@ public:
         return p.m_exception;
     }
 
-    /// Calls `fn(future)` on the loop thread when the task ends (at once if it has ended).
+    /// Calls `fn(future)` on the loop thread when the task ends (at once if it has ended). Later
+    /// calls' exceptions go to the loop's exception handler (event_loop::set_exception_handler());
+    /// a call made at once, inside add_done_callback(), throws to the caller. The task's outcome
+    /// counts as handled: its error no longer bubbles to a scope or group.
+    /// **Thread safety:** the loop's thread (not checked).
+    /// **Throws:** std::bad_alloc; what `fn` throws if the task has ended already.
     void add_done_callback(std::function<void(future&)> fn) {
         auto& p = promise();
         p.set(detail::promise_base::f_joined);
@@ -240,7 +202,9 @@ public:
     }
 
     /// The task's name: the one given to create_task(), or "task@<address>".
+    /// **Throws:** std::bad_alloc.
     [[nodiscard]] auto name() const -> std::string { return detail::root_name(&promise()); }
+    /// Renames the task. **Throws:** std::bad_alloc.
     void set_name(std::string name) { detail::set_root_name(&promise(), std::move(name)); }
 
     /// Waits for the task to end; returns its value or rethrows its outcome.
@@ -280,6 +244,7 @@ public:
 
     /// Waits for the task to end; returns its value (a copy; moved out when this is the last
     /// handle or T cannot be copied).
+    /// **Cancellation:** see the class comment: the awaited task is cancelled too.
     auto operator co_await() const& -> awaiter { return awaiter(&promise(), false); }
     auto operator co_await() && -> awaiter { return awaiter(&promise(), true); }
 

@@ -124,10 +124,16 @@ void keep_cancellation_pending(promise_base* task) noexcept;
 /// timeout cancelled it; an ending by cancel() or a master child is quiet.
 ///
 /// **Cancellation:** cancelling the task that awaits the scope cancels the scope (and so its
-/// children); the awaiter raises cancelled_error once they have all unwound.
+/// children); the awaiter raises cancelled_error once they have all unwound. A cancellation
+/// already pending when the await starts does the same. If children failed, `co_await scope`
+/// raises their failures instead, and the cancellation stays pending for the next await; it is
+/// never reported as the scope's timeout.
 /// **Throws:** usage_error when spawning into a scope that has ended, or from a thread that does
-/// not drive the scope's loop while another thread does.
-/// **Thread safety:** the thread of the loop it was made on.
+/// not drive the scope's loop while another thread does; `co_await` throws usage_error outside
+/// a coven task, from a task of another loop, or when the scope is destroyed while a task waits
+/// for it; std::bad_alloc.
+/// **Thread safety:** the thread of the loop it was made on; only tasks of that loop may await
+/// it.
 /// **Example:**
 /// ```
 /// coven::task_scope scope({.timeout = 10s});
@@ -146,14 +152,16 @@ public:
     /// A child scope of `parent` (see fork()).
     task_scope(task_scope& parent, scope_options options);
     /// A scope still running when destroyed cancels its children and forgets them (they unwind
-    /// on their own); await it first.
+    /// on their own); await it first. Tasks waiting for it wake with usage_error.
     ~task_scope();
     task_scope(const task_scope&) = delete;
     auto operator=(const task_scope&) -> task_scope& = delete;
 
     /// Spawns `t` as a task of this scope (R1, R5-R8). A scope that is being cancelled cancels
     /// the new task at once; its body never runs.
-    /// **Throws:** usage_error if the scope has ended.
+    /// **Throws:** usage_error if the scope has ended, from a thread that does not drive the
+    /// scope's loop while another thread does, or for an empty or already awaited task;
+    /// std::bad_alloc (nothing is spawned then).
     template <class T>
     auto spawn(task<T> t, spawn_options options = {}) -> future<T> {
         check_thread("task_scope::spawn()");
@@ -186,8 +194,11 @@ public:
 
     /// No more children are expected: the scope ends when the awaited ones are done (R3).
     /// Without it, a scope ends only when it is cancelled.
+    /// **Throws:** usage_error from a thread that does not drive the scope's loop while another
+    /// thread does.
     void finalize();
     /// Cancels every child (and forked scope); the scope ends, quietly, once they have unwound.
+    /// It does not wait. **Throws:** as finalize().
     void cancel();
     /// A child scope, cancelled with this one (R9): `task_scope inner = scope.fork({...});`.
     /// This scope does not end before it.
@@ -197,7 +208,8 @@ public:
     }
 
     /// The innermost scope of the running task (R11): the with_scope() block it runs in, else
-    /// the scope it was spawned into; null if none.
+    /// the scope it was spawned into; null if none. **Thread safety:** any thread (it reads the
+    /// calling thread's running task).
     [[nodiscard]] static auto current() noexcept -> task_scope*;
 
     [[nodiscard]] auto name() const -> const std::string& { return m_name; }
@@ -237,6 +249,8 @@ public:
     /// Waits until the scope has ended and raises its outcome (see the class comment).
     auto operator co_await() -> join_awaiter { return join_awaiter(*this, true); }
     /// Waits until the scope has ended without raising its outcome.
+    /// **Cancellation:** as `co_await scope`: the scope is cancelled, and the wait raises
+    /// cancelled_error once it has ended.
     [[nodiscard]] auto wait() -> join_awaiter { return join_awaiter(*this, false); }
     /// Throws what the scope ended with (nothing if it ended quietly).
     /// **Throws:** usage_error before the end.
@@ -296,6 +310,13 @@ private:
 /// throws, the scope is cancelled and the error is raised once the children have unwound,
 /// together with theirs (aggregate_error). The body is cancelled with the scope: its awaits raise
 /// cancelled_error until it ends.
+/// **Cancellation:** cancelling the awaiting task cancels the body and the children; the await
+/// raises cancelled_error once all have unwound, or their failures if any (the cancellation then
+/// stays pending for the next await).
+/// **Thread safety:** awaited from a coven task, on its loop's thread.
+/// **Throws:** the body's and the children's failures (one as itself, several as
+/// aggregate_error); timeout_error if `options.timeout` passed; cancelled_error; usage_error off
+/// a loop thread; std::bad_alloc.
 /// **Example:**
 /// ```
 /// co_await coven::with_scope({.timeout = 10s}, [&](coven::task_scope& scope) -> coven::task<> {

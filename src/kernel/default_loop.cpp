@@ -43,9 +43,11 @@ auto wanted_options(default_loop_holder& h) -> loop_options {
     return h.options_set ? h.options : env_options();
 }
 
+/// Every field: a stopped default loop whose options differ in any is made anew.
 auto same_options(const loop_options& a, const loop_options& b) -> bool {
     return a.clock == b.clock && a.autojump == b.autojump &&
-           a.io_poll_interval == b.io_poll_interval;
+           a.io_poll_interval == b.io_poll_interval && a.scheduling == b.scheduling &&
+           a.boost_starved == b.boost_starved && a.io == b.io;
 }
 
 thread_local std::unique_ptr<event_loop> t_thread_loop;

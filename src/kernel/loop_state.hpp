@@ -5,6 +5,7 @@
 #include "io/backend.hpp"
 #include "time/timer_wheel.hpp"
 
+#include <coven/detail/intrusive_list.hpp>
 #include <coven/event_loop.hpp>
 
 #include <atomic>
@@ -80,8 +81,7 @@ struct loop_state : loop_core {
     poll_link m_after_poll;
 
     // Registry of live root tasks (doubly linked through m_reg_prev / m_reg_next).
-    promise_base* m_registry = nullptr;
-    promise_base* m_registry_tail = nullptr;
+    intrusive_list<promise_base, &promise_base::m_reg_prev, &promise_base::m_reg_next> m_registry;
     stat_counter<std::uint64_t> m_live; // (statistics() reads the counters from any thread)
     std::int64_t m_foreign_waits = 0;   // see count_foreign_wait()
     // Exceptions thrown into tasks and not raised yet (throw_into_root(); f_interrupt).

@@ -173,17 +173,13 @@ void release_root(promise_base* t) noexcept {
 
 void loop_state::register_root(promise_base* t) noexcept {
     // Appended, so that stop() cancels tasks in the order they were created.
-    t->m_reg_next = nullptr;
-    t->m_reg_prev = m_registry_tail;
-    (m_registry_tail ? m_registry_tail->m_reg_next : m_registry) = t;
-    m_registry_tail = t;
+    m_registry.push_back(*t);
     ++m_live;
 }
 
 void loop_state::unregister_root(promise_base* t) noexcept {
-    (t->m_reg_prev ? t->m_reg_prev->m_reg_next : m_registry) = t->m_reg_next;
-    (t->m_reg_next ? t->m_reg_next->m_reg_prev : m_registry_tail) = t->m_reg_prev;
-    t->m_reg_prev = t->m_reg_next = nullptr;
+    m_registry.erase(*t);
+    t->m_reg_prev = t->m_reg_next = nullptr; // (a dropped task's state is copied with them)
     --m_live;
 }
 

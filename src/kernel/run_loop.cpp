@@ -41,7 +41,7 @@ loop_state::loop_state(event_loop* self, loop_options options)
                                                  : event_loop::time_point{}),
       m_prioritized(options.scheduling == scheduling_policy::priority) {
     m_after_poll.m_next = m_after_poll.m_prev = &m_after_poll;
-    m_wheel = timer_wheel(now_tick());
+    m_wheel.start_at(now_tick());
     m_poll_every = options.io_poll_interval != 0 ? options.io_poll_interval : UINT64_MAX;
     m_io = make_io_backend(options.io);
 }

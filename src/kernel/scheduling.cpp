@@ -39,7 +39,7 @@ auto is_blocked(const promise_base* t) noexcept -> bool {
 
 auto collect(loop_state& s, bool (*keep)(const promise_base*)) -> std::vector<any_future> {
     std::vector<any_future> out;
-    for (promise_base* t = s.m_registry; t; t = t->m_reg_next) {
+    for (promise_base* t = s.m_registry.front(); t; t = t->m_reg_next) {
         if (keep(t)) {
             out.push_back(make_any_future(t));
         }

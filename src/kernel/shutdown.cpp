@@ -9,7 +9,7 @@ namespace coven::detail {
 void loop_state::shutdown() {
     auto cancel_new = [this] {
         // Cancel each live task once; a task that catches it may await during its cleanup.
-        for (promise_base* t = m_registry; t;) {
+        for (promise_base* t = m_registry.front(); t;) {
             promise_base* next = t->m_reg_next;
             if (!t->has(promise_base::f_shutdown_cancelled)) {
                 t->set(promise_base::f_shutdown_cancelled);
@@ -44,12 +44,12 @@ void loop_state::shutdown() {
         }
         // Nothing can make progress: the remaining tasks wait on something no one will finish.
         if (++stuck_rounds < 2) {
-            for (promise_base* t = m_registry; t; t = t->m_reg_next) {
+            for (promise_base* t = m_registry.front(); t; t = t->m_reg_next) {
                 t->clear(promise_base::f_shutdown_cancelled);
             }
             continue;
         }
-        for (promise_base* t = m_registry; t; t = t->m_reg_next) {
+        for (promise_base* t = m_registry.front(); t; t = t->m_reg_next) {
             // The kernel's bookkeeping on a stuck task goes, with the references a scope or a
             // group holds on it. Whoever waits for it (an awaiting task, a done-callback, a
             // thread) stays: a task a future refers to ends cancelled below, and they hear it.
@@ -69,7 +69,7 @@ void loop_state::shutdown() {
         // (From the head each time: a destructor may change the registry.)
         bool destroyed = false;
         for (;;) {
-            promise_base* t = m_registry;
+            promise_base* t = m_registry.front();
             // (A task a destructor spawned is cancelled first, next round.)
             while (t != nullptr &&
                    (t->m_refs != 1 || !t->has(promise_base::f_shutdown_cancelled))) {
@@ -97,7 +97,7 @@ void loop_state::shutdown() {
         // them ended cancelled. A destructor that hands something to another stuck task lets it
         // run first, to take it and end.
         for (;;) {
-            promise_base* t = m_registry;
+            promise_base* t = m_registry.front();
             // Skipped: one woken by a frame destroyed before it (it runs next round), one a
             // destructor spawned (it is cancelled first).
             while (t != nullptr && (t->has(promise_base::f_scheduled) ||

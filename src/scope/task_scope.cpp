@@ -508,9 +508,14 @@ task_scope::join_awaiter::~join_awaiter() {
 
 auto task_scope::join_awaiter::await_suspend(std::coroutine_handle<> h) -> bool {
     m_task = detail::require_current_task("co_await task_scope");
-    if (detail::t_sync_depth != 0 && detail::loop_core_of(*m_scope->m_loop) != m_task->m_loop) {
-        detail::throw_usage("co_await task_scope inside await_sync() waits on a loop, and a "
-                            "synchronous run has none; await it in a task instead");
+    if (detail::loop_core_of(*m_scope->m_loop) != m_task->m_loop) {
+        if (detail::t_sync_depth != 0) {
+            detail::throw_usage("co_await task_scope inside await_sync() waits on a loop, and a "
+                                "synchronous run has none; await it in a task instead");
+        }
+        // It would be woken, and its cancel would cancel the scope, from the wrong thread.
+        detail::throw_usage("co_await task_scope from a task of another loop than the scope's; "
+                            "a scope belongs to the loop it was made on: await it there");
     }
     if (detail::cancel_pending(m_task)) {
         // The scope must not be left behind running: cancel it and wait for its end.

@@ -1,4 +1,4 @@
-#include "timer_wheel.hpp"
+#include "time/timer_wheel.hpp"
 
 #include <bit>
 
@@ -15,37 +15,6 @@ auto level_for(std::uint64_t elapsed, std::uint64_t tick) noexcept -> int {
 
 } // namespace
 
-void timer_wheel::push(list& l, timer_node* n) noexcept {
-    n->m_next = nullptr;
-    n->m_prev = l.tail;
-    if (l.tail) {
-        l.tail->m_next = n;
-    } else {
-        l.head = n;
-    }
-    l.tail = n;
-}
-
-void timer_wheel::unlink(list& l, timer_node* n) noexcept {
-    (n->m_prev ? n->m_prev->m_next : l.head) = n->m_next;
-    (n->m_next ? n->m_next->m_prev : l.tail) = n->m_prev;
-    n->m_prev = n->m_next = nullptr;
-}
-
-void timer_wheel::splice(list& to, list& from) noexcept {
-    if (!from.head) {
-        return;
-    }
-    if (to.tail) {
-        to.tail->m_next = from.head;
-        from.head->m_prev = to.tail;
-    } else {
-        to.head = from.head;
-    }
-    to.tail = from.tail;
-    from = list{};
-}
-
 auto timer_wheel::list_of(const timer_node* n) noexcept -> list& {
     if (n->m_level == timer_node::due_list) {
         return m_due;
@@ -57,13 +26,13 @@ auto timer_wheel::list_of(const timer_node* n) noexcept -> list& {
 void timer_wheel::insert(timer_node* n) noexcept {
     if (n->m_tick <= m_elapsed) {
         n->m_level = timer_node::due_list;
-        push(m_due, n);
+        m_due.push_back(*n);
         return;
     }
     int level = level_for(m_elapsed, n->m_tick);
     unsigned slot = (n->m_tick >> (level * slot_bits)) & (slots - 1);
     n->m_level = static_cast<std::uint8_t>(level);
-    push(m_slots[level][slot], n);
+    m_slots[level][slot].push_back(*n);
     m_occupied[level] |= std::uint64_t{1} << slot;
 }
 
@@ -81,8 +50,8 @@ void timer_wheel::disarm(timer_node* n) noexcept {
         return;
     }
     list& l = list_of(n);
-    unlink(l, n);
-    if (n->m_level != timer_node::due_list && !l.head) {
+    l.erase(*n);
+    if (n->m_level != timer_node::due_list && l.empty()) {
         unsigned slot = (n->m_tick >> (n->m_level * slot_bits)) & (slots - 1);
         m_occupied[n->m_level] &= ~(std::uint64_t{1} << slot);
     }
@@ -111,7 +80,7 @@ auto timer_wheel::next_position() const noexcept -> std::optional<position> {
 }
 
 auto timer_wheel::next_expiration() const noexcept -> std::optional<std::uint64_t> {
-    if (m_due.head) {
+    if (!m_due.empty()) {
         return m_elapsed;
     }
     if (auto p = next_position()) {
@@ -123,8 +92,7 @@ auto timer_wheel::next_expiration() const noexcept -> std::optional<std::uint64_
 auto timer_wheel::advance(std::uint64_t now) noexcept -> std::size_t {
     std::size_t fired = 0;
     auto fire_list = [&](list& l) {
-        while (timer_node* n = l.head) {
-            unlink(l, n);
+        while (timer_node* n = l.pop_front()) {
             n->m_level = timer_node::unarmed;
             --m_count;
             ++fired;
@@ -139,21 +107,20 @@ auto timer_wheel::advance(std::uint64_t now) noexcept -> std::size_t {
         if (p->start > m_elapsed) {
             m_elapsed = p->start;
         }
-        list taken = m_slots[p->level][p->slot];
-        m_slots[p->level][p->slot] = list{};
+        list taken;
+        taken.splice_back(m_slots[p->level][p->slot]);
         m_occupied[p->level] &= ~(std::uint64_t{1} << p->slot);
         if (p->level == 0) {
             // Moved to the due list before any fires: a callback may disarm a node of this same
             // slot (a cancel scope's deadline cancels a sleep due at the same tick), and
             // disarm() finds a node through its level.
-            for (timer_node* n = taken.head; n; n = n->m_next) {
+            for (timer_node* n = taken.front(); n; n = list::next(*n)) {
                 n->m_level = timer_node::due_list;
             }
-            splice(m_due, taken);
+            m_due.splice_back(taken);
             fire_list(m_due);
         } else {
-            while (timer_node* n = taken.head) {
-                unlink(taken, n);
+            while (timer_node* n = taken.pop_front()) {
                 insert(n); // lands in a lower level, or the due list, keeping the order
             }
             fire_list(m_due);

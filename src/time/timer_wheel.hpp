@@ -20,6 +20,7 @@
 // cascaded there, so equal deadlines fire first-armed-first.
 
 #include <coven/detail/accounting.hpp>
+#include <coven/detail/intrusive_list.hpp>
 #include <coven/detail/timer_node.hpp>
 
 #include <cstddef>
@@ -35,6 +36,10 @@ public:
     static constexpr std::uint64_t slots = 64;
 
     explicit timer_wheel(std::uint64_t now_tick = 0) noexcept : m_elapsed(now_tick) {}
+    timer_wheel(const timer_wheel&) = delete;
+    auto operator=(const timer_wheel&) -> timer_wheel& = delete;
+    /// Sets the current time of a wheel with nothing armed (its loop's clock at creation).
+    void start_at(std::uint64_t now_tick) noexcept { m_elapsed = now_tick; }
 
     /// Arms `node` for `tick` (a tick at or before the current time fires at the next advance).
     void arm(timer_node* node, std::uint64_t tick) noexcept;
@@ -48,10 +53,7 @@ public:
     [[nodiscard]] auto size() const noexcept -> std::size_t { return m_count; }
 
 private:
-    struct list {
-        timer_node* head = nullptr;
-        timer_node* tail = nullptr;
-    };
+    using list = intrusive_list<timer_node, &timer_node::m_prev, &timer_node::m_next>;
     struct position {
         int level;
         unsigned slot;
@@ -59,10 +61,6 @@ private:
     };
 
     void insert(timer_node* node) noexcept;
-    static void push(list& l, timer_node* n) noexcept;
-    static void unlink(list& l, timer_node* n) noexcept;
-    /// Appends all of `from` to `to` and empties `from`.
-    static void splice(list& to, list& from) noexcept;
     [[nodiscard]] auto next_position() const noexcept -> std::optional<position>;
     auto list_of(const timer_node* n) noexcept -> list&;
 

@@ -32,6 +32,7 @@
 // marked (latch, barrier: their waiters succeed); finish_wait() treats released_orphan as
 // abandoned.
 
+#include <coven/detail/intrusive_list.hpp>
 #include <coven/detail/promise_base.hpp>
 #include <coven/error.hpp>
 
@@ -66,37 +67,17 @@ struct wait_node : waiter {
     std::int16_t m_key = 0; // a priority queue's order: the task's priority when it parked
 };
 
-/// A doubly linked list of nodes (head and tail), for the waiting and the chosen ones.
-struct node_list {
-    wait_node* m_head = nullptr;
-    wait_node* m_tail = nullptr;
-    std::size_t m_size = 0;
-
-    void push_back(wait_node& n) noexcept {
-        n.m_next = nullptr;
-        n.m_prev = m_tail;
-        (m_tail ? m_tail->m_next : m_head) = &n;
-        m_tail = &n;
-        ++m_size;
-    }
+/// The nodes of one queue, the chosen ones and then the waiting ones (detail/intrusive_list.hpp).
+struct node_list : intrusive_list<wait_node, &wait_node::m_prev, &wait_node::m_next, true> {
     /// Links `n` after every parked node whose key is not greater, and after every node that is
     /// not parked (chosen ones come first): by key, FIFO among equals. The walk starts at the
     /// tail, so equal keys (the usual case) cost one step.
     void insert_by_key(wait_node& n) noexcept {
-        wait_node* after = m_tail;
+        wait_node* after = back();
         while (after != nullptr && after->m_state == wait_node::parked && after->m_key > n.m_key) {
             after = after->m_prev;
         }
-        n.m_prev = after;
-        n.m_next = after ? after->m_next : m_head;
-        (n.m_next ? n.m_next->m_prev : m_tail) = &n;
-        (after ? after->m_next : m_head) = &n;
-        ++m_size;
-    }
-    void unlink(wait_node& n) noexcept {
-        (n.m_prev ? n.m_prev->m_next : m_head) = n.m_next;
-        (n.m_next ? n.m_next->m_prev : m_tail) = n.m_prev;
-        --m_size; // (n's links are left as they were: linking it again sets both)
+        insert_after(after, n);
     }
 };
 
@@ -112,8 +93,7 @@ public:
     ~wait_queue() {
         const wait_node::state orphan =
             m_release_orphans ? wait_node::released_orphan : wait_node::abandoned;
-        while (wait_node* n = m_nodes.m_head) {
-            m_nodes.unlink(*n);
+        while (wait_node* n = m_nodes.pop_front()) {
             if (n->m_state == wait_node::parked) {
                 n->m_state = wait_node::abandoned;
                 wake(n->m_task);
@@ -135,7 +115,7 @@ public:
     [[nodiscard]] auto front() const noexcept -> wait_node* { return m_first_parked; }
     /// Nodes chosen whose await has not resumed yet (their tasks are woken, not run).
     [[nodiscard]] auto chosen_size() const noexcept -> std::size_t {
-        return m_nodes.m_size - m_parked;
+        return m_nodes.size() - m_parked;
     }
 
     /// Binds the primitive to the loop of the calling task at its first use from a task; a task
@@ -226,7 +206,7 @@ public:
         return n;
     }
     /// A chosen node's await resumed: it leaves the queue.
-    void taken(wait_node& n) noexcept { m_nodes.unlink(n); }
+    void taken(wait_node& n) noexcept { m_nodes.erase(n); }
 
     /// The cancel hook of a node that a cancellation must leave parked (a condition waiter
     /// retaking its lock: it must hold it again before the cancellation propagates).
@@ -273,7 +253,7 @@ private:
         if (m_first_parked == &n) {
             m_first_parked = n.m_next;
         }
-        m_nodes.unlink(n);
+        m_nodes.erase(n);
         --m_parked;
     }
     static auto cancelled(waiter* w, promise_base* task) noexcept -> cancel_result {
@@ -324,7 +304,7 @@ inline wait_node::~wait_node() {
             m_queue->m_on_leave(*m_queue, *this);
         }
     } else if (m_state == chosen) {
-        m_queue->m_nodes.unlink(*this);
+        m_queue->m_nodes.erase(*this);
         if (m_queue->m_hand_on != nullptr) {
             m_queue->m_hand_on(m_queue->m_owner); // (see hand_on_when_dropped())
         }
