@@ -23,6 +23,11 @@ auto make_any_future(promise_base* p) noexcept -> any_future;
 
 /// A future whose value type was erased: what a task_group hands back, since its tasks may
 /// return different types. as<T>() gives the typed future back.
+/// **Cancellation:** wait() behaves as future::wait(): cancelling the waiting task cancels the
+/// awaited task too, and the waiter raises cancelled_error once that task has ended (an outcome
+/// that arrived anyway is not lost: the wait returns, and the cancellation stays pending).
+/// **Throws:** usage_error for every use of an empty any_future but valid(), ==, copies and
+/// moves.
 /// **Thread safety:** as future<T>: the loop's thread.
 class any_future {
 public:
@@ -51,12 +56,15 @@ public:
         return done() && !cancelled() && get().m_exception != nullptr;
     }
     /// Requests cancellation; false if the task had ended.
+    /// **Throws:** usage_error from a thread that does not drive the task's loop.
     auto cancel() -> bool;
     /// Ends the task without resuming it where it can (future::abort()); false if it had ended.
+    /// **Throws:** usage_error from a thread that does not drive the task's loop.
     auto abort() -> bool;
     [[nodiscard]] auto name() const -> std::string { return detail::root_name(&get()); }
     /// The exception it ended with (null if it returned).
-    /// **Throws:** usage_error before the end; cancelled_error if it was cancelled.
+    /// **Throws:** usage_error before the end; cancelled_error if it was cancelled (timeout_error
+    /// if its apply_timeout() deadline cancelled it).
     [[nodiscard]] auto exception() const -> std::exception_ptr;
     /// The typed future. **Throws:** usage_error if the task's type is not `task<T>`.
     /// The check compares the promise's destroy function with task_promise<T>'s, so it needs a
@@ -69,6 +77,8 @@ public:
         return future<T>(static_cast<detail::task_promise<T>*>(m_p));
     }
     /// Waits until the task ends, without raising its outcome (as future::wait()).
+    /// **Cancellation:** see the class comment.
+    /// **Throws:** cancelled_error; usage_error as `co_await future` does.
     [[nodiscard]] auto wait() const -> future<void>::wait_awaiter {
         return future<void>::wait_awaiter(&get());
     }

@@ -28,9 +28,13 @@ namespace coven {
 /// `T` is a value type (move-only is fine).
 ///
 /// **Cancellation:** there is no cancel state of its own: cancelling the task that iterates it
-/// reaches the await inside the generator, and the error propagates out of next().
-/// **Throws:** next() rethrows what the body threw; the generator has ended then.
+/// reaches the await inside the generator, and the error propagates out of next() (unless the
+/// body catches it). A body that lets it escape has ended: later next() calls give std::nullopt.
+/// Loop stop destroying a consumer stuck inside the body destroys the body with it.
+/// **Throws:** next() rethrows what the body threw; the generator has ended then. Calling the
+/// generator function throws std::bad_alloc if its frame cannot be allocated.
 /// **Thread safety:** one task at a time; it may move to another thread between next() calls.
+/// Moving or destroying it while a next() is under way aborts the program.
 /// **Example:**
 /// ```
 /// auto ticks(int n) -> coven::async_generator<int> {
@@ -163,8 +167,12 @@ public:
 
     /// Runs the body up to its next co_yield and gives that value; std::nullopt once it has
     /// ended. `co_await gen.next()`.
+    /// **Cancellation:** see the class comment. Resuming the body is not a suspension point: a
+    /// pending cancellation is raised by the body's next await, not by next() itself, and a body
+    /// that yields without awaiting does not see it.
+    /// **Thread safety:** from a coven task (its awaits park that task), one next() at a time.
     /// **Throws:** usage_error on an empty generator or while another next() is under way; at
-    /// the co_await, what the body threw.
+    /// the co_await, what the body threw (cancelled_error included).
     [[nodiscard]] auto next() -> next_awaiter {
         if (!m_handle) {
             detail::throw_usage("async_generator::next() on an empty generator (moved from)");
@@ -222,6 +230,12 @@ auto next_of(async_generator<T>& gen) -> task<std::optional<T>> {
 /// Iterates an async generator from synchronous code (asynkit's aiter_sync(), K5): each step
 /// runs the generator with await_sync(), with no loop. A generator that really suspends (sleeps,
 /// waits for another task) cannot be driven so: the step throws synchronous_error, saying where.
+/// **Cancellation:** none: each step is synchronous (see await_sync()). A step that suspends is
+/// cancelled before synchronous_error is thrown: the body sees cancelled_error at the await it
+/// suspended in.
+/// **Thread safety:** as await_sync(): any thread, one at a time per object.
+/// **Throws:** begin() and ++ throw what the generator throws, and synchronous_error if it
+/// suspends; std::bad_alloc.
 /// **Example:** `for (int v : coven::aiter_sync(numbers())) std::cout << v;`
 template <class T>
 class aiter_sync {

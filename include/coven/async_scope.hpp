@@ -47,9 +47,12 @@ static_assert(std::is_trivially_copyable_v<async_scope_options>, "see scope_opti
 ///
 /// **Cancellation:** cancel() cancels every function. The async form's awaiting task being
 /// cancelled cancels them too, and raises cancelled_error once they have unwound.
-/// **Throws:** usage_error when the blocking form is made or ended inside a task (use
-/// with_async_scope()), or when scheduling into a scope that has ended.
-/// **Thread safety:** the thread that made it.
+/// **Throws:** usage_error when the blocking form is made or ended inside a task, or on any
+/// thread that drives a loop (use with_async_scope()), or when scheduling into a scope that has
+/// ended; at the end, the unhandled failures (one as itself, several as aggregate_error);
+/// std::bad_alloc.
+/// **Thread safety:** the thread that made it. The blocking form belongs to a thread that drives
+/// no loop; the async form to the loop's thread of the task that awaits with_async_scope().
 /// **Example:**
 /// ```
 /// {
@@ -73,11 +76,11 @@ public:
     auto operator=(const async_scope&) -> async_scope& = delete;
 
     /// Schedules `t` as a function of the scope (async-tamer's `_async_scope=scope`, T3) and
-    /// returns its result-to-be at once.
-    /// **Throws:** usage_error if the scope has ended.
-    /// A function may schedule more into its own scope while the scope's end waits.
+    /// returns its result-to-be at once. A function may schedule more into its own scope while
+    /// the scope's end waits.
     /// **Throws:** usage_error once the scope has ended (every function done), or once it was
-    /// cancelled and everything in it has unwound.
+    /// cancelled and everything in it has unwound; what task_scope::spawn() throws (usage_error
+    /// from another thread); std::bad_alloc.
     template <class T>
     auto spawn(task<T> t, std::string_view name = {}) -> delayed_result<T> {
         if (m_scope.done()) {
@@ -97,11 +100,16 @@ public:
     /// Ends the blocking form now: finalizes the scope, drives the loop until every function has
     /// ended (cancelling them under exit_mode::cancel), then raises the unhandled failures.
     /// Once is enough; the destructor then has nothing left to do.
-    /// **Throws:** the failures; usage_error inside a task, or on the async form.
+    /// **Cancellation:** not an awaitable: nothing can cancel the blocked thread's wait; cancel()
+    /// from a function of the scope cancels the others and the end comes once they unwound.
+    /// **Throws:** the failures; usage_error inside a task, on a thread that drives a loop, or on
+    /// the async form.
     void close();
     /// Cancels every function; the scope ends once they have unwound. The async form's body is
     /// not interrupted: it runs on to its end, and spawning into the scope after it has unwound
-    /// is a usage_error.
+    /// is a usage_error. It does not wait.
+    /// **Throws:** usage_error from a thread other than the scope's loop's while another thread
+    /// drives it (task_scope::cancel()).
     void cancel() { m_scope.cancel(); }
 
     [[nodiscard]] auto name() const -> const std::string& { return m_scope.name(); }
@@ -140,6 +148,14 @@ private:
 /// The async form of async_scope (`async with AsyncScope() as scope:`, T6): runs `body(scope)`,
 /// then waits for every function scheduled into the scope, and raises the unhandled failures
 /// (with the body's own error, if it threw: then the functions are cancelled first).
+/// **Cancellation:** cancelling the awaiting task cancels the body (its awaits raise) and the
+/// scope's functions; the await raises cancelled_error once they have unwound. If functions
+/// failed too, their failures are raised instead and the cancellation stays pending for the
+/// task's next await.
+/// **Thread safety:** awaited from a coven task, on its loop's thread; the functions run on that
+/// loop.
+/// **Throws:** the body's error and the unhandled failures (one as itself, several as
+/// aggregate_error); cancelled_error; usage_error outside a task; std::bad_alloc.
 /// **Example:**
 /// ```
 /// co_await coven::with_async_scope({}, [&](coven::async_scope& scope) -> coven::task<> {

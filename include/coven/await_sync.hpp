@@ -21,8 +21,15 @@ namespace coven {
 /// cancelled and unwound, and synchronous_error says where: at the awaitable it blocked on when
 /// that one records its site (sleep(), the yields), else at this call. Code inside sees no
 /// current loop: making tasks there is a usage_error.
-/// **Throws:** what `t` throws; synchronous_error if it suspends.
-/// **Thread safety:** any thread, inside a task too (that task's loop is not touched).
+/// **Cancellation:** not an awaitable: `t` runs on a private loop of the calling thread, which no
+/// cancel of the calling task reaches. A `t` that suspends is cancelled, and unwound as loop
+/// stop unwinds a task (its cleanup may await; a task that ignores the cancellation is
+/// destroyed), before synchronous_error is thrown.
+/// **Throws:** what `t` throws; synchronous_error if it suspends; usage_error for an empty task,
+/// or (from inside `t`) for an await on a task of another loop; std::bad_alloc.
+/// **Thread safety:** any thread, inside a task too (that task's loop is not touched, and
+/// bridges that block, such as thread_safe_future::sync_wrap().wait(), still refuse to block a
+/// thread that drives a loop).
 /// **Example:** `std::string s = coven::await_sync(render(template_, values));`
 template <class T>
 auto await_sync(task<T> t, coven::source_location where = coven::source_location::current()) -> T {
@@ -46,6 +53,10 @@ auto await_sync(task<T> t, coven::source_location where = coven::source_location
 }
 
 /// asynkit's `@syncfunction` (K4): a coroutine function whose calls run through await_sync().
+/// **Cancellation:** none: a call is synchronous (see await_sync()).
+/// **Throws:** a call throws what await_sync() throws, and what `fn` throws making the task.
+/// **Thread safety:** as await_sync(); calls on one object from several threads are fine while
+/// `fn` is.
 /// **Example:**
 /// ```
 /// const coven::sync_function greet = []() -> coven::task<std::string> { co_return "hi"; };
@@ -68,6 +79,12 @@ private:
 /// asynkit's `asyncfunction()` (K4): a synchronous callable made a coroutine function, to pass
 /// where async callbacks are expected. The call runs when the task is awaited, and never
 /// suspends.
+/// **Cancellation:** the task has no suspension point, so awaiting it does not see a pending
+/// cancellation: the callable runs to its end.
+/// **Throws:** a call throws std::bad_alloc (the task's frame) and what copying the callable or
+/// the arguments throws; awaiting the task throws what the callable throws.
+/// **Thread safety:** making the task: any thread; the callable runs on the thread that awaits
+/// the task (or await_sync()s it).
 template <class F>
 class async_function {
 public:

@@ -55,7 +55,8 @@ struct barrier_statistics {
 ///   cancellation (its next await does), like every wait that finds its primitive ready;
 /// - a barrier destroyed while tasks wait in it makes their waits raise usage_error instead of
 ///   hanging; one destroyed after it released a phase's waiters, before they ran, does not
-///   disturb them (each returns its phase, kept in its own awaiter).
+///   disturb them (each returns its phase, kept in its own awaiter);
+/// - future::abort() of a waiting task cancels it as cancel() does (it is not dropped).
 ///
 /// **Throws:** usage_error for a negative `expected`, for an arrival at a barrier that expects
 /// nobody (every participant dropped), for an arrival from inside the completion function, for
@@ -128,9 +129,12 @@ public:
 
     /// Arrives in the current phase and waits until it completes: `co_await b.arrive_and_wait();`
     /// gives the phase's number. The last arrival completes it without suspending.
+    /// **Cancellation:** see the class comment: a waiter cancelled before the phase completes
+    /// withdraws its arrival and raises cancelled_error; a released one returns its phase.
     /// **Throws:** usage_error (from the co_await) if the barrier expects nobody, from inside
-    /// the completion function, from a task of another loop, or from a thread that does not
-    /// drive the barrier's loop; what the completion function throws, in the last arrival.
+    /// the completion function, from a task of another loop, from a thread that does not drive
+    /// the barrier's loop, or for an arrival that has to park outside a coven task;
+    /// cancelled_error; what the completion function throws, in the last arrival.
     [[nodiscard]] auto arrive_and_wait() noexcept -> arrive_awaiter {
         return arrive_awaiter(*this);
     }

@@ -95,6 +95,13 @@ public:
 
     /// Runs `work` inside this scope and returns whether it finished (with its value).
     /// A scope runs one block, once. See scope_result_t.
+    /// **Cancellation:** the block runs as part of the awaiting task: this scope's cancellation
+    /// and the task's own both reach its awaits. This scope's is absorbed where the block ends
+    /// (an empty result, or timeout_error in fail mode); an outer one is raised as
+    /// cancelled_error. A block that finishes despite the cancel returns its value.
+    /// **Throws:** usage_error when the scope is entered a second time, outside a coven task, or
+    /// for an empty or already awaited task; timeout_error from a fail-mode scope; what the block
+    /// throws; std::bad_alloc (work that is not a task is wrapped in one).
     template <class Work>
     [[nodiscard]] auto
     run(Work&& work) & -> detail::scope_awaiter<detail::stored_work_t<Work>, false>;
@@ -103,6 +110,7 @@ public:
     [[nodiscard]] auto deadline() const noexcept -> time_point { return m_deadline; }
     /// Moves the deadline, earlier or later, also while the block runs; a deadline that has
     /// already passed cancels the scope at once. No effect once the scope is cancelled.
+    /// **Throws:** usage_error while the block runs, from a thread that does not drive its loop.
     void set_deadline(time_point deadline);
     /// set_deadline(now + d), by the rules of coven/duration.hpp (past the clock's range: no
     /// deadline). **Throws:** usage_error for NaN, or off a loop thread.
@@ -110,7 +118,9 @@ public:
     void set_timeout(std::chrono::duration<Rep, Period> d);
     /// set_timeout() in seconds.
     void set_timeout(double seconds);
-    /// Cancels the block (idempotent); before run(), the block starts cancelled.
+    /// Cancels the block (idempotent); before run(), the block starts cancelled. It does not
+    /// wait: the block raises at its current or next await.
+    /// **Throws:** usage_error while the block runs, from a thread that does not drive its loop.
     void cancel();
     /// True once cancel() was called or the deadline passed.
     [[nodiscard]] auto cancel_called() const noexcept -> bool { return has(s_cancel_called); }
@@ -119,6 +129,7 @@ public:
     [[nodiscard]] auto shield() const noexcept -> bool { return has(s_shield); }
     /// Shields the block from outer cancellation (also while it runs). Lowering the shield lets
     /// a pending outer cancellation in at once.
+    /// **Throws:** usage_error while the block runs, from a thread that does not drive its loop.
     void set_shield(bool on);
     /// True while the block runs.
     [[nodiscard]] auto active() const noexcept -> bool { return m_task != nullptr; }

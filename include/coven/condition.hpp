@@ -32,9 +32,12 @@ struct condition_statistics {
 /// ends. Taking the lock back is not cut short by a cancellation or an interrupt (as in
 /// asyncio), so a holder that waits for the waiting task deadlocks. A waiter that was notified
 /// but whose task was cancelled before it ran passes the notification on to the next waiter.
-/// Every wait counts as an acquisition in the lock's statistics.
-/// **Throws:** usage_error if the calling task does not hold the lock.
-/// **Thread safety:** the loop's thread only.
+/// Every wait counts as an acquisition in the lock's statistics. future::abort() does not drop a
+/// waiter here: it cancels it, since it must hold the lock again before it leaves.
+/// **Throws:** usage_error if the calling task does not hold the lock, and from a task of
+/// another loop than the one that first used the condition.
+/// **Thread safety:** the loop's thread only. The first task that uses it binds it to its loop;
+/// the lock must belong to the same loop.
 /// **Example:**
 /// ```
 /// auto held = co_await lock.scoped();
@@ -73,8 +76,11 @@ public:
     /// Gives `l` up, waits to be notified, takes `l` back (S-style `co_await cv.wait(lock);`).
     /// Wake-ups may be spurious in the sense that the state may have changed again: check it in
     /// a loop, or use the predicate form.
+    /// **Cancellation:** see the class comment: the caller holds `l` again when it raises.
     /// **Throws:** usage_error if the caller does not hold `l`, or (before `l` is given up, so
-    /// the caller still holds it) from a task of another loop than the condition's.
+    /// the caller still holds it) from a task of another loop than the condition's; usage_error,
+    /// once `l` is held again, if the condition is destroyed while the task waits;
+    /// cancelled_error (or the interrupt's exception); std::bad_alloc (the wait is a task<void>).
     [[nodiscard]] auto wait(lock& l) -> task<void> {
         if (!l.held_by_caller()) {
             detail::throw_usage("condition::wait() by a task that does not hold the lock; take "
@@ -83,7 +89,10 @@ public:
         return wait_holding(l);
     }
     /// Waits until `pred()` is true, checking it with the lock held: before waiting and after
-    /// every wake-up.
+    /// every wake-up. If `pred()` holds at once it returns without waiting, so it does not see a
+    /// pending cancellation.
+    /// **Cancellation:** as wait(lock).
+    /// **Throws:** as wait(lock), and what `pred()` throws (the lock still held).
     template <class Pred>
     [[nodiscard]] auto wait(lock& l, Pred pred) -> task<void> {
         if (!l.held_by_caller()) {
@@ -96,7 +105,9 @@ public:
     /// Wakes the first waiter, if any.
     void notify_one() { notify(1); }
     /// Wakes up to `n` waiters, in the order they came (a priority_condition: most urgent
-    /// first).
+    /// first). The caller need not hold the lock.
+    /// **Throws:** usage_error from a task of another loop than the condition's, or from a
+    /// thread that does not drive the waiters' loop (also for notify_one() and notify_all()).
     void notify(std::size_t n) {
         m_waiters.check_loop("condition::notify()");
         detail::require_waker_thread(m_waiters, "condition::notify()");

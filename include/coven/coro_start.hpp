@@ -26,8 +26,13 @@ namespace coven {
 /// exception in it at the point where it waits (task_interrupt()); they do not reach what it
 /// awaits.
 ///
-/// **Cancellation:** cancelling a task that awaits it cancels it (it is awaited as a future).
-/// **Thread safety:** the loop's thread only, like a future.
+/// **Cancellation:** cancelling a task that awaits it cancels it (it is awaited as a future,
+/// with future's rules: an outcome that arrives anyway is returned and the cancellation stays
+/// pending). So do athrow() and aclose(), which await it too.
+/// **Thread safety:** the loop's thread only, like a future. throw_exception(), athrow(), close()
+/// and aclose() also refuse the coroutine's own task (it cannot interrupt itself).
+/// **Throws:** `co_await` rethrows what it ended with (cancelled_error if cancelled), as
+/// future's; usage_error as future's co_await does.
 /// **Example:**
 /// ```
 /// coven::coro_start<reply> call(send_request());  // the request is on its way
@@ -96,6 +101,8 @@ public:
     }
     /// Raises `e` in the coroutine where it waits, then waits for its end and gives its result
     /// (asynkit's athrow()). Once it is done, only gives the result.
+    /// **Throws:** usage_error (at the call) from the coroutine's own task or off the loop's
+    /// thread; at the co_await, what it ended with.
     [[nodiscard]] auto athrow(std::exception_ptr e) -> task<T> {
         if (!done()) {
             task_interrupt(m_future, std::move(e));
@@ -116,7 +123,9 @@ public:
         rethrow_failure();
     }
     /// Ends the coroutine and waits for its cleanup (asynkit's aclose()): `co_await c.aclose();`.
-    /// **Throws:** what it ended with, if that is a failure rather than the cancellation.
+    /// **Throws:** usage_error (at the call) from the coroutine's own task or off the loop's
+    /// thread; at the co_await, what it ended with, if that is a failure rather than the
+    /// cancellation, and cancelled_error if the awaiting task is cancelled first.
     [[nodiscard]] auto aclose() -> task<void> {
         if (!done()) {
             task_interrupt(m_future, closing());
@@ -185,7 +194,11 @@ private:
 /// `t` runs as a task of its own, started at once (coro_start); cancelling the caller cancels
 /// it. An interrupt of the caller (task_interrupt()) does not reach it: `t` runs on, and `ctx`
 /// stays in use until `t` ends (asynkit runs `t` inline, so there the interrupt reaches it).
-/// **Throws:** usage_error if `ctx` is in use; what `t` throws.
+/// **Cancellation:** as `co_await future`: cancelling the caller cancels `t`, and the await
+/// raises cancelled_error once `t` has ended (an outcome it ended with anyway is returned).
+/// **Thread safety:** awaited from a coven task, on its loop's thread.
+/// **Throws:** usage_error if `ctx` is in use, or off a loop's thread; what `t` throws;
+/// std::bad_alloc.
 /// **Example:** see coven::context.
 template <class T>
 auto coro_await(task<T> t, context ctx) -> task<T> {

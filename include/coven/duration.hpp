@@ -62,7 +62,8 @@ inline auto saturating_deadline(loop_time_point now, loop_duration d) noexcept -
 /// A duration as an option field holds it (`scope_options::timeout`): made from any
 /// std::chrono::duration, or from seconds as a double, by the rule at the top of this header, so
 /// that `{.timeout = std::chrono::hours::max()}` means "never" instead of overflowing.
-/// **Throws:** usage_error for NaN.
+/// **Thread safety:** a plain value: any thread.
+/// **Throws:** usage_error for NaN (the converting constructors; nothing else throws).
 class saturating_duration {
 public:
     /// Never: no deadline.

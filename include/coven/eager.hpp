@@ -20,7 +20,15 @@ namespace coven {
 /// suspending gives a future that is already done (asynkit's completed future); one that
 /// suspended gives a running task's future (asynkit creates the Task only then; in coven both are
 /// a future). Await the future for the value.
-/// **Throws:** usage_error outside a loop's thread.
+/// **Cancellation:** the started task is a root task of its own, not part of the caller:
+/// cancelling the caller does not cancel it unless the caller is awaiting its future (then
+/// future's rules apply: the awaited task is cancelled too). Starting it is not a suspension
+/// point of the caller, so a cancellation pending in the caller is not raised here; one pending in
+/// the new task cannot exist yet.
+/// **Thread safety:** a thread that drives a loop (in a task, or a callback on the loop's
+/// thread).
+/// **Throws:** usage_error outside a loop's thread, or for an empty or already awaited task;
+/// std::bad_alloc. What the task throws, even in its first run, stays in its future.
 /// **Example:**
 /// ```
 /// auto f = coven::eager(get_slow_remote_data()); // the request is in flight now
@@ -38,6 +46,7 @@ auto eager(task<T> t) -> future<T> {
 }
 
 /// asynkit's `create_task_descend(coro)` (K15): the same depth-first start as eager().
+/// Cancellation, threads and errors as eager().
 template <class T>
 auto create_task_descend(task<T> t) -> future<T> {
     return eager(std::move(t));
@@ -45,6 +54,10 @@ auto create_task_descend(task<T> t) -> future<T> {
 
 /// asynkit's `@eager` on a function (K2, func_eager): every call starts eagerly and returns a
 /// future.
+/// **Cancellation:** as eager().
+/// **Thread safety:** calls as eager(): on a thread that drives a loop.
+/// **Throws:** a call throws what eager() throws, and what copying the callable or the arguments
+/// throws.
 /// **Example:**
 /// ```
 /// const coven::eager_function fetch = [](int id) -> coven::task<data> {...};

@@ -73,7 +73,8 @@ struct start_slot {
 
 /// Handed to a child started with eager_task_group::start(): the child calls started(value)
 /// once it is ready (say, listening), and start()'s awaiter resumes with that value.
-/// **Throws:** usage_error when started() is called twice.
+/// **Thread safety:** the child's loop thread (the child calls it from its own body).
+/// **Throws:** usage_error when started() is called twice; what constructing the value throws.
 template <class T = void>
 class task_status {
 public:
@@ -101,10 +102,15 @@ private:
 
 /// What eager_task_group::start() returns: await it (once) for the started() value. Move-only.
 /// **Cancellation:** cancelling the awaiting task cancels the child too (it has not reported
-/// ready, and nobody else waits for it to be); the awaiter raises cancelled_error at once.
+/// ready, and nobody else waits for it to be); the awaiter raises cancelled_error at once. A
+/// cancellation already pending does the same, unless the child has reported ready already
+/// (then the value is returned without suspending). An interrupt (task_interrupt()) of the
+/// awaiting task leaves the wait at once and does not cancel the child.
+/// **Thread safety:** awaited from a task of the child's loop, on its thread.
 /// **Throws:** the child's error if it failed before started(); coven::error if it was
-/// cancelled before started() (by its group); usage_error if it ended without calling
-/// started(), or when awaited twice.
+/// cancelled before started() (by its group; cancelled_error instead if the awaiting task is
+/// being cancelled too); usage_error if it ended without calling started(), when awaited twice
+/// or by two tasks at once, outside a coven task, or from a task of another loop.
 template <class T>
 class [[nodiscard]] start_result {
 public:
@@ -217,12 +223,16 @@ public:
     explicit eager_task_group(task_scope& scope) noexcept : m_scope(&scope) {}
 
     /// Spawns `t` and runs it up to its first suspension before returning.
+    /// **Throws:** what task_scope::spawn() throws (usage_error once the scope has ended,
+    /// std::bad_alloc); a failure of the child stays in its future and bubbles into the scope.
     template <class T>
     auto start_soon(task<T> t, std::string_view name = {}) -> future<T> {
         return m_scope->spawn(std::move(t), {.name = name, .eager = true});
     }
 
     /// Starts `fn(args..., task_status<T>)` eagerly; await the result for its started() value.
+    /// **Throws:** what task_scope::spawn() throws; std::bad_alloc. What the child throws before
+    /// started() is raised by the awaited start_result, not here.
     template <class T = void, class Fn, class... Args>
     auto start(Fn fn, Args... args) -> start_result<T> {
         using end_node = typename detail::start_slot<T>::end_node;
@@ -236,7 +246,7 @@ public:
         return start_result<T>(std::move(slot), std::move(child));
     }
 
-    /// Cancels every child.
+    /// Cancels every child. **Throws:** as task_scope::cancel().
     void cancel() { m_scope->cancel(); }
     [[nodiscard]] auto core() noexcept -> task_scope& { return *m_scope; }
 
@@ -277,6 +287,10 @@ private:
 /// asynkit's `async with create_eager_task_group() as tg:`: with_scope() with an
 /// eager_task_group view of the scope. The view lives until every child has ended, so children
 /// may keep a reference to it.
+/// **Cancellation:** as with_scope(): cancelling the awaiting task cancels the body and every
+/// child, and the await raises cancelled_error once they have unwound.
+/// **Thread safety:** awaited from a coven task, on its loop's thread.
+/// **Throws:** as with_scope().
 /// **Example:**
 /// ```
 /// co_await coven::with_eager_task_group([&](coven::eager_task_group& tg) -> coven::task<> {

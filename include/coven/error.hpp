@@ -1,5 +1,7 @@
 #pragma once
-// coven's exception hierarchy. Everything coven throws derives from coven::error.
+// coven's exception hierarchy. Everything coven throws derives from coven::error, except
+// std::bad_alloc (out of memory) and std::system_error (a thread that cannot be started), and
+// what user code (a task body, a callback, a value's copy) throws, which passes through.
 
 #include <coven/source_location.hpp>
 
@@ -11,6 +13,9 @@
 namespace coven {
 
 /// Base of every exception coven throws.
+/// **Thread safety:** plain exception types: any thread may make, copy and throw them (an
+/// exception_ptr to one may cross threads, as thread_safe_future's do).
+/// **Throws:** the constructors that take a message throw std::bad_alloc if it cannot be copied.
 class error : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;
@@ -81,6 +86,7 @@ private:
 /// Several errors at once: the failures of a scope's children (and of its block), none dropped.
 /// what() counts them and quotes the first; errors() holds every one, in the order they
 /// happened.
+/// **Throws:** the constructor throws std::bad_alloc (it builds the message).
 class aggregate_error : public error {
 public:
     explicit aggregate_error(std::vector<std::exception_ptr> errors);

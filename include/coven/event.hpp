@@ -22,8 +22,12 @@ struct event_statistics {
 ///
 /// **Cancellation:** a waiter that is cancelled leaves the queue and raises cancelled_error; one
 /// woken by set() whose task was cancelled before it ran raises cancelled_error too (the flag
-/// stays set for the others). Waiting on a set event does not suspend.
-/// **Thread safety:** the loop's thread only; tasks of one loop at a time.
+/// stays set for the others). Waiting on a set event does not suspend, so it does not see a
+/// pending cancellation; one that would park with a cancellation pending raises without
+/// queueing. An interrupt (task_interrupt()) leaves the same way. future::abort() drops a
+/// waiter here without resuming it.
+/// **Thread safety:** the loop's thread only; tasks of one loop at a time. The first task that
+/// uses it binds it to its loop.
 /// **Example:**
 /// ```
 /// coven::event ready;
@@ -59,6 +63,10 @@ public:
     };
 
     /// Waits until the flag is set: `co_await ev.wait();` or `co_await ev;`.
+    /// **Cancellation:** see the class comment.
+    /// **Throws:** cancelled_error; usage_error from a task of another loop than the one that
+    /// first used the event, for a wait that has to park outside a coven task, or when the event
+    /// is destroyed while the task waits.
     [[nodiscard]] auto wait() noexcept -> wait_awaiter { return wait_awaiter(*this); }
     auto operator co_await() noexcept -> wait_awaiter { return wait_awaiter(*this); }
 
@@ -76,7 +84,7 @@ public:
         while (m_waiters.choose_front() != nullptr) {
         }
     }
-    /// Clears the flag: later waits park again.
+    /// Clears the flag: later waits park again. Tasks already woken by set() still go on.
     void clear() noexcept { m_set = false; }
     [[nodiscard]] auto is_set() const noexcept -> bool { return m_set; }
     [[nodiscard]] auto statistics() const noexcept -> event_statistics {

@@ -149,26 +149,43 @@ auto spawn_unqueued(event_loop& loop, task<T> t) -> future<T>;
 ///
 /// **Thread safety:** run(), stop(), call_soon_threadsafe(), now(), time(), advance() and
 /// statistics() may be called from any thread; create_task() and everything tasks do belongs to
-/// the loop's thread.
+/// the loop's thread. "The loop's thread" is the thread that drives it, or, while no thread
+/// drives it and it has no background thread, any thread (a caller preparing work it will then
+/// drive).
+/// **Cancellation:** no member is an awaitable. stop() cancels every task that is left (see
+/// docs/cancellation.md).
 class event_loop {
 public:
     using clock = std::chrono::steady_clock;
     using duration = std::chrono::nanoseconds;
     using time_point = clock::time_point;
 
+    /// A loop that nobody drives yet: start() it, or drive it with run_until_complete().
+    /// **Thread safety:** any thread.
+    /// **Throws:** usage_error if COVEN_IO names an I/O engine this build does not have;
+    /// coven::error if the engine's descriptors (epoll, eventfd) cannot be made; std::bad_alloc.
     explicit event_loop(loop_options options = {});
-    /// Stops the loop (see stop()).
+    /// Stops the loop (see stop()) and joins its background thread.
+    /// **Thread safety:** a thread other than the loop's (it joins the loop's thread), and not
+    /// while another thread drives the loop with run_until_complete().
     ~event_loop();
     event_loop(const event_loop&) = delete;
     auto operator=(const event_loop&) -> event_loop& = delete;
 
     /// Schedules `t` as a root task (S5): it gets its first turn after the tasks already ready.
-    /// **Throws:** usage_error off the loop's thread (post with call_soon_threadsafe instead).
+    /// The task inherits the caller's task-local values (coven/task_local.hpp).
+    /// **Thread safety:** the loop's thread, or any thread while nobody drives the loop and it
+    /// has no background thread.
+    /// **Throws:** usage_error off the loop's thread (post with call_soon_threadsafe instead),
+    /// or for an empty task or one that was already awaited; std::bad_alloc. `t` is destroyed
+    /// when it throws.
     template <class T>
     auto create_task(task<T> t) -> future<T> {
         return spawn(std::move(t), true);
     }
     /// create_task() with a name (future::name(); an empty name leaves it unnamed).
+    /// **Throws:** as create_task(); std::bad_alloc for the name, after which the task is left
+    /// scheduled (it runs, unnamed).
     template <class T>
     auto create_task(task<T> t, std::string name) -> future<T> {
         return spawn_named(std::move(t), std::move(name), true);
@@ -177,7 +194,8 @@ public:
     /// Schedules `t` as a root task from any thread (S15) and returns a handle that any thread
     /// may wait for (defined in <coven/thread_safe_future.hpp>, which callers include). If the
     /// loop stops before the task is made, waiters get cancelled_error.
-    /// **Throws:** usage_error if the loop is stopping.
+    /// **Thread safety:** any thread.
+    /// **Throws:** usage_error if the loop is stopping, or for an empty task; std::bad_alloc.
     template <class T>
     auto create_task_thread_safe(task<T> t) -> thread_safe_future<T>;
 
@@ -185,7 +203,9 @@ public:
     /// suspends; then the caller goes on (asynkit's create_task_descend, K15: depth-first). A
     /// task that finishes without suspending is done on return. Off the loop's thread the first
     /// turn is queued as usual.
-    /// **Throws:** usage_error off the loop's thread while another thread drives it.
+    /// **Thread safety:** as create_task().
+    /// **Throws:** usage_error off the loop's thread while another thread drives it, or for an
+    /// empty or already awaited task; std::bad_alloc. What the task throws stays in its future.
     template <class T>
     auto create_task_eager(task<T> t) -> future<T> {
         auto f = spawn(std::move(t), false);
@@ -203,8 +223,11 @@ public:
     /// Runs `t` to completion and returns its value or rethrows its exception; the loop stays
     /// alive afterwards (S3). With a background thread (start()), blocks the caller until the
     /// task ends; otherwise drives the loop on the calling thread, like run_until_complete().
-    /// **Throws:** usage_error when called from the loop's own thread (co_await the task
-    /// instead), or when the loop is stopping; cancelled_error when stop() cancelled the task.
+    /// **Thread safety:** any thread but the loop's own (it would deadlock); on a loop without a
+    /// background thread, as run_until_complete().
+    /// **Throws:** what the task throws; usage_error when called from the loop's own thread
+    /// (co_await the task instead), or when the loop is stopping; cancelled_error when stop()
+    /// cancelled the task; std::bad_alloc.
     template <class T>
     auto run(task<T> t) -> T {
         check_not_loop_thread("event_loop::run()");
@@ -224,8 +247,14 @@ public:
         return slot.wait();
     }
 
-    /// Drives the loop on the calling thread until `t` ends; other tasks stay scheduled.
-    /// **Throws:** usage_error if another thread drives the loop, or from a task.
+    /// Drives the loop on the calling thread until `t` ends; other tasks stay scheduled. A stop()
+    /// requested meanwhile is acted on by this run: its task is cancelled (or, if it ended first,
+    /// the rest is cancelled as the run ends).
+    /// **Thread safety:** any thread, while no other thread drives the loop and it has no
+    /// background thread.
+    /// **Throws:** what the task throws, cancelled_error if it was cancelled; usage_error from
+    /// the loop's own thread, on a loop with a background thread, if another thread drives the
+    /// loop, or from a task; std::bad_alloc.
     template <class T>
     auto run_until_complete(task<T> t) -> T {
         detail::drive_guard guard(*m_state);
@@ -235,15 +264,23 @@ public:
     }
 
     /// Starts a background thread that drives the loop until stop() (S4). No-op if running.
+    /// **Thread safety:** any thread (serialised with stop()).
+    /// **Throws:** usage_error if another thread drives the loop; std::system_error if the thread
+    /// cannot be started.
     void start();
     /// Cancels every task that is left, lets them unwind (they may await during cleanup), runs
     /// what other threads posted, and ends the background thread. From another thread it returns
     /// once all that is done; from the loop's own thread it only requests it. A stopped loop can
-    /// be started or driven again.
+    /// be started or driven again. On a loop that run_until_complete() drives on another
+    /// thread, it only requests the stop, and that run acts on it.
+    /// **Thread safety:** any thread.
     void stop();
 
-    /// Runs `fn()` on the loop's thread, soon (S15's building block).
-    /// **Throws:** usage_error if the loop is stopping.
+    /// Runs `fn()` on the loop's thread, soon (S15's building block). What `fn` throws goes to
+    /// the loop's exception handler (set_exception_handler()). Work posted while the loop stops
+    /// runs inside stop().
+    /// **Thread safety:** any thread, the loop's own included.
+    /// **Throws:** usage_error if the loop is stopping; std::bad_alloc (`fn` is then destroyed).
     template <class F>
     void call_soon_threadsafe(F fn) {
         auto* item = new detail::remote_fn<F>(std::move(fn));
@@ -277,7 +314,7 @@ public:
     }
     /// Schedules `fn()` to run at place `pos` of the ready queue, as a task of its own; its
     /// future ends when `fn` has returned (or with what it threw).
-    /// **Throws:** usage_error off the loop's thread.
+    /// **Throws:** usage_error off the loop's thread; std::bad_alloc.
     template <class F>
     auto call_pos(std::size_t pos, F fn) -> future<void> {
         detail::check_queue_thread(*m_state, "event_loop::call_pos()");
@@ -286,11 +323,12 @@ public:
         return f;
     }
 
-    /// True while some thread drives the loop.
+    /// True while some thread drives the loop. **Thread safety:** any thread.
     [[nodiscard]] auto is_running() const noexcept -> bool;
-    /// True when called from the thread driving the loop.
+    /// True when called from the thread driving the loop. **Thread safety:** any thread.
     [[nodiscard]] auto in_loop_thread() const noexcept -> bool;
     /// The loop's current time (virtual clocks start at time_point{}).
+    /// **Thread safety:** any thread.
     [[nodiscard]] auto now() const noexcept -> time_point;
     /// Seconds since the loop's clock origin, like scarletio's `loop.time()`.
     [[nodiscard]] auto time() const noexcept -> double;
@@ -307,10 +345,14 @@ public:
     }
     /// advance() in seconds.
     void advance(double seconds) { advance(std::chrono::duration<double>(seconds)); }
-    /// Counters of this loop. **Thread safety:** the loop's thread, or while no thread drives it.
+    /// Counters of this loop. **Thread safety:** any thread; each counter is read atomically,
+    /// but they are read one by one, not as one snapshot.
     [[nodiscard]] auto statistics() const -> loop_statistics;
+    /// The options it was made with. **Thread safety:** any thread.
     [[nodiscard]] auto options() const noexcept -> const loop_options&;
-    /// Receives exceptions that escape done-callbacks. Default: print to stderr.
+    /// Receives exceptions that escape done-callbacks (and call_soon_threadsafe() callbacks),
+    /// called on the loop's thread. Default: print to stderr.
+    /// **Thread safety:** the loop's thread, or while no thread drives it (not synchronised).
     void set_exception_handler(std::function<void(std::exception_ptr)> handler);
 
 private:
@@ -366,7 +408,7 @@ private:
     std::unique_ptr<detail::loop_state> m_state;
 };
 
-/// The loop driving the calling thread, or null.
+/// The loop driving the calling thread, or null. **Thread safety:** any thread.
 [[nodiscard]] auto current_loop() noexcept -> event_loop*;
 
 template <class T>

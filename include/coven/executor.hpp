@@ -149,8 +149,16 @@ concept is_pool = std::same_as<std::remove_cvref_t<F>, thread_pool>;
 /// into a scope (R10: `scope << run_in_executor(fetch_url)`) or made a root task.
 /// **Cancellation:** a call still queued is dropped and never runs. A call that already runs
 /// cannot be stopped: the awaiter raises cancelled_error at once, the call runs on in its
-/// thread, and its result is dropped. Mind its side effects.
-/// **Throws:** what `fn` throws; usage_error if the pool was shut down.
+/// thread, and its result is dropped. Mind its side effects. A call that had finished but whose
+/// result had not reached the task yet hands the result over: the await returns it, and the
+/// cancellation stays pending for the task's next await. An await with a cancellation already
+/// pending raises without queueing the call. Nothing runs before the task is first awaited (its
+/// job is queued then).
+/// **Thread safety:** awaited from a coven task, on its loop's thread; `fn` runs on a worker. The
+/// job (`fn`, `args`, the result) is destroyed by whichever thread lets go of it last: capture
+/// nothing that must die on the loop's thread, such as a coven::future.
+/// **Throws:** what `fn` throws; usage_error if the pool was shut down, or when awaited outside
+/// a coven task; cancelled_error; std::bad_alloc.
 /// **Example:** `auto text = co_await coven::run_in_executor(pool, read_file, path);`
 // clang-format 14 mangles constraints:
 // clang-format off
@@ -175,6 +183,13 @@ auto run_in_executor(F fn, Args... args) -> task<detail::call_result_t<F, Args..
 /// it is cancelled meanwhile (a block that has not started yet is dropped; one that runs is
 /// waited for, and the cancellation is raised by the task's next await). Loop stop waits for a
 /// running block too.
+/// **Cancellation:** a block still queued is dropped and the await raises cancelled_error; a
+/// running block is waited for, its result (or exception) is returned, and the cancellation
+/// stays pending for the task's next await. An await with a cancellation already pending raises
+/// without queueing the block.
+/// **Thread safety:** awaited from a coven task, on its loop's thread; `block` runs on a worker.
+/// **Throws:** what `block` throws; usage_error if the pool was shut down, or when awaited
+/// outside a coven task; cancelled_error; std::bad_alloc.
 /// **Example:**
 /// ```
 /// co_await coven::enter_executor([&] { result = blocking_parse(text); });

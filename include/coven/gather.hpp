@@ -81,6 +81,11 @@ auto gather_tasks(task<T>... calls) -> task<std::tuple<gathered_t<T>...>> {
 /// turned into tasks before anything starts.
 /// **Cancellation:** cancelling the awaiting task cancels every call, and raises cancelled_error
 /// once they have unwound.
+/// **Thread safety:** awaited from a coven task, on its loop's thread; the calls run on that
+/// loop. Building the gather (this call) runs nothing and may happen anywhere.
+/// **Throws:** from the co_await: the failure of a call (one as itself, several as
+/// aggregate_error); cancelled_error; usage_error off a loop thread; std::bad_alloc (what was
+/// spawned already is cancelled and waited for first).
 /// **Example:** `auto [a, b] = co_await coven::gather(fetch(1), fetch(2));`
 template <class... A>
 auto gather(A... calls)

@@ -34,7 +34,14 @@ auto interrupt_task(promise_base* target, std::exception_ptr e, bool run_now, co
 /// that is still pending when the task ends is dropped. A pending cancellation is not lost: it
 /// is raised at the await after `e`. A task ended by an exception derived from cancelled_error
 /// (interrupt_error) counts as cancelled.
-/// **Throws:** usage_error if the task has ended, or off the task's loop thread.
+/// **Cancellation:** not an awaitable. Every wait of the target leaves as it does for a cancel
+/// (the rules of docs/sync.md apply: a lock, permit or value handed to it passes on), except that
+/// nothing it awaits is cancelled. An exception thrown into a task whose future::abort() is
+/// pending is dropped with the task.
+/// **Thread safety:** the thread that drives the target's loop (a task of that loop, or a
+/// callback on its thread).
+/// **Throws:** usage_error if the task has ended, off the task's loop thread, or for a null
+/// exception_ptr or an empty future; std::bad_alloc (the pending exception is stored).
 /// **Example:** `coven::task_throw(worker, std::make_exception_ptr(reload_config{}));`
 template <class T>
 void task_throw(const future<T>& target, std::exception_ptr e) {
@@ -57,8 +64,12 @@ void task_throw(const future<T>& target, E&& exc) {
 /// a task_scope's children, it is running further up this thread's stack, or turns nest too
 /// deep: it then runs in its normal turn), or if it was dropped because the target, already
 /// queued, ended before its next await.
-/// **Throws:** usage_error if the target has ended, is the calling task, or runs on another
-/// loop.
+/// **Cancellation:** as task_throw(). An exception thrown into a task whose future::abort() is
+/// pending is dropped with it, and this returns false.
+/// **Thread safety:** as task_throw(): the thread that drives the target's loop.
+/// **Throws:** usage_error if the target has ended, is the calling task, runs on a loop this
+/// thread does not drive, or for a null exception_ptr or an empty future; std::bad_alloc. What
+/// the target raises stays in the target (its future), not thrown here.
 /// **Example:**
 /// ```
 /// auto worker = loop->create_task(serve());

@@ -34,6 +34,7 @@ struct latch_statistics {
 /// does not suspend, so it does not see a pending cancellation. A latch destroyed while tasks
 /// wait in it makes their waits raise usage_error instead of hanging; one destroyed after it
 /// released its waiters, before they ran, does not disturb them (their waits return normally).
+/// future::abort() of a waiting task cancels it as cancel() does (it is not dropped).
 /// **Throws:** usage_error for a negative `expected`; for a count_down() (or arrive_and_wait())
 /// with a negative `n` or below zero; for a wait that has to park outside a task; for any call
 /// (wait(), arrive_and_wait(), count_down()) from a task of another loop than the one that first
@@ -125,9 +126,12 @@ public:
     /// True if the count is zero; never suspends.
     [[nodiscard]] auto try_wait() const noexcept -> bool { return m_count == 0; }
     /// Waits until the count is zero: `co_await l.wait();`.
+    /// **Cancellation:** see the class comment: leaves at once before zero; once released it
+    /// returns, and the cancellation stays pending.
     [[nodiscard]] auto wait() noexcept -> wait_awaiter { return wait_awaiter(*this, false, 0); }
     /// count_down(n), then wait(): `co_await l.arrive_and_wait();`. The count-down happens when
     /// the awaiter is awaited, and stays done if the wait is cancelled.
+    /// **Cancellation:** as wait(); the count-down is not undone.
     /// **Throws:** as count_down(), from the co_await, before it waits.
     [[nodiscard]] auto arrive_and_wait(std::ptrdiff_t n = 1) noexcept -> wait_awaiter {
         return wait_awaiter(*this, true, n);

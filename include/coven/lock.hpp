@@ -46,7 +46,10 @@ struct lock_statistics {
 /// **Cancellation:** a waiter that is cancelled leaves the queue and raises cancelled_error. A
 /// waiter that was handed the lock but was cancelled before it ran passes the lock on to the next
 /// waiter (or frees it) and raises cancelled_error: the lock is never lost. Acquiring a free lock
-/// does not suspend, so it does not see a pending cancellation.
+/// does not suspend, so it does not see a pending cancellation; a wait that would park with one
+/// pending raises without queueing. An interrupt (task_interrupt()) leaves the same way;
+/// future::abort() drops a waiter without resuming it. A guard releases the lock when a
+/// cancellation unwinds its holder.
 /// **Throws:** usage_error for release() by a task that does not own it, or of a free lock.
 /// **Thread safety:** the loop's thread only; tasks of one loop at a time.
 /// **Example:**
@@ -160,6 +163,11 @@ public:
     }
 
     /// Waits until the lock is free and takes it: `co_await lock.acquire();`.
+    /// **Cancellation:** see the class comment: leaves the queue at once and raises
+    /// cancelled_error; a lock handed to it before it ran passes on.
+    /// **Throws:** cancelled_error; usage_error from the task that holds the lock (it is not
+    /// recursive), for a wait that has to park outside a coven task, from a task of another loop
+    /// than the one that first used the lock, or when the lock is destroyed while the task waits.
     [[nodiscard]] auto acquire() noexcept -> acquire_awaiter { return acquire_awaiter(*this); }
     /// acquire(), returning a guard that releases it: `auto held = co_await lock.scoped();`.
     [[nodiscard]] auto scoped() noexcept -> scoped_awaiter { return scoped_awaiter(*this); }

@@ -18,15 +18,19 @@ inline constexpr int low = 10;
 /// priority_condition. A FIFO loop keeps its order and only those primitives look. A queued task
 /// moves to its new place at once; a task that inherits a more urgent priority (K22) keeps that
 /// until the inheritance ends. New tasks start at priority::normal, whoever made them.
-/// **Throws:** usage_error for a value outside [-32768, 32767], or off the task's loop thread.
+/// **Thread safety:** the thread that drives the task's loop.
+/// **Throws:** usage_error for a value outside [-32768, 32767], off the task's loop thread, or
+/// for an empty any_future.
 /// **Example:** `coven::set_priority(loop.create_task(housekeeping()), coven::priority::low);`
 void set_priority(const any_future& task, int value);
 /// The task's own priority, as set_priority() set it.
-/// **Throws:** usage_error off the task's loop thread.
+/// **Thread safety:** the thread that drives the task's loop.
+/// **Throws:** usage_error off the task's loop thread, or for an empty any_future.
 [[nodiscard]] auto get_priority(const any_future& task) -> int;
 /// The priority the task runs at: its own, or a more urgent one it inherits from tasks waiting
 /// for priority locks it holds (K22).
-/// **Throws:** usage_error off the task's loop thread.
+/// **Thread safety:** the thread that drives the task's loop.
+/// **Throws:** usage_error off the task's loop thread, or for an empty any_future.
 [[nodiscard]] auto effective_priority(const any_future& task) -> int;
 
 } // namespace coven

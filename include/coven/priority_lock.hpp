@@ -17,8 +17,14 @@ namespace coven {
 /// priority_lock passes it on) and ends as soon as its cause does: the lock is released or
 /// handed on, or the waiter leaves (cancelled, interrupted, timed out).
 /// **Cancellation:** as coven::lock: a cancelled waiter leaves (and its boost with it); one
-/// chosen and cancelled before it ran passes the lock on.
+/// chosen and cancelled before it ran passes the lock on. future::abort() drops a waiter as it
+/// does in a lock. The lock keeps a reference on its holder: a holder that ignores cancellation
+/// at loop stop is destroyed all the same, and the lock is free after stop.
 /// **Thread safety:** the loop's thread only.
+/// **Throws:** as coven::lock: usage_error for release() by a task that does not hold it or of
+/// a free lock, for acquire() by its holder, from a task of another loop, or from a thread that
+/// does not drive the waiters' loop. The inheritance records allocate inside the kernel's
+/// noexcept hand-offs: running out of memory there ends the program (std::terminate).
 /// **Example:**
 /// ```
 /// coven::priority_lock db;

@@ -115,8 +115,16 @@ struct queue_statistics {
 /// cancelled_error; nothing is taken or put. A get() that was handed a value but whose task was
 /// cancelled before it ran gives the value back (to the next getter, else to the front of the
 /// queue) and raises: no value is lost. A put() whose value was taken is done: it returns, and a
-/// cancellation that arrived meanwhile is raised at the next await.
-/// **Throws:** queue_closed as above; usage_error from a task of another loop.
+/// cancellation that arrived meanwhile is raised at the next await. A get() or put() that finds
+/// a value or room does not suspend, so it does not see a pending cancellation. An interrupt
+/// (task_interrupt()) leaves a wait the same way; future::abort() drops a waiting getter or
+/// putter without resuming it (a dropped putter's value is destroyed with its frame).
+/// **Throws:** queue_closed as above; usage_error from a task of another loop than the one that
+/// first used the queue (gets and puts alike), for a wait that has to park outside a coven task,
+/// for a get, put or close that would wake a task of a loop the calling thread does not drive,
+/// or when the queue is destroyed while a task waits in it (a put whose value was taken returns
+/// instead); std::bad_alloc when the ring grows; what T's copy or move throws where a value is
+/// copied in (put() by value, try_put(const T&)).
 /// **Thread safety:** the loop's thread only.
 /// **Example:**
 /// ```
@@ -256,11 +264,23 @@ public:
     };
 
     /// Waits for a value and takes it: `T v = co_await q.get();`.
+    /// **Cancellation:** leaves the getters' queue at once and raises cancelled_error; a value
+    /// it was handed before it ran goes back (to the next getter, else to the front).
+    /// **Throws:** cancelled_error; queue_closed once the queue is closed and drained; usage_error
+    /// as in the class comment.
     [[nodiscard]] auto get() noexcept -> get_awaiter { return get_awaiter(*this); }
     /// Waits for room and puts `value`: `co_await q.put(v);`.
+    /// **Cancellation:** leaves the putters' queue at once and raises cancelled_error; the value
+    /// is not put. Once its value was taken the put is done and returns; the cancellation is
+    /// raised at the next await.
+    /// **Throws:** cancelled_error; queue_closed if the queue is closed (or closes while it
+    /// waits); usage_error as in the class comment, and for an awaiter awaited again after its
+    /// value was put; std::bad_alloc.
     [[nodiscard]] auto put(T value) -> put_awaiter { return put_awaiter(*this, std::move(value)); }
 
     /// Takes a value if one is there; never suspends. std::nullopt when empty (closed or not).
+    /// **Throws:** usage_error from a task of another loop, or if a waiting putter is a task of a
+    /// loop the calling thread does not drive.
     [[nodiscard]] auto try_get() -> std::optional<T> {
         m_getters.check_loop("queue::try_get()");
         if (m_items.empty()) {
@@ -271,7 +291,9 @@ public:
     }
     /// Puts `value` if there is room (or a getter waiting); never suspends. False when full: the
     /// value is then left as it was, so a move-only value can be offered again.
-    /// **Throws:** queue_closed if closed.
+    /// **Throws:** queue_closed if closed; usage_error from a task of another loop, or if a
+    /// waiting getter is a task of a loop the calling thread does not drive; std::bad_alloc when
+    /// the ring grows (the value is then left as it was).
     [[nodiscard]] auto try_put(T&& value) -> bool {
         m_getters.check_loop("queue::try_put()");
         if (m_closed) {
@@ -288,6 +310,7 @@ public:
     /// Closes the queue: waiting putters raise queue_closed; values already in it (or on their
     /// way to a getter) can still be taken, and once none is left getters raise queue_closed.
     /// No effect if closed.
+    /// **Throws:** usage_error from a thread that does not drive the waiting tasks' loop.
     void close() {
         if (m_closed) {
             return;

@@ -32,8 +32,13 @@ struct semaphore_statistics {
 ///
 /// **Cancellation:** a waiter that is cancelled leaves the queue and raises cancelled_error. A
 /// waiter that was handed a permit but was cancelled before it ran passes the permit on and
-/// raises cancelled_error: no permit is lost. Taking a free permit does not suspend.
-/// **Throws:** usage_error for a release beyond the limit.
+/// raises cancelled_error: no permit is lost. Taking a free permit does not suspend, so it does
+/// not see a pending cancellation; a wait that would park with one pending raises without
+/// queueing. An interrupt (task_interrupt()) leaves the same way; future::abort() drops a waiter
+/// without resuming it. A guard gives its permit back when a cancellation unwinds its holder.
+/// **Throws:** usage_error for a release beyond the limit; from a task of another loop than the
+/// one that first used it; for a wait that has to park outside a coven task; and in the waits of
+/// tasks still parked when the semaphore is destroyed.
 /// **Thread safety:** the loop's thread only; tasks of one loop at a time.
 /// **Example:**
 /// ```
@@ -128,6 +133,9 @@ public:
     };
 
     /// Waits for a permit and takes it: `co_await sem.acquire();`.
+    /// **Cancellation:** see the class comment: leaves the queue at once and raises
+    /// cancelled_error; a permit handed to it before it ran passes on.
+    /// **Throws:** cancelled_error; usage_error as in the class comment.
     [[nodiscard]] auto acquire() noexcept -> acquire_awaiter { return acquire_awaiter(*this); }
     /// acquire(), returning a guard that gives it back: `auto held = co_await sem.scoped();`.
     [[nodiscard]] auto scoped() noexcept -> scoped_awaiter { return scoped_awaiter(*this); }
@@ -181,7 +189,8 @@ private:
 };
 
 /// scarletio's ScarletLock(n) (S19): a lock that up to `n` tasks hold at once, a semaphore bounded
-/// at `n` (releasing one that nobody holds is a usage_error).
+/// at `n` (releasing one that nobody holds is a usage_error). Cancellation, threads and errors
+/// as semaphore.
 /// **Example:** `coven::scarlet_lock lock(2); auto held = co_await lock.scoped();`
 class scarlet_lock : public semaphore {
 public:

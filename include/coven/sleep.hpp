@@ -18,6 +18,7 @@ namespace coven {
 
 /// Awaiter of sleep() and sleep_until(): the timer node lives in the awaiting frame, so sleeping
 /// allocates nothing.
+/// **Thread safety:** awaited from a coven task, on its loop's thread; the timer is the loop's.
 class [[nodiscard]] sleep_awaiter : private detail::waiter, private detail::timer_node {
 public:
     using duration = event_loop::duration;
@@ -73,6 +74,10 @@ public:
 
     /// Turns the sleep into a task of the current loop (scarletio's sleep returns a future): it
     /// can be cancelled, awaited by many, or added to a group. The deadline counts from now.
+    /// **Cancellation:** the future's task is cancelled like any task (its timer is disarmed);
+    /// awaiting the future follows future's rules.
+    /// **Thread safety:** a thread that drives a loop.
+    /// **Throws:** usage_error off a loop thread; std::bad_alloc.
     [[nodiscard]] auto as_future() const -> future<void>;
     // NOLINTNEXTLINE(google-explicit-constructor): `future<void> f = sleep(1s);` reads as the seed
     operator future<void>() const { return as_future(); }
@@ -93,7 +98,10 @@ private:
 /// Durations follow coven/duration.hpp: a negative one is zero, one past the clock's range (or
 /// infinity) sleeps until cancelled.
 /// **Cancellation:** cancelling disarms the timer and resumes the task at once with
-/// cancelled_error.
+/// cancelled_error. A sleep with a cancellation already pending raises at once without arming
+/// the timer. A timer that fired in the same tick as the cancel delivers the wake-up, and the
+/// cancel is raised at the next await. future::abort() drops a sleeping task without resuming it.
+/// **Thread safety:** awaited from a coven task, on its loop's thread.
 /// **Throws:** usage_error outside a coven task, or for a NaN duration.
 /// **Example:** `co_await coven::sleep(1.5); co_await coven::sleep(250ms);`
 template <class Rep, class Period>
@@ -111,6 +119,7 @@ template <class Rep, class Period>
     return sleep_awaiter(detail::seconds_to_loop_duration(seconds, "sleep()"));
 }
 /// Suspends the calling task until the loop's clock reaches `t`; time_point::max() never comes.
+/// **Cancellation:** as sleep(). **Throws:** usage_error outside a coven task.
 [[nodiscard]] inline auto
 sleep_until(event_loop::time_point t,
             coven::source_location where = coven::source_location::current()) noexcept

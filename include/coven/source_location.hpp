@@ -19,6 +19,8 @@
 namespace coven {
 
 /// A file, line and function, as std::source_location has them.
+/// **Thread safety:** a plain value: any thread.
+/// **Throws:** nothing (every member is noexcept).
 class source_location {
 public:
     constexpr source_location() noexcept = default;

@@ -43,8 +43,15 @@ struct last_is_in_scope<A0, A...>
 ///    code: runs it on this_thread_loop() and blocks until it ends (T1);
 ///  - `f(args...);` as a statement in synchronous code: the same, at the end of the statement
 ///    (the destructor blocks, and raises the call's exception).
+/// **Cancellation:** the awaited form is an awaited task<T>: cancelling the awaiting task reaches
+/// the await inside the call. The blocking forms are not awaitables: nothing cancels them from
+/// outside; they end when the call does.
+/// **Thread safety:** the awaited form from a coven task on its loop's thread; the blocking forms
+/// on a thread that drives no loop (they drive the thread's own this_thread_loop()). A
+/// tamed_call is used once, on one thread.
 /// **Throws:** usage_error for a blocking use on a loop's thread, including the statement form
-/// inside a task (a forgotten co_await); whatever the call throws.
+/// inside a task (a forgotten co_await; reported to the unobserved-exception handler, since a
+/// destructor there cannot throw); whatever the call throws; std::bad_alloc.
 template <class T>
 class tamed_call { // not [[nodiscard]]: the statement form is a use
 public:
@@ -119,6 +126,11 @@ private:
 /// co_await slow_echo("async", 0.1);                // in a task (T2)
 /// slow_echo("scoped", 0.2, coven::in_scope(scope)); // scheduled, returns a delayed_result (T3)
 /// ```
+/// **Cancellation:** see tamed_call; a scheduled call is cancelled with its scope (async_scope).
+/// **Thread safety:** a tamed object may be called from any thread (it copies the callable);
+/// each call then follows tamed_call's or async_scope::spawn()'s rules.
+/// **Throws:** a scheduled call throws what async_scope::spawn() throws; the others, see
+/// tamed_call. Copying the callable or the arguments may throw.
 template <class F>
 class tamed {
 public:

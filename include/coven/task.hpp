@@ -162,9 +162,11 @@ public:
 ///
 /// **Cancellation:** a task has no cancel state of its own while it is awaited: it runs as part of
 /// the root task that awaits it, so cancelling that root reaches the innermost awaiter.
-/// **Throws:** `co_await` rethrows whatever the body threw.
+/// **Throws:** `co_await` rethrows whatever the body threw. Calling a `task<T>` function throws
+/// std::bad_alloc if its frame cannot be allocated (and whatever copying its arguments throws).
 /// **Thread safety:** a task object is moved between threads freely until it starts; after that
-/// it belongs to the loop that runs it.
+/// it belongs to the loop that runs it. Destroying one that never started destroys its frame and
+/// runs nothing, on any thread.
 template <class T>
 class [[nodiscard]] task {
 public:
@@ -200,6 +202,13 @@ public:
     };
 
     /// Starts the task and resumes the caller with its result.
+    /// **Cancellation:** the awaiting root task's cancellation reaches the innermost await inside
+    /// the body; whatever the body then throws (cancelled_error unless it catches it) comes out of
+    /// this co_await. Starting the task is not a suspension point: a pending cancellation is seen
+    /// by the body's first await, not here.
+    /// **Thread safety:** from a coven task, on its loop's thread.
+    /// **Throws:** usage_error on an empty task (moved from, or spawned) or one that was already
+    /// awaited; then whatever the body throws.
     auto operator co_await() && -> awaiter { return awaiter{start_child()}; }
     auto operator co_await() & -> awaiter { return awaiter{start_child()}; }
 

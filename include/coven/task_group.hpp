@@ -31,7 +31,15 @@ struct task_group_kernel;
 /// a task's error stays in its future (check the done set, or use wait_exception()).
 ///
 /// **Cancellation:** cancelling a task that waits on the group raises cancelled_error in it and
-/// leaves the group's tasks running (cancel_all() stops them); its waiter is unlinked.
+/// leaves the group's tasks running (cancel_all() stops them); its waiter is unlinked at once. A
+/// waiter that was woken with its result before the cancel reached it returns that result (a
+/// future wait_next() handed out is never lost), and the cancellation stays pending for its next
+/// await. A wait whose condition holds already does not suspend, so it does not see a pending
+/// cancellation. An interrupt (task_interrupt()) leaves the same way.
+/// **Throws:** the waits raise none of the tasks' exceptions; they throw cancelled_error, and
+/// usage_error for a wait that has to park outside a coven task or in a task of another loop
+/// than the group's, or when the group is destroyed while a task waits on it. Adding a task of
+/// another loop is a usage_error; adding allocates (std::bad_alloc).
 /// **Thread safety:** the loop's thread.
 /// **Example:**
 /// ```
@@ -42,22 +50,29 @@ struct task_group_kernel;
 /// ```
 class task_group {
 public:
-    /// A group of tasks of `loop`.
+    /// A group of tasks of `loop`. **Thread safety:** any thread.
     explicit task_group(event_loop& loop) noexcept : m_loop(&loop) {}
     /// A group on the calling thread's loop. **Throws:** usage_error off a loop thread.
     task_group();
+    /// Forgets its tasks (they run on) and wakes the tasks waiting on it, whose waits raise
+    /// usage_error.
     ~task_group();
     task_group(const task_group&) = delete;
     auto operator=(const task_group&) -> task_group& = delete;
 
     /// Spawns `t` on the group's loop and adds it.
+    /// **Throws:** what event_loop::create_task() throws; std::bad_alloc (the task is then
+    /// spawned but not in the group).
     template <class T>
     auto create_task(task<T> t, std::string name = {}) -> future<T> {
         auto f = m_loop->create_task(std::move(t), std::move(name));
         add(&f.promise());
         return f;
     }
-    /// Adds a future (of a task of the same loop): `group.add_future(coven::sleep(2))`.
+    /// Adds a future (of a task of the same loop): `group.add_future(coven::sleep(2))`. A task
+    /// that has ended already is done in the group at once.
+    /// **Throws:** usage_error for a task of another loop, from a thread that does not drive the
+    /// task's loop, or for an empty future; std::bad_alloc (nothing is added then).
     template <class T>
     auto add_future(future<T> f) -> future<T> {
         add(&f.promise());
@@ -113,8 +128,11 @@ public:
     }
 
     /// Cancels every pending task; returns how many were asked.
+    /// **Throws:** usage_error from a thread that does not drive the group's loop while it runs.
     auto cancel_all() -> std::size_t;
     /// The futures that are done, in completion order, and those still pending.
+    /// **Throws:** usage_error from a thread that does not drive the group's loop while it runs;
+    /// std::bad_alloc.
     [[nodiscard]] auto done() const -> std::vector<any_future>;
     [[nodiscard]] auto pending() const -> std::vector<any_future>;
     [[nodiscard]] auto size() const noexcept -> std::size_t { return m_nodes.size(); }

@@ -69,6 +69,10 @@ class task_local;
 /// throws usage_error (as Python's Context.run() raises). Tasks made inside it start with a copy.
 /// get() while a task on another thread runs in the context is a data race: read it after that
 /// task has ended (its end frees the context, before its done-callbacks run).
+/// **Cancellation:** nothing here is an awaitable; for tasks run in a context, see coro_await()
+/// and coro_start() (coven/coro_start.hpp).
+/// **Throws:** std::bad_alloc from the constructors, copy() and run(); usage_error from run()
+/// while the context is in use.
 /// **Example:**
 /// ```
 /// auto ctx = coven::context::copy();
@@ -88,6 +92,7 @@ public:
     }
 
     /// `var`'s value in this context (its initial value if it was never set here).
+    /// **Throws:** what copying a T throws.
     template <class T>
     [[nodiscard]] auto get(const task_local<T>& var) const -> T;
 
@@ -115,6 +120,11 @@ private:
 /// get() returns a copy: a value is never changed under a reader.
 /// **Thread safety:** get() and set() act on the calling thread's running task; a task_local
 /// object itself may be shared between threads (it holds only the initial value).
+/// **Cancellation:** nothing here is an awaitable. A scoped_value in a task that is cancelled
+/// (or destroyed at loop stop) puts the previous value back as the task unwinds, in the task's
+/// own values.
+/// **Throws:** get() what copying a T throws; set(), reset() and scoped() std::bad_alloc (a set
+/// copies the task's map of values first) and what moving or copying a T throws.
 /// **Example:**
 /// ```
 /// coven::task_local<std::string> request_id("-");

@@ -147,9 +147,16 @@ auto run_with_task_timeout(event_loop::duration d, task<T> body) -> task<T> {
 /// The interrupt is an interrupt_error (a cancelled_error), so cleanup written for cancellation
 /// runs; a body that catches and swallows it keeps running, and then this returns its value. A
 /// shield holds it back, as it does cancellation. Nested task_timeout()s keep each their own
-/// deadline: an inner one that expires while an outer one's interrupt is pending puts that one
-/// back once it is done.
-/// **Throws:** timeout_error at the deadline; what `body` throws; usage_error outside a task.
+/// deadline: an inner one that expires while an outer one's interrupt is pending leaves that one
+/// pending (the outer one wins, and unwinds the inner one too); an outer one that expires while
+/// an inner one's is pending replaces it. An exception thrown in by task_throw() that is pending
+/// at the deadline is raised again once the timeout is done.
+/// **Cancellation:** a cancel of the task reaches the body's await as usual and comes out of
+/// this as cancelled_error (never as timeout_error); the deadline's timer is disarmed as the
+/// body unwinds.
+/// **Thread safety:** awaited from a coven task, on its loop's thread.
+/// **Throws:** timeout_error at the deadline; what `body` throws; usage_error outside a task or
+/// for a NaN duration; std::bad_alloc.
 /// **Example:** `auto reply = co_await coven::task_timeout(2s, fetch(url));`
 template <class T, class Rep, class Period>
 auto task_timeout(std::chrono::duration<Rep, Period> d, task<T> body) -> task<T> {

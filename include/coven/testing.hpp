@@ -1,6 +1,7 @@
 #pragma once
 // Test seams (TESTING.md): counters of live runtime objects, read by coven's test suite after
-// every test and available to users' tests too.
+// every test and available to users' tests too. Nothing here is an awaitable, so nothing has a
+// cancellation contract.
 
 #include <coven/detail/accounting.hpp>
 #include <coven/detail/frame_pool.hpp>
@@ -23,12 +24,17 @@ struct live_objects {
 /// Destroys the default loop object if it is stopped, and the calling thread's
 /// this_thread_loop(), so that a test ends with no loop and no loop fds alive (and the next one
 /// starts at time zero). Any reference to them obtained earlier dangles afterwards: tests only.
-/// **Throws:** usage_error if the default loop is running.
+/// It also destroys the thread's await_sync() loops.
+/// **Thread safety:** a test's thread, while no other thread uses the default loop; not from a
+/// task.
+/// **Throws:** usage_error if the default loop is running, or from a task of this thread's
+/// this_thread_loop().
 void reset_default_loop();
 
 /// Allocation-failure injection (TESTING.md seam 5): the n-th task-frame allocation from now,
 /// process-wide, throws std::bad_alloc; n <= 0 disarms it. Calling a task function then throws
 /// bad_alloc before anything was scheduled.
+/// **Thread safety:** any thread (an atomic countdown, shared by every thread's allocations).
 inline void fail_frame_allocation_after(std::int64_t n) noexcept {
     detail::fail_frame_allocation_after(n);
 }
@@ -39,12 +45,14 @@ inline void fail_frame_allocation_after(std::int64_t n) noexcept {
 
 /// Bytes the frame pool has reserved for task frames, process-wide: it grows with the peak of
 /// live frames, and never shrinks. Zero in builds without the pool (ASan).
+/// **Thread safety:** any thread.
 [[nodiscard]] inline auto frame_pool_reserved_bytes() noexcept -> std::size_t {
     return detail::frame_pool_reserved_bytes();
 }
 
 /// Read-only views of a loop's private state, for tests that pin what the public API cannot
-/// show (the loop's state itself is private to its kernel).
+/// show (the loop's state itself is private to its kernel). They read the loop's state without
+/// synchronisation: call them on the loop's thread, or while no thread drives it.
 namespace inspect {
 /// Exceptions thrown into tasks of `loop` (task_throw(), task_interrupt(), task_timeout()) that
 /// wait to be raised; 0 once every one was raised or taken back.
@@ -62,7 +70,8 @@ namespace inspect {
 }
 } // namespace inspect
 
-/// A snapshot of the counters.
+/// A snapshot of the counters. **Thread safety:** any thread; the sums are exact only while
+/// every thread is quiet (each counter is read atomically, one after the other).
 inline auto live() noexcept -> live_objects {
     auto& c = detail::counters();
     return {detail::live_frames(), c.timers.load(), detail::live_waiters(), c.loops.load()};

@@ -85,9 +85,12 @@ struct thread_pool_options {
 /// **Cancellation:** a job awaited through run_in_executor() that is cancelled while queued never
 /// runs. One that already runs cannot be stopped (no thread can be killed safely): its awaiter
 /// raises cancelled_error at once, the call runs on to its end, and its result is dropped.
+/// enter_executor() waits for a running block instead (coven/executor.hpp). A post()ed job has
+/// no task and no cancellation: once queued, it runs (shutdown() runs it too).
 /// **Throws:** usage_error when posting after shutdown(), or when post() would block a loop's
-/// thread on a full queue.
-/// **Thread safety:** every member, from any thread.
+/// thread (or a worker) on a full queue; std::bad_alloc where a job is allocated.
+/// **Thread safety:** every member, from any thread, except as noted: shutdown() and the
+/// destructor not from one of the pool's own workers. Jobs run on the workers.
 /// **Example:**
 /// ```
 /// coven::thread_pool pool({.threads = 4});
@@ -95,21 +98,27 @@ struct thread_pool_options {
 /// ```
 class thread_pool {
 public:
+    /// Starts the workers. **Throws:** std::system_error if a thread cannot be started (those
+    /// already started are joined first); std::bad_alloc.
     explicit thread_pool(thread_pool_options options = {});
-    /// shutdown(). Destroying a pool from one of its own workers (a job holding its last owner)
-    /// cannot be done safely: it aborts with a message.
+    /// shutdown(): blocks until the queued jobs have run and the workers are joined. Destroying
+    /// a pool from one of its own workers (a job holding its last owner) cannot be done safely:
+    /// it aborts with a message.
     ~thread_pool();
     thread_pool(const thread_pool&) = delete;
     auto operator=(const thread_pool&) -> thread_pool& = delete;
 
     /// Runs `job()` on a worker, fire and forget (`job` may be move-only). An exception escaping
     /// it is printed to stderr. Blocks while a bounded queue is full.
-    /// **Throws:** usage_error after shutdown(), or on a loop's thread with the queue full.
+    /// **Throws:** usage_error after shutdown() (also when shutdown() ends the wait for room), or
+    /// on a loop's thread or a worker with the queue full; std::bad_alloc (`job` is destroyed).
     template <class F>
     void post(F job) {
         post_job(std::make_shared<detail::plain_job<F>>(std::move(job)));
     }
-    /// post() that returns false instead of blocking when a bounded queue is full.
+    /// post() that returns false instead of blocking when a bounded queue is full (`job` is then
+    /// destroyed). Safe on a loop's thread.
+    /// **Throws:** usage_error after shutdown(); std::bad_alloc.
     template <class F>
     auto try_post(F job) -> bool {
         return try_post_job(std::make_shared<detail::plain_job<F>>(std::move(job)));
@@ -151,6 +160,8 @@ private:
 /// first use with max(hardware threads, 4) workers named `coven-exec-<n>`. Never destroyed, so
 /// that what runs during static destruction can still use it; calls still running at exit are
 /// not waited for.
+/// **Thread safety:** any thread (made once, thread-safely).
+/// **Throws:** on first use, what thread_pool's constructor throws.
 auto default_thread_pool() -> thread_pool&;
 
 } // namespace coven

@@ -182,8 +182,15 @@ struct shared_outcome {
 ///  - `co_await f.async_wrap()` awaits it from a task of another loop (S17);
 ///  - `cancel()` requests cancellation from any thread.
 /// Waiting does not cancel: a waiter that is cancelled, or times out, leaves alone.
+/// **Cancellation:** cancelling a task that awaits async_wrap() makes it leave the task's waiters
+/// at once and raise cancelled_error; the task runs on (call cancel() to stop it). An outcome that
+/// arrived before the cancel reached the waiter is handed over instead, and the cancellation stays
+/// pending for the next await. A blocked sync_wrap().wait() cannot be cancelled. If the loop
+/// stops before the task is made, or destroys the task because it ignored its cancellation,
+/// waiters get cancelled_error.
 /// **Throws:** waits rethrow the task's exception, or cancelled_error / timeout_error when it was
-/// cancelled; usage_error when blocking on a loop's thread (await async_wrap() there).
+/// cancelled; usage_error when blocking on a loop's thread (await async_wrap() there), for every
+/// use of an empty handle but valid(), and when a move-only value is waited for a second time.
 /// **Thread safety:** every member, from any thread.
 template <class T>
 class thread_safe_future {
@@ -227,6 +234,8 @@ public:
     class sync_waiter {
     public:
         /// Blocks until the task ends and returns its value.
+        /// **Thread safety:** a thread that drives no loop.
+        /// **Throws:** the task's exception, cancelled_error; usage_error on a loop's thread.
         auto wait() const -> T {
             detail::refuse_blocking("thread_safe_future::sync_wrap().wait()",
                                     "co_await async_wrap() instead");
@@ -237,7 +246,9 @@ public:
         }
         /// wait(), giving up after `timeout` with timeout_error; the task runs on. The timeout
         /// follows coven/duration.hpp: past the clock's range it waits as wait() does.
-        /// **Throws:** usage_error for a NaN timeout.
+        /// **Thread safety:** a thread that drives no loop.
+        /// **Throws:** timeout_error when it expires; usage_error for a NaN timeout or on a loop's
+        /// thread; as wait() otherwise.
         template <class Rep, class Period>
         auto wait(std::chrono::duration<Rep, Period> timeout) const -> T {
             detail::refuse_blocking("thread_safe_future::sync_wrap().wait()",
@@ -346,11 +357,18 @@ public:
         bool m_cancelled = false;
     };
     /// Awaits the task from a task of any loop; cancelling the waiter does not cancel the task.
+    /// **Cancellation:** see the class comment: the waiter leaves at once; a pending
+    /// cancellation raises without waiting.
+    /// **Thread safety:** awaited from a coven task (of any loop), on its loop's thread.
+    /// **Throws:** at the co_await: the task's outcome, cancelled_error, usage_error outside a
+    /// coven task; std::bad_alloc (the wake-up is allocated when it parks).
     [[nodiscard]] auto async_wrap() const -> async_waiter {
         (void)state("thread_safe_future::async_wrap()");
         return async_waiter(m_state, nullptr);
     }
     /// async_wrap(), checking that `loop` is the awaiting task's loop (scarletio's spelling).
+    /// **Throws:** as async_wrap(), and usage_error (at the co_await) from a task of another
+    /// loop than `loop`.
     [[nodiscard]] auto async_wrap(event_loop& loop) const -> async_waiter {
         (void)state("thread_safe_future::async_wrap()");
         return async_waiter(m_state, &loop);
@@ -379,7 +397,9 @@ private:
 };
 
 /// A thread_safe_future for a task of the calling thread's loop, to hand to other threads.
-/// **Throws:** usage_error from a thread that does not drive the task's loop while another does.
+/// **Thread safety:** the thread that drives the task's loop; the result, from any thread.
+/// **Throws:** usage_error from a thread that does not drive the task's loop while another does,
+/// or for an empty future; std::bad_alloc.
 template <class T>
 auto thread_safe(const future<T>& f) -> thread_safe_future<T> {
     static_assert(std::is_void_v<T> || std::is_reference_v<T> || std::is_copy_constructible_v<T>,

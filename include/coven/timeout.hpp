@@ -27,11 +27,14 @@ using timeout_awaiter = owning_scope_awaiter<stored_work_t<Work>, Fail>;
 
 /// A cancel_scope whose deadline is `t`: a block run in it is cancelled when the clock reaches
 /// `t`, and the scope absorbs that quietly (run() returns an empty result).
+/// **Thread safety:** any thread; the scope is then used on the loop's thread of the task that
+/// runs it (see cancel_scope).
 [[nodiscard]] inline auto move_on_at(event_loop::time_point t) noexcept -> cancel_scope {
     return cancel_scope(t);
 }
 /// move_on_at(now + d). The deadline counts from this call.
-/// **Throws:** usage_error off a loop thread.
+/// **Thread safety:** a thread that drives a loop (now is that loop's clock).
+/// **Throws:** usage_error off a loop thread, or for a NaN duration.
 template <class Rep, class Period>
 [[nodiscard]] auto move_on_after(std::chrono::duration<Rep, Period> d) -> cancel_scope {
     return cancel_scope(
@@ -48,7 +51,8 @@ template <class Rep, class Period>
     return cancel_scope(t, detail::fail_mode_t{});
 }
 /// fail_at(now + d). The deadline counts from this call.
-/// **Throws:** usage_error off a loop thread.
+/// **Thread safety:** a thread that drives a loop.
+/// **Throws:** usage_error off a loop thread, or for a NaN duration.
 template <class Rep, class Period>
 [[nodiscard]] auto fail_after(std::chrono::duration<Rep, Period> d) -> cancel_scope {
     return cancel_scope(
@@ -71,6 +75,10 @@ template <class Rep, class Period>
 /// **Cancellation:** on expiry the work is cancelled and has unwound before this returns; a
 /// result that arrived first is returned. An outer cancellation is raised as cancelled_error,
 /// never reported as the deadline.
+/// **Thread safety:** made and awaited in a coven task, on its loop's thread (the duration forms
+/// read that loop's clock when they are called).
+/// **Throws:** usage_error outside a coven task, and (the duration forms) off a loop thread or
+/// for a NaN duration; what the work throws; std::bad_alloc.
 /// **Example:** `std::optional<int> v = co_await coven::move_on_after(2s, fetch());`
 template <class Work>
 [[nodiscard]] auto move_on_at(event_loop::time_point t, Work&& work)
@@ -97,6 +105,8 @@ template <class Work>
 /// unwound if the deadline stopped it.
 /// **Cancellation:** as move_on_at(); cancelled_error and timeout_error are unrelated types, and
 /// an outer cancellation is always cancelled_error.
+/// **Thread safety:** as move_on_at(t, work).
+/// **Throws:** timeout_error on expiry; otherwise as move_on_at(t, work).
 /// **Example:** `int v = co_await coven::fail_after(2s, fetch());`
 template <class Work>
 [[nodiscard]] auto fail_at(event_loop::time_point t, Work&& work)
@@ -144,6 +154,9 @@ auto repeat_timeout_loop(event_loop::duration d, Body body) -> task<void> {
 /// until it throws) or `task<bool>` (false ends the loop).
 /// **Cancellation:** an iteration that overruns is cancelled; once it has unwound the loop
 /// throws timeout_error. Cancelling the awaiting task raises cancelled_error.
+/// **Thread safety:** awaited from a coven task, on its loop's thread.
+/// **Throws:** timeout_error when an iteration overruns; what the body throws; usage_error for a
+/// NaN duration or outside a coven task; std::bad_alloc.
 /// **Example:**
 /// ```
 /// co_await coven::repeat_timeout(5s, [&]() -> coven::task<> {

@@ -95,8 +95,12 @@ private:
 
 /// Suspends the calling task until every task that is ready now has had its turn (S10). No I/O
 /// poll happens in between: the ready queue drains first.
-/// **Cancellation:** a cancel while parked makes it throw cancelled_error when it resumes.
-/// **Throws:** usage_error outside a coven task.
+/// **Cancellation:** a cancel while parked makes it throw cancelled_error when it resumes (the
+/// task stays in its place in the ready queue: nothing to unlink). A cancellation already
+/// pending raises at once, also when no other task is ready. future::abort() of a task queued
+/// here cancels it as cancel() does.
+/// **Thread safety:** from a coven task, on its loop's thread.
+/// **Throws:** usage_error outside a coven task; cancelled_error.
 /// **Example:** `co_await coven::skip_ready_cycle();`
 [[nodiscard]] inline auto
 skip_ready_cycle(coven::source_location where = coven::source_location::current()) noexcept
@@ -109,8 +113,10 @@ skip_ready_cycle(coven::source_location where = coven::source_location::current(
 /// when no task is ready (or when the starvation guard, loop_options::io_poll_interval, forces
 /// a poll), so every task that is ready keeps running before this one resumes.
 /// **Cancellation:** cancelling unlinks the waiter and resumes the task at once with
-/// cancelled_error.
-/// **Throws:** usage_error outside a coven task.
+/// cancelled_error; a cancellation already pending raises without parking. One that arrives
+/// after the poll woke the task is raised at its next await.
+/// **Thread safety:** from a coven task, on its loop's thread.
+/// **Throws:** usage_error outside a coven task; cancelled_error.
 [[nodiscard]] inline auto
 skip_poll_cycle(coven::source_location where = coven::source_location::current()) noexcept
     -> poll_cycle_awaiter {
