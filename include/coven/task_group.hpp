@@ -3,6 +3,7 @@
 // whole, first come, first failed, or one by one as they complete.
 
 #include <coven/any_future.hpp>
+#include <coven/detail/intrusive_list.hpp>
 #include <coven/detail/promise_base.hpp>
 #include <coven/error.hpp>
 #include <coven/event_loop.hpp>
@@ -104,6 +105,7 @@ public:
         friend class task_group;
         task_group* m_group;
         detail::promise_base* m_task = nullptr;
+        wait_awaiter* m_prev_waiter = nullptr;
         wait_awaiter* m_next_waiter = nullptr;
         std::optional<any_future> m_result; // decided when it was woken
         kind m_kind;
@@ -145,7 +147,9 @@ private:
     std::vector<detail::group_node*> m_nodes; // in adding order
     std::vector<detail::group_node*> m_done;  // in completion order
     std::size_t m_next_unhanded = 0;          // wait_next(): index into m_done
-    wait_awaiter* m_waiters = nullptr;
+    // The tasks waiting, in the order they came (fair among wait_next() consumers).
+    detail::intrusive_list<wait_awaiter, &wait_awaiter::m_prev_waiter, &wait_awaiter::m_next_waiter>
+        m_waiters;
 };
 
 } // namespace coven

@@ -4,6 +4,7 @@
 // has ended; an error policy, an exit policy, an optional deadline and per-child flags decide how.
 
 #include <coven/cancel_scope.hpp>
+#include <coven/detail/intrusive_list.hpp>
 #include <coven/detail/promise_base.hpp>
 #include <coven/detail/timer_node.hpp>
 #include <coven/duration.hpp>
@@ -100,8 +101,22 @@ static_assert(std::is_trivially_copyable_v<spawn_options>, "see scope_options");
 class task_scope;
 
 namespace detail {
-struct scope_child;
 struct task_scope_kernel;
+void scope_child_dropped(completion_node* c, promise_base* t) noexcept;
+
+/// A scope's record of a child task: a completion node on the child (its end tells the scope),
+/// linked in the scope's list of live children. Loop stop unlinks it from a stuck child,
+/// dropping the scope's reference.
+struct scope_child : bookkeeping_node {
+    scope_child() noexcept : bookkeeping_node(&scope_child_dropped) {}
+    task_scope* m_scope = nullptr;
+    promise_base* m_task = nullptr;
+    scope_child* m_prev_child = nullptr;
+    scope_child* m_next_child = nullptr;
+    bool m_bubble = true;
+    bool m_master = false;
+    bool m_awaited = true;
+};
 
 /// Ends with_scope(): raises the failures of the block and of the children (one as itself,
 /// several as aggregate_error) if there are any, keeping a cancellation pending for the next
@@ -238,6 +253,7 @@ public:
         friend class task_scope;
         task_scope* m_scope; // null once woken: the scope may be gone by the time it resumes
         detail::promise_base* m_task = nullptr;
+        join_awaiter* m_prev_joiner = nullptr;
         join_awaiter* m_next_joiner = nullptr;
         std::exception_ptr m_outcome; // what the scope ended with, copied when it woke us
         bool m_raise;
@@ -291,8 +307,11 @@ private:
     event_loop* m_loop = nullptr;
     task_scope* m_parent = nullptr;
     std::vector<task_scope*> m_forks;
-    detail::scope_child* m_children = nullptr; // circular list of live child tasks
-    join_awaiter* m_joiners = nullptr;
+    detail::intrusive_list<detail::scope_child, &detail::scope_child::m_prev_child,
+                           &detail::scope_child::m_next_child>
+        m_children; // the live child tasks
+    detail::intrusive_list<join_awaiter, &join_awaiter::m_prev_joiner, &join_awaiter::m_next_joiner>
+        m_joiners; // the tasks waiting for the end
     std::vector<std::exception_ptr> m_errors;
     deadline_timer m_deadline;
     body_scope m_body;

@@ -62,12 +62,7 @@ struct task_group_kernel {
     }
 
     static void unlink(task_group& g, awaiter* w) noexcept {
-        for (awaiter** link = &g.m_waiters; *link; link = &(*link)->m_next_waiter) {
-            if (*link == w) {
-                *link = w->m_next_waiter;
-                break;
-            }
-        }
+        g.m_waiters.erase(*w);
         w->m_parked = false;
     }
 
@@ -75,14 +70,12 @@ struct task_group_kernel {
         auto* n = static_cast<group_node*>(c);
         task_group& g = *n->m_group;
         g.m_done.push_back(n); // capacity reserved when it was added
-        for (awaiter* w = g.m_waiters; w;) {
-            awaiter* next = w->m_next_waiter;
-            if (try_complete(g, *w)) {
-                unlink(g, w);
-                wake(w->m_task);
+        g.m_waiters.for_each([&g](awaiter& w) {
+            if (try_complete(g, w)) {
+                unlink(g, &w);
+                wake(w.m_task);
             }
-            w = next;
-        }
+        });
     }
 
     static void check_thread(const task_group& g, const char* what) {
@@ -160,8 +153,7 @@ task_group::~task_group() {
         }
         delete n;
     }
-    while (wait_awaiter* w = m_waiters) {
-        m_waiters = w->m_next_waiter;
+    while (wait_awaiter* w = m_waiters.pop_front()) {
         w->m_parked = false;
         w->m_group_destroyed = true;
         detail::wake(w->m_task);
@@ -249,13 +241,7 @@ auto task_group::wait_awaiter::await_suspend(std::coroutine_handle<> h) -> bool 
     }
     m_on_cancel = &task_group_kernel::waiter_cancelled;
     detail::park(m_task, this, h);
-    // Appended: waiters are served in the order they came (fair among wait_next() consumers).
-    wait_awaiter** link = &m_group->m_waiters;
-    while (*link) {
-        link = &(*link)->m_next_waiter;
-    }
-    m_next_waiter = nullptr;
-    *link = this;
+    m_group->m_waiters.push_back(*this);
     m_parked = true;
     return true;
 }

@@ -24,60 +24,21 @@
 
 namespace coven::detail {
 
-void scope_child_dropped(completion_node* c, promise_base* t) noexcept;
-
-/// A scope's record of a child (loop stop unlinks it from a stuck child, dropping the scope's
-/// reference).
-struct scope_child : bookkeeping_node {
-    scope_child() noexcept : bookkeeping_node(&scope_child_dropped) {}
-    task_scope* m_scope = nullptr;
-    promise_base* m_task = nullptr;
-    scope_child* m_prev_child = nullptr;
-    scope_child* m_next_child = nullptr;
-    bool m_bubble = true;
-    bool m_master = false;
-    bool m_awaited = true;
-};
-
 struct task_scope_kernel {
-    static void link(task_scope& s, scope_child* n) noexcept {
-        if (scope_child* head = s.m_children) {
-            n->m_next_child = head;
-            n->m_prev_child = head->m_prev_child;
-            head->m_prev_child->m_next_child = n;
-            head->m_prev_child = n;
-        } else {
-            n->m_next_child = n->m_prev_child = n;
-            s.m_children = n;
-        }
-    }
+    static void link(task_scope& s, scope_child* n) noexcept { s.m_children.push_back(*n); }
 
     static void unlink(task_scope& s, scope_child* n) noexcept {
-        if (n->m_next_child == n) {
-            s.m_children = nullptr;
-        } else {
-            n->m_prev_child->m_next_child = n->m_next_child;
-            n->m_next_child->m_prev_child = n->m_prev_child;
-            if (s.m_children == n) {
-                s.m_children = n->m_next_child;
-            }
-        }
+        s.m_children.erase(*n);
         --s.m_live;
         if (n->m_awaited) {
             --s.m_awaited_live;
         }
     }
 
+    /// Calls f(n) for each child, oldest first; f may unlink the child it is given.
     template <class F>
     static void for_each_child(task_scope& s, F f) {
-        if (scope_child* head = s.m_children) {
-            scope_child* n = head;
-            do {
-                scope_child* next = n->m_next_child;
-                f(n);
-                n = next;
-            } while (n != head && s.m_children);
-        }
+        s.m_children.for_each([&f](scope_child& n) { f(&n); });
     }
 
     static void child_ended(completion_node* c, promise_base* t) noexcept {
@@ -175,9 +136,8 @@ struct task_scope_kernel {
         } catch (...) {
             outcome = std::current_exception(); // bad_alloc making it: that is what they get
         }
-        while (task_scope::join_awaiter* j = s.m_joiners) {
+        while (task_scope::join_awaiter* j = s.m_joiners.pop_front()) {
             // Each waiter takes the outcome now: the first to resume may destroy the scope.
-            s.m_joiners = j->m_next_joiner;
             j->m_parked = false;
             j->m_scope = nullptr;
             j->m_outcome = outcome;
@@ -350,8 +310,7 @@ task_scope::~task_scope() {
         for (task_scope* f : m_forks) {
             f->m_parent = nullptr; // orphaned: each ends on its own
         }
-        while (join_awaiter* j = m_joiners) {
-            m_joiners = j->m_next_joiner;
+        while (join_awaiter* j = m_joiners.pop_front()) {
             j->m_parked = false;
             j->m_scope = nullptr;
             j->m_scope_destroyed = true;
@@ -497,12 +456,7 @@ void task_scope::log(const std::string& line) const noexcept {
 
 task_scope::join_awaiter::~join_awaiter() {
     if (m_parked && m_scope) { // a frame destroyed while waiting (loop teardown)
-        for (join_awaiter** link = &m_scope->m_joiners; *link; link = &(*link)->m_next_joiner) {
-            if (*link == this) {
-                *link = m_next_joiner;
-                break;
-            }
-        }
+        m_scope->m_joiners.erase(*this);
     }
 }
 
@@ -527,8 +481,7 @@ auto task_scope::join_awaiter::await_suspend(std::coroutine_handle<> h) -> bool 
     }
     m_on_cancel = &task_scope_kernel::joiner_cancelled;
     detail::park(m_task, this, h);
-    m_next_joiner = m_scope->m_joiners;
-    m_scope->m_joiners = this;
+    m_scope->m_joiners.push_back(*this);
     m_parked = true;
     return true;
 }

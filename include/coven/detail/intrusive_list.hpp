@@ -5,7 +5,8 @@
 // in several lists at once through several pairs of members.
 //
 // What uses it: the loop's registry of live tasks, every primitive's wait queue, each slot of the
-// timing wheel. What does not, on purpose, and why:
+// timing wheel, a task_scope's children and the tasks joining it, the tasks waiting on a
+// task_group. What does not, on purpose, and why:
 //  - the ready queue (loop_core, task_fifo): singly linked through the word a parked task uses
 //    for its waiter; a yield is one push and one pop, and a second link would grow every promise;
 //  - a task's completions (promise_base::m_completions): circular through one pointer in the
@@ -13,10 +14,7 @@
 //  - the poll-cycle list (detail/kernel.hpp's poll_link): circular with a sentinel, so that a
 //    cancel hook unlinks a waiter from whichever list holds it (the loop moves the list whole
 //    before it wakes them);
-//  - the cross-thread queue: a lock-free stack;
-//  - a scope's children, and the tasks waiting for a scope or a group to end: their node types
-//    are private to their source files (a member pointer needs the complete type in the header
-//    that declares the list); they are the next to move.
+//  - the cross-thread queue: a lock-free stack.
 
 #include <cstddef>
 #include <type_traits>
