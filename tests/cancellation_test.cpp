@@ -1,13 +1,16 @@
 // Cancellation (ARCHITECTURE §3, S8) and TESTING.md's lifecycle matrix.
+#include <coven/executor.hpp>
 #include <coven/future.hpp>
 
 #include "test_util.hpp"
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <exception>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace coven_test;
@@ -277,6 +280,87 @@ TEST(Cancellation, ResultThatArrivedInTheSameTickIsNotLost) {
     b = {};
     EXPECT_EQ(steps, (std::vector<std::string>{"a cancelled b", "b woke normally",
                                                "b cancelled at next suspension"}));
+}
+
+TEST(Cancellation, ATaskThatReturnsWithACancelStillPendingEndsCancelled) {
+    // Its last statement is a block on a worker, cancelled while the block runs: cancel() says
+    // true, the block finishes (a thread cannot be stopped), and the task returns. The cancel
+    // must not be lost: the task ends cancelled, as asyncio's would.
+    coven::event_loop loop(virtual_options());
+    std::atomic<bool> started{false};
+    std::atomic<bool> release{false};
+    bool block_ran = false;
+    auto body = [&]() -> task<int> {
+        co_await coven::enter_executor([&] {
+            started = true;
+            while (!release) {
+                std::this_thread::yield();
+            }
+            block_ran = true;
+        });
+        co_return 1;
+    };
+    auto main = [&]() -> task<void> {
+        auto f = loop.create_task(body());
+        while (!started) {
+            co_await coven::skip_poll_cycle();
+        }
+        EXPECT_TRUE(f.cancel());
+        release = true;
+        EXPECT_THROW(co_await f, coven::cancelled_error);
+        EXPECT_TRUE(f.cancelled());
+        EXPECT_FALSE(f.cancel());
+    };
+    loop.run_until_complete(main());
+    EXPECT_TRUE(block_ran);
+}
+
+TEST(Cancellation, ATaskThatCancelsItselfAndReturnsEndsCancelled) {
+    coven::event_loop loop(virtual_options());
+    future<int> self;
+    auto main = [&]() -> task<void> {
+        self = loop.create_task([](future<int>* me) -> task<int> {
+            EXPECT_TRUE(me->cancel()); // running: only marks it
+            co_return 1;
+        }(&self));
+        EXPECT_THROW(co_await self, coven::cancelled_error);
+    };
+    loop.run_until_complete(main());
+    EXPECT_TRUE(self.cancelled());
+    self = {};
+}
+
+TEST(Cancellation, ACancelAfterTheLastWaitFinishedLeavesTheValueAndAFailureStaysAFailure) {
+    // The tasks' timers fire in the tick A cancels them, before them: each was woken with its
+    // wait's result before the cancel came. Returning at once, one keeps its value (the result
+    // arrived first); one that throws keeps its exception.
+    coven::event_loop loop(virtual_options());
+    future<int> returns;
+    future<int> throws;
+    auto a_body = [&]() -> task<void> {
+        co_await coven::sleep(1.0);
+        EXPECT_TRUE(returns.cancel());
+        EXPECT_TRUE(throws.cancel());
+    };
+    auto main = [&]() -> task<void> {
+        auto a = loop.create_task(a_body()); // armed first: it runs first in the tick
+        returns = loop.create_task([]() -> task<int> {
+            co_await coven::sleep(1.0);
+            co_return 1;
+        }());
+        throws = loop.create_task([]() -> task<int> {
+            co_await coven::sleep(1.0);
+            throw std::runtime_error("failed");
+        }());
+        co_await a;
+        EXPECT_EQ(co_await returns, 1);
+        EXPECT_THROW(co_await throws, std::runtime_error);
+    };
+    loop.run_until_complete(main());
+    EXPECT_FALSE(returns.cancelled());
+    EXPECT_FALSE(throws.cancelled());
+    returns = {};
+    throws = {};
 }
 
 TEST(Cancellation, CancelIsIdempotentAndFalseAfterTheEnd) {

@@ -1,3 +1,4 @@
+#include <coven/any_future.hpp>
 #include <coven/future.hpp>
 
 #include "test_util.hpp"
@@ -98,6 +99,51 @@ TEST(Future, ThrowingCallbackGoesToTheLoopsHandler) {
     };
     loop.run_until_complete(body());
     EXPECT_EQ(handled, 1);
+}
+
+TEST(Future, ACallbackAddedAfterTheEndThrowsToTheLoopsHandlerNotToTheCaller) {
+    coven::event_loop loop(virtual_options());
+    int handled = 0;
+    loop.set_exception_handler([&](std::exception_ptr) { ++handled; });
+    auto body = [&]() -> task<void> {
+        auto f = loop.create_task(after(0.1, 1));
+        co_await f;
+        EXPECT_NO_THROW(
+            f.add_done_callback([](future<int>&) { throw std::runtime_error("late callback"); }));
+    };
+    loop.run_until_complete(body());
+    EXPECT_EQ(handled, 1);
+}
+
+TEST(Future, ADoneFutureAnswersWithoutItsLoopOnceTheLoopIsGone) {
+    future<int> f;
+    {
+        coven::event_loop loop(virtual_options());
+        f = loop.create_task(after(1.0, 7));
+        loop.run_until_complete([](future<int> g) -> task<void> { co_await g.wait(); }(f));
+    }
+    // Each of these used to read the destroyed loop (use after free under ASan).
+    EXPECT_FALSE(f.cancel());
+    EXPECT_FALSE(f.abort());
+    EXPECT_FALSE(coven::any_future(f).cancel());
+    EXPECT_FALSE(coven::any_future(f).abort());
+    EXPECT_EQ(f.result(), 7);
+    coven::event_loop other(virtual_options());
+    EXPECT_EQ(other.run_until_complete([](future<int> g) -> task<int> { co_return co_await g; }(f)),
+              7);
+}
+
+TEST(Future, ALoopDestroyedBeforeItsTaskRanEndsTheTaskCancelled) {
+    future<int> f;
+    {
+        coven::event_loop loop(virtual_options());
+        f = loop.create_task(after(1.0, 7));
+    }
+    // No future of a destroyed loop is left pending: the loop ends every task it has.
+    EXPECT_TRUE(f.done());
+    EXPECT_TRUE(f.cancelled());
+    EXPECT_FALSE(f.cancel());
+    EXPECT_THROW((void)f.result(), coven::cancelled_error);
 }
 
 TEST(Future, NamesDefaultToTheAddressAndCanBeSet) {

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <chrono>
 #include <random>
+#include <string>
 #include <thread>
 
 using namespace coven_test;
@@ -126,4 +127,40 @@ TEST(LoopStop, AStopFromAnotherThreadRacingTheEndOfARunNeverCancelsTheNext) {
         ASSERT_EQ(loop.run_until_complete(returns(7)), 7) << "seed " << seed;
     }
     EXPECT_EQ(stopped_runs, 0);
+}
+
+TEST(LoopStop, PostingToAStoppedLoopNamesTheCallMadeAndTheLoopsState) {
+    coven::event_loop loop(virtual_options());
+    loop.start();
+    loop.stop(); // closed to other threads until it runs again
+    auto message_of = [](auto&& call) -> std::string {
+        try {
+            call();
+        } catch (const coven::usage_error& e) {
+            return e.what();
+        }
+        return "no error";
+    };
+    const std::string created =
+        message_of([&] { (void)loop.create_task_thread_safe(sleep_then(1.0, 1)); });
+    EXPECT_NE(created.find("create_task_thread_safe() on a loop that has stopped"),
+              std::string::npos)
+        << created;
+    EXPECT_NE(created.find("start() it, or drive it with run_until_complete()"), std::string::npos);
+    const std::string posted = message_of([&] { loop.call_soon_threadsafe([] {}); });
+    EXPECT_NE(posted.find("call_soon_threadsafe() on a loop that has stopped"), std::string::npos)
+        << posted;
+    // Running it again opens it.
+    EXPECT_EQ(loop.run_until_complete(sleep_then(1.0, 3)), 3);
+}
+
+TEST(LoopStop, ATaskCreatedOnAStoppedLoopRunsAtItsNextRun) {
+    coven::event_loop loop(virtual_options());
+    loop.run_until_complete(sleep_then(1.0, 1));
+    loop.stop();
+    auto f = loop.create_task(sleep_then(1.0, 2)); // queued: nobody runs the loop now
+    EXPECT_FALSE(f.done());
+    EXPECT_EQ(loop.run_until_complete(
+                  [](coven::future<int> g) -> coven::task<int> { co_return co_await g; }(f)),
+              2);
 }

@@ -173,7 +173,9 @@ public:
     auto operator=(const event_loop&) -> event_loop& = delete;
 
     /// Schedules `t` as a root task (S5): it gets its first turn after the tasks already ready.
-    /// The task inherits the caller's task-local values (coven/task_local.hpp).
+    /// The task inherits the caller's task-local values (coven/task_local.hpp). On a loop that
+    /// nobody runs (not started yet, or stopped) the task waits for the next run, as on a new
+    /// loop; a loop destroyed first ends it cancelled without running it.
     /// **Thread safety:** the loop's thread, or any thread while nobody drives the loop and it
     /// has no background thread.
     /// **Throws:** usage_error off the loop's thread (post with call_soon_threadsafe instead),
@@ -195,7 +197,8 @@ public:
     /// may wait for (defined in <coven/thread_safe_future.hpp>, which callers include). If the
     /// loop stops before the task is made, waiters get cancelled_error.
     /// **Thread safety:** any thread.
-    /// **Throws:** usage_error if the loop is stopping, or for an empty task; std::bad_alloc.
+    /// **Throws:** usage_error if the loop has stopped and nobody runs it (it is closed to other
+    /// threads until it runs again), or for an empty task; std::bad_alloc.
     template <class T>
     auto create_task_thread_safe(task<T> t) -> thread_safe_future<T>;
 
@@ -226,7 +229,7 @@ public:
     /// **Thread safety:** any thread but the loop's own (it would deadlock); on a loop without a
     /// background thread, as run_until_complete().
     /// **Throws:** what the task throws; usage_error when called from the loop's own thread
-    /// (co_await the task instead), or when the loop is stopping; cancelled_error when stop()
+    /// (co_await the task instead), or when the loop has stopped; cancelled_error when stop()
     /// cancelled the task; std::bad_alloc.
     template <class T>
     auto run(task<T> t) -> T {
@@ -241,8 +244,7 @@ public:
         });
         if (!detail::post(*m_state, item)) {
             delete item;
-            detail::throw_usage("event_loop::run() on a loop that is stopping; call "
-                                "get_or_create_event_loop() (or start()) again first");
+            detail::throw_closed_to_threads("event_loop::run()");
         }
         return slot.wait();
     }
@@ -280,14 +282,11 @@ public:
     /// the loop's exception handler (set_exception_handler()). Work posted while the loop stops
     /// runs inside stop().
     /// **Thread safety:** any thread, the loop's own included.
-    /// **Throws:** usage_error if the loop is stopping; std::bad_alloc (`fn` is then destroyed).
+    /// **Throws:** usage_error if the loop has stopped and nobody runs it; std::bad_alloc (`fn` is
+    /// then destroyed).
     template <class F>
     void call_soon_threadsafe(F fn) {
-        auto* item = new detail::remote_fn<F>(std::move(fn));
-        if (!detail::post(*m_state, item)) {
-            delete item;
-            detail::throw_usage("call_soon_threadsafe() on a loop that is stopping");
-        }
+        post_or_throw(std::move(fn), "call_soon_threadsafe()");
     }
 
     // --- the ready queue (asynkit's SchedulingMixin, K17); the loop's thread only ---
@@ -356,6 +355,15 @@ public:
     void set_exception_handler(std::function<void(std::exception_ptr)> handler);
 
 private:
+    /// call_soon_threadsafe()'s work; `what` names the call the user made in the error.
+    template <class F>
+    void post_or_throw(F fn, const char* what) {
+        auto* item = new detail::remote_fn<F>(std::move(fn));
+        if (!detail::post(*m_state, item)) {
+            delete item;
+            detail::throw_closed_to_threads(what);
+        }
+    }
     friend class task_scope;
     friend auto detail::loop_state_of(event_loop& loop) noexcept -> detail::loop_state&;
     template <class T>

@@ -63,8 +63,9 @@ using future_wait = root_wait<future_wait_policy>;
 /// task of another loop, or from the task itself.
 /// **Thread safety:** loop thread only: a future is used by the tasks and callbacks of the loop
 /// that runs its task. Other threads reach a loop through event_loop::run() and
-/// event_loop::call_soon_threadsafe(). A future may outlive its loop: done(), cancelled(),
-/// result() and exception() still answer, but cancel(), abort() and `co_await` need the loop.
+/// event_loop::call_soon_threadsafe(). A future may outlive its loop: a destroyed loop has ended
+/// all its tasks, and on an ended task done(), cancelled(), result(), exception(), cancel() and
+/// abort() (false) and `co_await` (its outcome, at once) answer without touching the loop.
 template <class T = void>
 class future {
 public:
@@ -121,10 +122,15 @@ public:
 
     /// Requests cancellation: cancelled_error is raised in the task at its current or next
     /// suspension point. Returns false if the task had already ended; calling it twice is
-    /// harmless. A task not started yet ends cancelled without running its body.
-    /// **Throws:** usage_error from a thread that does not drive the task's loop.
+    /// harmless. A task not started yet ends cancelled without running its body; one that
+    /// returns before it sees the cancel ends cancelled too (docs/cancellation.md).
+    /// **Throws:** usage_error from a thread that does not drive the task's loop, unless the
+    /// task has ended (false, from any thread).
     auto cancel() -> bool {
         auto& p = promise();
+        if (p.has(detail::promise_base::f_done)) {
+            return false; // an ended task needs no loop (which may be gone)
+        }
         detail::require_loop_thread(&p, "future::cancel()");
         return detail::cancel_root(&p);
     }
@@ -140,6 +146,9 @@ public:
     /// **Throws:** usage_error from a thread that does not drive the task's loop.
     auto abort() -> bool {
         auto& p = promise();
+        if (p.has(detail::promise_base::f_done)) {
+            return false; // an ended task needs no loop (which may be gone)
+        }
         detail::require_loop_thread(&p, "future::abort()");
         return detail::abort_root(&p);
     }
@@ -167,12 +176,13 @@ public:
         return p.m_exception;
     }
 
-    /// Calls `fn(future)` on the loop thread when the task ends (at once if it has ended). Later
-    /// calls' exceptions go to the loop's exception handler (event_loop::set_exception_handler());
-    /// a call made at once, inside add_done_callback(), throws to the caller. The task's outcome
-    /// counts as handled: its error no longer bubbles to a scope or group.
+    /// Calls `fn(future)` on the loop thread when the task ends (at once, inside this call, if it
+    /// has ended). What `fn` throws goes to the exception handler of the loop the calling thread
+    /// drives (event_loop::set_exception_handler()), or to stderr where there is none; never to
+    /// the caller. The task's outcome counts as handled: its error no longer bubbles to a scope
+    /// or group.
     /// **Thread safety:** the loop's thread (not checked).
-    /// **Throws:** std::bad_alloc; what `fn` throws if the task has ended already.
+    /// **Throws:** std::bad_alloc (nothing is registered then).
     void add_done_callback(std::function<void(future&)> fn) {
         auto& p = promise();
         p.set(detail::promise_base::f_joined);
@@ -182,7 +192,12 @@ public:
         };
         if (p.has(detail::promise_base::f_done)) {
             future self(*this);
-            fn(self);
+            try {
+                fn(self);
+            } catch (...) {
+                // As for a later call: the caller is not the callback's audience.
+                detail::report_callback_error(std::current_exception());
+            }
             return;
         }
         auto* n = new node{};

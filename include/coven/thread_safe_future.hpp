@@ -464,7 +464,7 @@ auto event_loop::create_task_thread_safe(task<T> t) -> thread_safe_future<T> {
         }
     };
     try {
-        call_soon_threadsafe(creator(this, state, std::move(t)));
+        post_or_throw(creator(this, state, std::move(t)), "create_task_thread_safe()");
     } catch (...) {
         state->m_report = false; // nobody can reach it: the error is raised here instead
         throw;

@@ -3,6 +3,8 @@
 
 #include "loop_state.hpp"
 
+#include <string>
+
 namespace coven::detail {
 namespace {
 
@@ -34,6 +36,13 @@ auto post(loop_state& loop, remote_item* item) noexcept -> bool {
         loop.m_io->wake();
     }
     return true;
+}
+
+void throw_closed_to_threads(const char* what) {
+    throw usage_error(std::string("coven: ") + what +
+                      " on a loop that has stopped: stop() closed it to other threads until "
+                      "it runs again; start() it, or drive it with run_until_complete(), "
+                      "first");
 }
 
 namespace {

@@ -33,6 +33,13 @@ auto deliver_cancel(promise_base* t) noexcept -> cancel_result {
         // that is its outcome, not an apply_timeout() cancellation it caught earlier and went
         // on from. (The timeout labels the task after calling this.)
         t->clear(promise_base::f_timed_out);
+        // Late: it was woken from its last wait, with that wait's result, and has not run yet.
+        constexpr auto woken = promise_base::f_scheduled | promise_base::f_started;
+        if ((t->m_flags & woken) == woken && t_current_task != t) {
+            t->set(promise_base::f_late_cancel);
+        } else {
+            t->clear(promise_base::f_late_cancel);
+        }
     }
     t->set(promise_base::f_cancel_requested);
     t->set(promise_base::f_cancel_sent);
@@ -109,6 +116,18 @@ void remove_completion(promise_base* t, completion_node* n) noexcept {
 
 void root_finished(promise_base* t) noexcept {
     t->set(promise_base::f_done);
+    constexpr auto late = promise_base::f_cancel_requested | promise_base::f_late_cancel;
+    if ((t->m_flags & late) == promise_base::f_cancel_requested && t->m_exception == nullptr)
+        [[unlikely]] {
+        // It returned with a cancel accepted and not raised yet, one that came while it waited
+        // (a block on a worker it could not leave) or ran: it ends cancelled, as asyncio's tasks
+        // do, so a cancel() that answered true is not silently lost. Its value goes with the
+        // frame. An exception it ended with is kept (it says more); and a cancel that came
+        // after its last wait had finished (f_late_cancel) leaves it its value: that result
+        // arrived first.
+        t->set(promise_base::f_cancelled);
+    }
+    t->clear(promise_base::f_late_cancel); // (the bit is f_observed's from here on)
     t->clear(promise_base::f_cancel_requested);
     if (t->has(promise_base::f_interrupt)) {
         take_interrupt(t); // thrown in, never raised (it ended first): dropped

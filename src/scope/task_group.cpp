@@ -112,11 +112,17 @@ namespace coven {
 using detail::task_group_kernel;
 
 auto any_future::cancel() -> bool {
+    if (get().has(detail::promise_base::f_done)) {
+        return false; // an ended task needs no loop (which may be gone)
+    }
     detail::require_loop_thread(&get(), "any_future::cancel()");
     return detail::cancel_root(&get());
 }
 
 auto any_future::abort() -> bool {
+    if (get().has(detail::promise_base::f_done)) {
+        return false; // an ended task needs no loop (which may be gone)
+    }
     detail::require_loop_thread(&get(), "any_future::abort()");
     return detail::abort_root(&get());
 }

@@ -177,6 +177,8 @@ struct remote_fn final : remote_item {
 /// stopped.
 auto post(loop_state& loop, remote_item* item) noexcept -> bool;
 auto post(loop_core* loop, remote_item* item) noexcept -> bool;
+/// The usage_error for a post() that failed, naming `what`, the call the user made.
+[[noreturn]] void throw_closed_to_threads(const char* what);
 /// True while the loop has a background thread of its own (any thread).
 auto has_background_thread(const loop_state& loop) noexcept -> bool;
 /// True if the calling thread drives a loop, including one that await_sync() hides.

@@ -68,9 +68,15 @@ protected:
     /// pending, is raised by the next await. leave: throws it if the waiter left.
     void resume_or_throw_own_cancel() {
         if constexpr (Policy::cascade) {
-            if (m_cancel_seen && (!m_target->has(promise_base::f_done) ||
-                                  m_target->has(promise_base::f_cancelled))) {
-                throw_cancelled(m_task);
+            if (m_cancel_seen) {
+                if (!m_target->has(promise_base::f_done) ||
+                    m_target->has(promise_base::f_cancelled)) {
+                    throw_cancelled(m_task);
+                }
+                // The awaited task answered the cancel with a result (as asyncio counts a
+                // cancel passed on to the awaited task): this task keeps its value if it
+                // returns before its next await, which still raises the cancel.
+                m_task->set(promise_base::f_late_cancel);
             }
         } else if (m_cancel_seen) {
             throw_cancelled(m_task);
