@@ -2,7 +2,10 @@
 # targets only. Consumers of the installed library never inherit these flags.
 function(coven_own_target target)
     target_compile_options(${target} PRIVATE
-        $<BUILD_INTERFACE:-Wall -Wextra -Wpedantic -Werror -Wno-unused-parameter>)
+        $<BUILD_INTERFACE:-Wall -Wextra -Wpedantic -Wno-unused-parameter>)
+    if(COVEN_WERROR)
+        target_compile_options(${target} PRIVATE $<BUILD_INTERFACE:-Werror>)
+    endif()
     if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
         # WORKAROUND(gcc-12): -Wrestrict fires inside libstdc++'s std::string at -O2/-O3
         # (GCC bug 105329), on code as plain as `"a" + std::to_string(n)`.

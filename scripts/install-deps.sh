@@ -3,7 +3,7 @@
 # Runs apt-get as root (or through sudo).
 set -euo pipefail
 need=()
-for p in g++ cmake ninja-build libgtest-dev libgmock-dev "$@"; do
+for p in g++ cmake ninja-build pkg-config libgtest-dev libgmock-dev "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
 done
 if ((${#need[@]})); then
