@@ -351,8 +351,8 @@ TEST(Abort, ALocalTaskAndAFutureOfTheDroppedTaskAreReleased) {
     coven::event_loop loop(virtual_options());
     std::vector<std::string> log;
     auto holder = [](coven::event_loop& l, std::vector<std::string>& lg) -> task<void> {
-        auto never_awaited = sleeper(lg);               // a lazy child: its frame goes with ours
-        auto other = l.create_task(sleep_then(2.0, 5)); // keeps running once we are dropped
+        [[maybe_unused]] auto never_awaited = sleeper(lg); // a lazy child: its frame goes with ours
+        auto other = l.create_task(sleep_then(2.0, 5));    // keeps running once we are dropped
         co_await coven::sleep(10.0);
     };
     auto main = [&]() -> task<void> {

@@ -187,6 +187,19 @@ TEST(Future, UnretrievedExceptionIsReportedOnceWhenTheLastHandleGoes) {
     coven::set_unobserved_exception_handler(nullptr);
 }
 
+TEST(Future, TheUnobservedExceptionHandlerMayBeAnyCallable) {
+    std::vector<std::string> names;
+    coven::set_unobserved_exception_handler( // a lambda with a capture: no function pointer
+        [&names](std::exception_ptr, const std::string& name) { names.push_back(name); });
+    {
+        coven::event_loop loop(virtual_options());
+        auto f = loop.create_task(fail_after(0.1), "lost");
+        loop.run_until_complete([](future<int> g) -> task<void> { co_await g.wait(); }(f));
+    }
+    coven::set_unobserved_exception_handler(nullptr);
+    EXPECT_EQ(names, (std::vector<std::string>{"lost"}));
+}
+
 TEST(Future, EmptyFutureIsAUsageError) {
     future<int> f;
     EXPECT_FALSE(f.valid());

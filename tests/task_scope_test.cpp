@@ -402,11 +402,11 @@ TEST(TaskScope, TheLoggerTracesTheLifeCycleWithNames) {
     std::vector<std::string> lines;
     auto log = [&](std::string_view l) { lines.emplace_back(l); };
     auto main = [&]() -> task<void> {
-        co_await coven::with_scope({.name = "main", .logger = log},
-                                   [&](task_scope& n) -> task<void> {
-                                       n.spawn(sleep_for(1.0), {.name = "fetch"});
-                                       co_return;
-                                   });
+        co_await coven::with_scope(
+            {.name = "main", .logger = log}, [&](task_scope& n) -> task<void> {
+                n.spawn(sleep_for(1.0), "fetch"); // as create_task(t, "fetch")
+                co_return;
+            });
     };
     loop.run_until_complete(main());
     EXPECT_EQ(lines,

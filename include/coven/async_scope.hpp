@@ -165,6 +165,10 @@ private:
 /// ```
 template <class Body>
 auto with_async_scope(async_scope_options options, Body body) -> task<void> {
+    static_assert(detail::returns_task<Body, async_scope&>(),
+                  "with_async_scope()'s block must be callable with a coven::async_scope& and "
+                  "return a coven::task: write [&](coven::async_scope& scope) -> coven::task<> "
+                  "{ ... }");
     async_scope scope(async_scope::async_form{}, options);
     std::exception_ptr body_error;
     try {

@@ -100,20 +100,20 @@ public:
 
     /// Awaiter of arrive_and_wait(): itself the waiter node. Returns the number of the phase it
     /// arrived in (0 for the first).
-    class [[nodiscard]] arrive_awaiter : private detail::wait_node {
+    class [[nodiscard, gnu::warn_unused]] arrive_awaiter : private detail::wait_node {
     public:
-        explicit arrive_awaiter(barrier& b) noexcept : m_barrier(&b) {}
-        [[nodiscard]] auto await_ready() -> bool {
+        explicit arrive_awaiter(barrier & b) noexcept : m_barrier(&b) {}
+        [[nodiscard]] auto await_ready()->bool {
             m_state = idle; // (an awaiter awaited again arrives afresh)
             // The phase it arrives in is the one whose completion releases it: kept here, so
             // that await_resume never reads the barrier.
             m_phase = m_barrier->m_phase;
             return m_barrier->arrive_last(k_what);
         }
-        auto await_suspend(std::coroutine_handle<> h) -> bool {
+        auto await_suspend(std::coroutine_handle<> h)->bool {
             return detail::begin_wait(*this, m_barrier->m_waiters, h, k_what);
         }
-        auto await_resume() -> std::uint64_t {
+        auto await_resume()->std::uint64_t {
             // Only the node (and, while the barrier lives, its queue) is touched here: the
             // barrier may be gone (released_orphan) or in a later phase by now. Released: the
             // phase completed, even with a cancellation pending.

@@ -198,11 +198,6 @@ struct scope_kernel {
 /// **Throws:** usage_error off a loop thread, naming `what`.
 auto deadline_after(event_loop::duration d, const char* what) -> event_loop::time_point;
 
-template <class T>
-struct is_task : std::false_type {};
-template <class T>
-struct is_task<task<T>> : std::true_type {};
-
 template <class A>
 auto as_awaiter(A&& a) -> decltype(auto) {
     if constexpr (requires { std::forward<A>(a).operator co_await(); }) {
@@ -264,7 +259,7 @@ struct work_traits {
 /// result: the work's own type (fail_after(d, work): timeout_error on expiry), or
 /// scope_result_t (run(), move_on_after(d, work)).
 template <class Stored, bool Fail>
-class [[nodiscard]] scope_awaiter {
+class [[nodiscard, gnu::warn_unused]] scope_awaiter {
     static_assert(std::is_reference_v<Stored> || std::is_move_constructible_v<Stored>,
                   "this awaitable cannot be moved into the scope (sleep() and other awaiters live "
                   "where they are made): pass a lambda that returns it, "
@@ -275,9 +270,10 @@ public:
     using result_type = std::conditional_t<Fail, value_type, scope_result_t<value_type>>;
 
     template <class W>
-    scope_awaiter(cancel_scope& scope, W&& work) : m_scope(&scope), m_work(std::forward<W>(work)) {}
+    scope_awaiter(cancel_scope & scope, W && work)
+        : m_scope(&scope), m_work(std::forward<W>(work)) {}
     scope_awaiter(const scope_awaiter&) = delete;
-    auto operator=(const scope_awaiter&) -> scope_awaiter& = delete;
+    auto operator=(const scope_awaiter&)->scope_awaiter& = delete;
     ~scope_awaiter() {
         if (m_entered && m_scope->m_task) { // a frame destroyed while suspended in the block
             m_child = task<value_type>();   // inner scopes leave first
@@ -285,7 +281,9 @@ public:
         }
     }
 
-    [[nodiscard]] auto await_ready() const noexcept -> bool { return false; }
+    [[nodiscard]] auto await_ready() const noexcept->bool {
+        return false;
+    }
     void await_suspend(std::coroutine_handle<> caller) {
         promise_base* self = require_current_task("co_await on a cancel scope");
         m_child = work_traits<Stored>::make(m_work);
@@ -296,7 +294,7 @@ public:
         child.await_suspend(caller);
         m_handle = child.m_handle;
     }
-    auto await_resume() -> result_type {
+    auto await_resume()->result_type {
         auto& p = m_handle.promise();
         if (scope_kernel::leave(*m_scope, p.m_exception)) {
             if constexpr (Fail) {
@@ -334,13 +332,13 @@ struct scope_holder {
     explicit scope_holder(event_loop::time_point deadline) noexcept : m_own(deadline) {}
 };
 template <class Stored, bool Fail>
-class [[nodiscard]] owning_scope_awaiter : private scope_holder,
-                                           public scope_awaiter<Stored, Fail> {
-public:
-    template <class W>
-    owning_scope_awaiter(event_loop::time_point deadline, W&& work)
-        : scope_holder(deadline), scope_awaiter<Stored, Fail>(m_own, std::forward<W>(work)) {}
-};
+class [[nodiscard, gnu::warn_unused]] owning_scope_awaiter
+    : private scope_holder,
+      public scope_awaiter<Stored, Fail>{
+          public : template <class W>
+          owning_scope_awaiter(event_loop::time_point deadline, W&& work) : scope_holder(deadline),
+          scope_awaiter<Stored, Fail>(m_own, std::forward<W>(work)){}
+      };
 
 } // namespace detail
 

@@ -51,15 +51,17 @@ public:
     ~condition() = default;
 
     /// Awaiter of the parking step of wait(): itself the waiter node.
-    class [[nodiscard]] park_awaiter : protected detail::wait_node {
+    class [[nodiscard, gnu::warn_unused]] park_awaiter : protected detail::wait_node {
     public:
-        explicit park_awaiter(condition& c) noexcept : m_cond(&c) {}
-        [[nodiscard]] auto await_ready() const noexcept -> bool { return false; }
-        auto await_suspend(std::coroutine_handle<> h) -> bool {
+        explicit park_awaiter(condition & c) noexcept : m_cond(&c) {}
+        [[nodiscard]] auto await_ready() const noexcept->bool {
+            return false;
+        }
+        auto await_suspend(std::coroutine_handle<> h)->bool {
             return detail::begin_wait(*this, m_cond->m_waiters, h, "co_await condition::wait()");
         }
         /// True: notified; false: cancelled (or destroyed), what to raise is in `error`.
-        auto await_resume() noexcept -> std::exception_ptr {
+        auto await_resume() noexcept->std::exception_ptr {
             try {
                 detail::finish_wait(
                     *this, "a coven::condition", [] {}, [this] { m_cond->notify_one(); });

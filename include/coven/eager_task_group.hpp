@@ -300,6 +300,10 @@ private:
 /// ```
 template <class Body>
 auto with_eager_task_group(Body body, scope_options options = {}) -> task<void> {
+    static_assert(detail::returns_task<Body, eager_task_group&>(),
+                  "with_eager_task_group()'s block must be callable with a "
+                  "coven::eager_task_group& and return a coven::task: write "
+                  "[&](coven::eager_task_group& tg) -> coven::task<> { ... }");
     std::optional<eager_task_group> group; // here, not in the block: children outlive the block
     co_await with_scope(options, [&body, &group](task_scope& scope) -> task<void> {
         group.emplace(scope);

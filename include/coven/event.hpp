@@ -42,15 +42,17 @@ public:
     ~event() = default;
 
     /// Awaiter of wait(): itself the waiter node.
-    class [[nodiscard]] wait_awaiter : private detail::wait_node {
+    class [[nodiscard, gnu::warn_unused]] wait_awaiter : private detail::wait_node {
     public:
-        explicit wait_awaiter(event& e) noexcept : m_event(&e) { m_drop_safe = true; }
-        [[nodiscard]] auto await_ready() -> bool {
+        explicit wait_awaiter(event & e) noexcept : m_event(&e) {
+            m_drop_safe = true;
+        }
+        [[nodiscard]] auto await_ready()->bool {
             m_state = idle; // (an awaiter awaited again starts afresh)
             m_event->m_waiters.check_loop("co_await event::wait()");
             return m_event->m_set;
         }
-        auto await_suspend(std::coroutine_handle<> h) -> bool {
+        auto await_suspend(std::coroutine_handle<> h)->bool {
             return detail::begin_wait(*this, m_event->m_waiters, h, "co_await event::wait()");
         }
         void await_resume() {

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <coroutine>
+#include <exception>
 #include <functional>
 #include <string>
 #include <type_traits>
@@ -21,11 +22,14 @@ class event_loop;
 
 /// Installs a process-wide handler for exceptions of tasks that ended with an exception nobody
 /// retrieved (through co_await, result() or exception()) before the last handle went away.
-/// Null restores the default, which prints one line to stderr. The handler runs on the thread
-/// that lets go of the last handle (a loop's thread, or the last holder of a
-/// thread_safe_future); it must not throw.
-/// **Thread safety:** any thread (the handler is stored atomically).
-void set_unobserved_exception_handler(void (*handler)(std::exception_ptr, const std::string&));
+/// Any callable (a function, a capturing lambda); an empty one (or nullptr) restores the
+/// default, which prints one line to stderr. The handler runs on the thread that lets go of the
+/// last handle (a loop's thread, or the last holder of a thread_safe_future), possibly on
+/// several threads at once; what it throws is printed to stderr and dropped.
+/// **Thread safety:** any thread; a report running meanwhile finishes with the old handler.
+/// **Throws:** std::bad_alloc (the handler is then not changed).
+using unobserved_exception_handler = std::function<void(std::exception_ptr, const std::string&)>;
+void set_unobserved_exception_handler(unobserved_exception_handler handler);
 
 namespace detail {
 /// Arms, or moves, a root task's apply_timeout() deadline to now + d

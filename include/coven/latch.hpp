@@ -63,11 +63,11 @@ public:
     ~latch() = default;
 
     /// Awaiter of wait() and arrive_and_wait(): itself the waiter node.
-    class [[nodiscard]] wait_awaiter : private detail::wait_node {
+    class [[nodiscard, gnu::warn_unused]] wait_awaiter : private detail::wait_node {
     public:
-        wait_awaiter(latch& l, bool arrives, std::ptrdiff_t n) noexcept
+        wait_awaiter(latch & l, bool arrives, std::ptrdiff_t n) noexcept
             : m_latch(&l), m_n(n), m_arrives(arrives) {}
-        [[nodiscard]] auto await_ready() -> bool {
+        [[nodiscard]] auto await_ready()->bool {
             m_state = idle; // (an awaiter awaited again starts afresh)
             m_latch->m_waiters.check_loop(what());
             if (m_arrives) {
@@ -75,7 +75,7 @@ public:
             }
             return m_latch->m_count == 0;
         }
-        auto await_suspend(std::coroutine_handle<> h) -> bool {
+        auto await_suspend(std::coroutine_handle<> h)->bool {
             const bool parked = detail::begin_wait(*this, m_latch->m_waiters, h, what());
             if (parked) {
                 ++m_latch->m_parked;
@@ -89,7 +89,7 @@ public:
         }
 
     private:
-        [[nodiscard]] auto what() const noexcept -> const char* {
+        [[nodiscard]] auto what() const noexcept->const char* {
             return m_arrives ? "co_await latch::arrive_and_wait()" : "co_await latch::wait()";
         }
         latch* m_latch;

@@ -116,14 +116,16 @@ public:
     };
 
     /// Awaiter of acquire(): itself the waiter node.
-    class [[nodiscard]] acquire_awaiter : protected detail::wait_node {
+    class [[nodiscard, gnu::warn_unused]] acquire_awaiter : protected detail::wait_node {
     public:
-        explicit acquire_awaiter(lock& l) noexcept : m_lock(&l) { m_drop_safe = true; }
-        [[nodiscard]] auto await_ready() -> bool {
+        explicit acquire_awaiter(lock & l) noexcept : m_lock(&l) {
+            m_drop_safe = true;
+        }
+        [[nodiscard]] auto await_ready()->bool {
             m_state = idle; // (an awaiter awaited again starts afresh)
             return m_lock->try_acquire();
         }
-        auto await_suspend(std::coroutine_handle<> h) -> bool {
+        auto await_suspend(std::coroutine_handle<> h)->bool {
             detail::promise_base* const me =
                 detail::require_current_task("co_await lock::acquire()");
             if (m_lock->m_owner == me) {
@@ -148,10 +150,10 @@ public:
         lock* m_lock;
     };
     /// Awaiter of scoped(): acquire(), then a guard.
-    class [[nodiscard]] scoped_awaiter : public acquire_awaiter {
+    class [[nodiscard, gnu::warn_unused]] scoped_awaiter : public acquire_awaiter {
     public:
         using acquire_awaiter::acquire_awaiter;
-        auto await_resume() -> guard {
+        auto await_resume()->guard {
             acquire_awaiter::await_resume();
             return guard(*m_lock, m_lock->m_acquisition);
         }
@@ -225,10 +227,12 @@ private:
     /// Awaiter that takes the lock back for a condition wait: it does not give up for a
     /// cancellation (the caller must hold the lock again before the cancellation propagates), so
     /// a cancel while it waits leaves it in the queue.
-    class [[nodiscard]] reacquire_awaiter : protected detail::wait_node {
+    class [[nodiscard, gnu::warn_unused]] reacquire_awaiter : protected detail::wait_node {
     public:
-        explicit reacquire_awaiter(lock& l) noexcept : m_lock(&l) {}
-        [[nodiscard]] auto await_ready() -> bool { return m_lock->try_acquire(); }
+        explicit reacquire_awaiter(lock & l) noexcept : m_lock(&l) {}
+        [[nodiscard]] auto await_ready()->bool {
+            return m_lock->try_acquire();
+        }
         void await_suspend(std::coroutine_handle<> h) noexcept {
             m_lock->m_waiters.park_waiter(*this, detail::t_current_task, h);
             m_on_cancel = &detail::wait_queue::stays_parked;

@@ -148,11 +148,13 @@ public:
     ~queue() = default;
 
     /// Awaiter of get(): itself the waiter node, with the slot a putter fills.
-    class [[nodiscard]] get_awaiter : protected detail::wait_node {
+    class [[nodiscard, gnu::warn_unused]] get_awaiter : protected detail::wait_node {
     public:
-        explicit get_awaiter(queue& q) noexcept : m_queue(&q) { m_drop_safe = true; }
+        explicit get_awaiter(queue & q) noexcept : m_queue(&q) {
+            m_drop_safe = true;
+        }
         get_awaiter(const get_awaiter&) = delete;
-        auto operator=(const get_awaiter&) -> get_awaiter& = delete;
+        auto operator=(const get_awaiter&)->get_awaiter& = delete;
         ~get_awaiter() {
             // Handed a value, then destroyed before it ran (loop stop): the value goes back.
             // (m_value first: it is empty once the await resumed, and g++ often knows it)
@@ -163,7 +165,7 @@ public:
                 }
             }
         }
-        [[nodiscard]] auto await_ready() -> bool {
+        [[nodiscard]] auto await_ready()->bool {
             m_state = idle; // (an awaiter awaited again starts afresh)
             m_value.reset();
             m_queue->m_getters.check_loop("co_await queue::get()");
@@ -173,12 +175,12 @@ public:
             }
             return m_queue->drained(); // closed, and no value left anywhere: await_resume throws
         }
-        auto await_suspend(std::coroutine_handle<> h) -> bool {
+        auto await_suspend(std::coroutine_handle<> h)->bool {
             return detail::begin_wait(*this, m_queue->m_getters, h, "co_await queue::get()");
         }
         // always_inline: g++ 12 otherwise lays a consumer's loop out with ~4 more
         // instructions per value (callgrind, bench `channel`).
-        [[gnu::always_inline]] auto await_resume() -> T {
+        [[gnu::always_inline]] auto await_resume()->T {
             const bool handed = m_state == chosen && m_value.has_value();
             detail::finish_wait(
                 *this, "a coven::queue", [] {},
@@ -207,12 +209,12 @@ public:
     };
 
     /// Awaiter of put(): itself the waiter node, holding the value until it is taken.
-    class [[nodiscard]] put_awaiter : protected detail::wait_node {
+    class [[nodiscard, gnu::warn_unused]] put_awaiter : protected detail::wait_node {
     public:
-        put_awaiter(queue& q, T value) : m_queue(&q), m_value(std::move(value)) {
+        put_awaiter(queue & q, T value) : m_queue(&q), m_value(std::move(value)) {
             m_drop_safe = true;
         }
-        [[nodiscard]] auto await_ready() -> bool {
+        [[nodiscard]] auto await_ready()->bool {
             m_state = idle;
             if (!m_value) {
                 detail::throw_usage("a queue::put() awaiter awaited again after its value was "
@@ -229,7 +231,7 @@ public:
             }
             return false;
         }
-        auto await_suspend(std::coroutine_handle<> h) -> bool {
+        auto await_suspend(std::coroutine_handle<> h)->bool {
             return detail::begin_wait(*this, m_queue->m_putters, h, "co_await queue::put()");
         }
         [[gnu::always_inline]] void await_resume() { // (as get's)

@@ -25,11 +25,13 @@ auto switch_to(promise_base* self, promise_base* target, std::coroutine_handle<>
 } // namespace detail
 
 /// Awaiter of sleep_insert(): the task waits in the ready queue itself, like skip_ready_cycle().
-class [[nodiscard]] sleep_insert_awaiter {
+class [[nodiscard, gnu::warn_unused]] sleep_insert_awaiter {
 public:
     explicit sleep_insert_awaiter(std::size_t pos) noexcept : m_pos(pos) {}
-    [[nodiscard]] auto await_ready() const noexcept -> bool { return false; }
-    auto await_suspend(std::coroutine_handle<> h) -> bool {
+    [[nodiscard]] auto await_ready() const noexcept->bool {
+        return false;
+    }
+    auto await_suspend(std::coroutine_handle<> h)->bool {
         m_task = detail::require_current_task("sleep_insert()");
         if (detail::cancel_pending(m_task)) {
             return false; // await_resume raises it
@@ -49,12 +51,14 @@ private:
 };
 
 /// Awaiter of task_switch().
-class [[nodiscard]] task_switch_awaiter {
+class [[nodiscard, gnu::warn_unused]] task_switch_awaiter {
 public:
     task_switch_awaiter(any_future target, std::optional<std::size_t> insert_pos) noexcept
         : m_target(std::move(target)), m_insert_pos(insert_pos) {}
-    [[nodiscard]] auto await_ready() const noexcept -> bool { return false; }
-    auto await_suspend(std::coroutine_handle<> h) -> bool {
+    [[nodiscard]] auto await_ready() const noexcept->bool {
+        return false;
+    }
+    auto await_suspend(std::coroutine_handle<> h)->bool {
         m_task = detail::require_current_task("task_switch()");
         return detail::switch_to(m_task, &m_target.get(), h, m_insert_pos);
     }

@@ -100,14 +100,16 @@ public:
     };
 
     /// Awaiter of acquire(): itself the waiter node.
-    class [[nodiscard]] acquire_awaiter : protected detail::wait_node {
+    class [[nodiscard, gnu::warn_unused]] acquire_awaiter : protected detail::wait_node {
     public:
-        explicit acquire_awaiter(semaphore& s) noexcept : m_sem(&s) { m_drop_safe = true; }
-        [[nodiscard]] auto await_ready() -> bool {
+        explicit acquire_awaiter(semaphore & s) noexcept : m_sem(&s) {
+            m_drop_safe = true;
+        }
+        [[nodiscard]] auto await_ready()->bool {
             m_state = idle; // (an awaiter awaited again starts afresh)
             return m_sem->try_acquire();
         }
-        auto await_suspend(std::coroutine_handle<> h) -> bool {
+        auto await_suspend(std::coroutine_handle<> h)->bool {
             return detail::begin_wait(*this, m_sem->m_waiters, h, "co_await semaphore::acquire()");
         }
         void await_resume() {
@@ -123,10 +125,10 @@ public:
     protected:
         semaphore* m_sem;
     };
-    class [[nodiscard]] scoped_awaiter : public acquire_awaiter {
+    class [[nodiscard, gnu::warn_unused]] scoped_awaiter : public acquire_awaiter {
     public:
         using acquire_awaiter::acquire_awaiter;
-        auto await_resume() -> guard {
+        auto await_resume()->guard {
             acquire_awaiter::await_resume();
             return guard(*m_sem);
         }

@@ -19,7 +19,8 @@ namespace coven {
 /// Awaiter of sleep() and sleep_until(): the timer node lives in the awaiting frame, so sleeping
 /// allocates nothing.
 /// **Thread safety:** awaited from a coven task, on its loop's thread; the timer is the loop's.
-class [[nodiscard]] sleep_awaiter : private detail::waiter, private detail::timer_node {
+class [[nodiscard, gnu::warn_unused]] sleep_awaiter : private detail::waiter,
+                                                      private detail::timer_node {
 public:
     using duration = event_loop::duration;
     using time_point = event_loop::time_point;
@@ -34,15 +35,17 @@ public:
         m_tick = static_cast<std::uint64_t>(t.time_since_epoch().count());
     }
     sleep_awaiter(const sleep_awaiter&) = delete;
-    auto operator=(const sleep_awaiter&) -> sleep_awaiter& = delete;
+    auto operator=(const sleep_awaiter&)->sleep_awaiter& = delete;
     ~sleep_awaiter() {
         if (armed()) { // a suspended frame destroyed at loop teardown
             detail::disarm_timer(m_task->m_loop, this);
         }
     }
 
-    [[nodiscard]] auto await_ready() const noexcept -> bool { return false; }
-    auto await_suspend(std::coroutine_handle<> h) -> bool {
+    [[nodiscard]] auto await_ready() const noexcept->bool {
+        return false;
+    }
+    auto await_suspend(std::coroutine_handle<> h)->bool {
         m_task = detail::require_current_task("sleep()");
         if (detail::cancel_pending(m_task)) {
             m_owner_bits |= cancel_seen_bit;
@@ -78,14 +81,16 @@ public:
     /// awaiting the future follows future's rules.
     /// **Thread safety:** a thread that drives a loop.
     /// **Throws:** usage_error off a loop thread; std::bad_alloc.
-    [[nodiscard]] auto as_future() const -> future<void>;
+    [[nodiscard]] auto as_future() const->future<void>;
     // NOLINTNEXTLINE(google-explicit-constructor): `future<void> f = sleep(1s);` reads as the seed
-    operator future<void>() const { return as_future(); }
+    operator future<void>() const {
+        return as_future();
+    }
 
 private:
     static constexpr std::uint8_t relative_bit = 1;
     static constexpr std::uint8_t cancel_seen_bit = 2;
-    [[nodiscard]] auto stored_ns() const noexcept -> std::int64_t {
+    [[nodiscard]] auto stored_ns() const noexcept->std::int64_t {
         return static_cast<std::int64_t>(m_tick);
     }
 

@@ -168,7 +168,7 @@ public:
 /// it belongs to the loop that runs it. Destroying one that never started destroys its frame and
 /// runs nothing, on any thread.
 template <class T>
-class [[nodiscard]] task {
+class [[nodiscard, gnu::warn_unused]] task {
 public:
     using promise_type = detail::task_promise<T>;
     using value_type = T;
@@ -176,8 +176,8 @@ public:
 
     task() noexcept = default;
     explicit task(handle_type h) noexcept : m_handle(h) {}
-    task(task&& other) noexcept : m_handle(std::exchange(other.m_handle, {})) {}
-    auto operator=(task&& other) noexcept -> task& {
+    task(task && other) noexcept : m_handle(std::exchange(other.m_handle, {})) {}
+    auto operator=(task&& other) noexcept->task& {
         if (this != &other) {
             reset();
             m_handle = std::exchange(other.m_handle, {});
@@ -185,11 +185,15 @@ public:
         return *this;
     }
     task(const task&) = delete;
-    auto operator=(const task&) -> task& = delete;
-    ~task() { reset(); }
+    auto operator=(const task&)->task& = delete;
+    ~task() {
+        reset();
+    }
 
     /// True while this object owns a coroutine that has not been handed to a loop.
-    [[nodiscard]] auto valid() const noexcept -> bool { return static_cast<bool>(m_handle); }
+    [[nodiscard]] auto valid() const noexcept->bool {
+        return static_cast<bool>(m_handle);
+    }
 
     struct awaiter {
         handle_type m_handle;
@@ -209,14 +213,20 @@ public:
     /// **Thread safety:** from a coven task, on its loop's thread.
     /// **Throws:** usage_error on an empty task (moved from, or spawned) or one that was already
     /// awaited; then whatever the body throws.
-    auto operator co_await() && -> awaiter { return awaiter{start_child()}; }
-    auto operator co_await() & -> awaiter { return awaiter{start_child()}; }
+    auto operator co_await()&&->awaiter {
+        return awaiter{start_child()};
+    }
+    auto operator co_await()&->awaiter {
+        return awaiter{start_child()};
+    }
 
     /// Gives up ownership of the coroutine (used by the loop when it spawns the task).
-    auto release() noexcept -> handle_type { return std::exchange(m_handle, {}); }
+    auto release() noexcept->handle_type {
+        return std::exchange(m_handle, {});
+    }
 
 private:
-    auto start_child() -> handle_type {
+    auto start_child()->handle_type {
         if (!m_handle) {
             detail::throw_usage("co_await on an empty task (moved from, or already spawned); "
                                 "a task can be awaited once");
@@ -238,6 +248,26 @@ private:
 
     handle_type m_handle;
 };
+
+namespace detail {
+template <class T>
+struct is_task : std::false_type {};
+template <class T>
+struct is_task<task<T>> : std::true_type {};
+
+/// True if `Body` called with `Args` returns a coven::task: what an API that takes a block of
+/// code (with_scope(), repeat_timeout(), ...) checks with a static_assert, so that a lambda
+/// without `-> coven::task<>` gets a message that names the fix instead of an error deep inside
+/// co_await.
+template <class Body, class... Args>
+constexpr auto returns_task() -> bool {
+    if constexpr (std::is_invocable_v<Body&, Args...>) {
+        return is_task<std::remove_cvref_t<std::invoke_result_t<Body&, Args...>>>::value;
+    } else {
+        return false;
+    }
+}
+} // namespace detail
 
 template <class T>
 auto detail::task_promise<T>::get_return_object() noexcept -> task<T> {

@@ -86,19 +86,19 @@ public:
     }
 
     /// Waiting on the group; what co_await gives depends on the kind.
-    class [[nodiscard]] wait_awaiter : private detail::waiter {
+    class [[nodiscard, gnu::warn_unused]] wait_awaiter : private detail::waiter {
     public:
         enum class kind { all, first, next, exception };
-        wait_awaiter(task_group& g, kind k) noexcept : m_group(&g), m_kind(k) {}
+        wait_awaiter(task_group & g, kind k) noexcept : m_group(&g), m_kind(k) {}
         wait_awaiter(const wait_awaiter&) = delete;
-        auto operator=(const wait_awaiter&) -> wait_awaiter& = delete;
+        auto operator=(const wait_awaiter&)->wait_awaiter& = delete;
         ~wait_awaiter();
-        [[nodiscard]] auto await_ready() noexcept -> bool;
-        auto await_suspend(std::coroutine_handle<> h) -> bool;
+        [[nodiscard]] auto await_ready() noexcept->bool;
+        auto await_suspend(std::coroutine_handle<> h)->bool;
         /// all: empty; first: the first future to have completed; next: the next one in
         /// completion order not handed out yet; exception: the first that failed or was
         /// cancelled. Empty where there is none.
-        auto await_resume() -> std::optional<any_future>;
+        auto await_resume()->std::optional<any_future>;
 
     private:
         friend struct detail::task_group_kernel;

@@ -200,6 +200,13 @@ public:
         }
         return f;
     }
+    /// spawn() with a name and default options, spelled as create_task(t, "name") is.
+    template <class T>
+    auto spawn(task<T> t, std::string_view name) -> future<T> {
+        spawn_options options;
+        options.name = name;
+        return spawn(std::move(t), options);
+    }
     /// `scope << task`: spawn with the default flags (R2).
     template <class T>
     auto operator<<(task<T> t) -> task_scope& {
@@ -238,14 +245,16 @@ public:
     [[nodiscard]] auto errors() const -> const std::vector<std::exception_ptr>& { return m_errors; }
 
     /// Waits for the end; `raise` picks whether the outcome is thrown.
-    class [[nodiscard]] join_awaiter : private detail::waiter {
+    class [[nodiscard, gnu::warn_unused]] join_awaiter : private detail::waiter {
     public:
-        join_awaiter(task_scope& s, bool raise) noexcept : m_scope(&s), m_raise(raise) {}
+        join_awaiter(task_scope & s, bool raise) noexcept : m_scope(&s), m_raise(raise) {}
         join_awaiter(const join_awaiter&) = delete;
-        auto operator=(const join_awaiter&) -> join_awaiter& = delete;
+        auto operator=(const join_awaiter&)->join_awaiter& = delete;
         ~join_awaiter();
-        [[nodiscard]] auto await_ready() const noexcept -> bool { return m_scope->m_done; }
-        auto await_suspend(std::coroutine_handle<> h) -> bool;
+        [[nodiscard]] auto await_ready() const noexcept->bool {
+            return m_scope->m_done;
+        }
+        auto await_suspend(std::coroutine_handle<> h)->bool;
         void await_resume();
 
     private:
@@ -345,6 +354,9 @@ private:
 /// ```
 template <class Body>
 auto with_scope(scope_options options, Body body) -> task<void> {
+    static_assert(detail::returns_task<Body, task_scope&>(),
+                  "with_scope()'s block must be callable with a coven::task_scope& and return a "
+                  "coven::task: write [&](coven::task_scope& scope) -> coven::task<> { ... }");
     task_scope scope(options);
     std::exception_ptr body_error;
     try {

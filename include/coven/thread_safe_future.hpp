@@ -285,19 +285,21 @@ public:
     }
 
     /// S17: awaited by a task of another loop (or of the same one).
-    class [[nodiscard]] async_waiter : private detail::waiter {
+    class [[nodiscard, gnu::warn_unused]] async_waiter : private detail::waiter {
     public:
-        async_waiter(std::shared_ptr<detail::shared_outcome<T>> s, event_loop* expected) noexcept
+        async_waiter(std::shared_ptr<detail::shared_outcome<T>> s, event_loop * expected) noexcept
             : m_state(std::move(s)), m_expected(expected) {}
         async_waiter(const async_waiter&) = delete;
-        auto operator=(const async_waiter&) -> async_waiter& = delete;
+        auto operator=(const async_waiter&)->async_waiter& = delete;
         ~async_waiter() {
             if (m_link && m_link->m_task != nullptr) { // a frame destroyed while waiting
                 unlink();
             }
         }
-        [[nodiscard]] auto await_ready() const noexcept -> bool { return false; }
-        auto await_suspend(std::coroutine_handle<> h) -> bool {
+        [[nodiscard]] auto await_ready() const noexcept->bool {
+            return false;
+        }
+        auto await_suspend(std::coroutine_handle<> h)->bool {
             m_task = detail::require_current_task("co_await thread_safe_future::async_wrap()");
             if (m_expected != nullptr && m_expected != detail::owning_loop(m_task)) {
                 detail::throw_usage("async_wrap(loop) awaited from a task of another loop; pass "
@@ -330,7 +332,7 @@ public:
             detail::park(m_task, this, h);
             return true;
         }
-        auto await_resume() -> T {
+        auto await_resume()->T {
             if (m_cancelled) {
                 detail::throw_cancelled(m_task);
             }
@@ -340,7 +342,7 @@ public:
 
     private:
         /// Stops waiting; true if the task had ended meanwhile.
-        auto unlink() noexcept -> bool {
+        auto unlink() noexcept->bool {
             if (m_link->m_task != nullptr) {
                 detail::count_foreign_wait(m_link->m_task, -1);
                 m_link->m_task = nullptr; // a wake-up already posted finds nobody

@@ -166,11 +166,17 @@ auto repeat_timeout_loop(event_loop::duration d, Body body) -> task<void> {
 /// ```
 template <class Rep, class Period, class Body>
 [[nodiscard]] auto repeat_timeout(std::chrono::duration<Rep, Period> d, Body body) -> task<void> {
+    static_assert(detail::returns_task<Body>(),
+                  "repeat_timeout()'s body must be callable with no arguments and return "
+                  "coven::task<> or coven::task<bool>: write [&]() -> coven::task<> { ... }");
     return detail::repeat_timeout_loop(detail::to_loop_duration(d, "repeat_timeout()"),
                                        std::move(body));
 }
 template <class Body>
 [[nodiscard]] auto repeat_timeout(double seconds, Body body) -> task<void> {
+    static_assert(detail::returns_task<Body>(),
+                  "repeat_timeout()'s body must be callable with no arguments and return "
+                  "coven::task<> or coven::task<bool>: write [&]() -> coven::task<> { ... }");
     return detail::repeat_timeout_loop(
         detail::seconds_to_loop_duration(seconds, "repeat_timeout()"), std::move(body));
 }

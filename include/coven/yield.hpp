@@ -22,14 +22,16 @@ inline void requeue(promise_base* task, std::coroutine_handle<> h) noexcept {
 /// Awaiter of skip_ready_cycle(). The task waits in the ready queue itself, so there is nothing
 /// to unlink on cancel: a cancel that arrives meanwhile is found when it resumes. When no other
 /// task is ready, it does not suspend at all (loop_core::take_turn_in_place()).
-class [[nodiscard]] ready_cycle_awaiter {
+class [[nodiscard, gnu::warn_unused]] ready_cycle_awaiter {
 public:
     ready_cycle_awaiter() noexcept = default;
     ready_cycle_awaiter(const ready_cycle_awaiter&) = delete;
-    auto operator=(const ready_cycle_awaiter&) -> ready_cycle_awaiter& = delete;
+    auto operator=(const ready_cycle_awaiter&)->ready_cycle_awaiter& = delete;
 
-    [[nodiscard]] auto await_ready() const noexcept -> bool { return false; }
-    auto await_suspend(std::coroutine_handle<> h) -> bool {
+    [[nodiscard]] auto await_ready() const noexcept->bool {
+        return false;
+    }
+    auto await_suspend(std::coroutine_handle<> h)->bool {
         m_task = detail::require_current_task("skip_ready_cycle()");
         if (detail::cancel_pending(m_task)) {
             return false; // await_resume delivers it
@@ -54,19 +56,22 @@ private:
 };
 
 /// Awaiter of skip_poll_cycle().
-class [[nodiscard]] poll_cycle_awaiter : private detail::waiter, private detail::poll_link {
+class [[nodiscard, gnu::warn_unused]] poll_cycle_awaiter : private detail::waiter,
+                                                           private detail::poll_link {
 public:
     poll_cycle_awaiter() noexcept = default;
     poll_cycle_awaiter(const poll_cycle_awaiter&) = delete;
-    auto operator=(const poll_cycle_awaiter&) -> poll_cycle_awaiter& = delete;
+    auto operator=(const poll_cycle_awaiter&)->poll_cycle_awaiter& = delete;
     ~poll_cycle_awaiter() {
         if (linked()) { // a suspended frame destroyed at loop teardown
             unlink();
         }
     }
 
-    [[nodiscard]] auto await_ready() const noexcept -> bool { return false; }
-    auto await_suspend(std::coroutine_handle<> h) -> bool {
+    [[nodiscard]] auto await_ready() const noexcept->bool {
+        return false;
+    }
+    auto await_suspend(std::coroutine_handle<> h)->bool {
         m_task = detail::require_current_task("skip_poll_cycle()");
         if (detail::cancel_pending(m_task)) {
             m_cancel_seen = true;

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -23,13 +24,34 @@ auto names() -> name_table& {
     return *t;
 }
 
-std::atomic<void (*)(std::exception_ptr, const std::string&)> g_unobserved{nullptr};
+// The handler: copied out under the lock, so that a report runs it while another thread may be
+// replacing it (the old one lives until its last report returns). Leaked on purpose, as the
+// names: tasks freed during static destruction still report.
+struct unobserved_hook {
+    std::mutex mutex;
+    std::shared_ptr<const unobserved_exception_handler> handler;
+};
+auto unobserved() -> unobserved_hook& {
+    static auto* h = new unobserved_hook;
+    return *h;
+}
 
 } // namespace
 
 void report_unobserved_error(std::exception_ptr e, const std::string& name) noexcept {
-    if (auto hook = g_unobserved.load()) {
-        hook(std::move(e), name);
+    std::shared_ptr<const unobserved_exception_handler> hook;
+    {
+        auto& u = unobserved();
+        std::lock_guard lock(u.mutex);
+        hook = u.handler;
+    }
+    if (hook) {
+        try {
+            (*hook)(std::move(e), name);
+        } catch (...) {
+            std::fprintf(stderr, "coven: the unobserved-exception handler threw: %s\n",
+                         describe_exception(std::current_exception()).c_str());
+        }
         return;
     }
     std::fprintf(stderr, "coven: exception in %s was never retrieved: %s\n", name.c_str(),
@@ -74,8 +96,14 @@ void forget_name(const promise_base* t) noexcept {
 
 } // namespace detail
 
-void set_unobserved_exception_handler(void (*handler)(std::exception_ptr, const std::string&)) {
-    detail::g_unobserved.store(handler);
+void set_unobserved_exception_handler(unobserved_exception_handler handler) {
+    std::shared_ptr<const unobserved_exception_handler> next;
+    if (handler) {
+        next = std::make_shared<const unobserved_exception_handler>(std::move(handler));
+    }
+    auto& u = detail::unobserved();
+    std::lock_guard lock(u.mutex);
+    u.handler.swap(next); // the old one is destroyed after the lock, by `next`
 }
 
 } // namespace coven

@@ -19,22 +19,24 @@ namespace coven::detail {
 /// its completion resumes it then. Drop-safe for abort().
 /// **Throws:** usage_error outside a task, or when another task already waits on the same fd in
 /// the same direction; error when the engine refuses the fd (not open, not pollable).
-class [[nodiscard]] fd_wait_awaiter : private waiter, private io_op {
+class [[nodiscard, gnu::warn_unused]] fd_wait_awaiter : private waiter, private io_op {
 public:
     fd_wait_awaiter(int fd, std::uint32_t events) noexcept {
         m_fd = fd;
         m_events = events;
     }
     fd_wait_awaiter(const fd_wait_awaiter&) = delete;
-    auto operator=(const fd_wait_awaiter&) -> fd_wait_awaiter& = delete;
+    auto operator=(const fd_wait_awaiter&)->fd_wait_awaiter& = delete;
     ~fd_wait_awaiter() {
         if (m_state == lifecycle::submitted) { // a suspended frame destroyed (loop stop, abort)
             (void)cancel_io(m_task->m_loop, *this);
         }
     }
 
-    [[nodiscard]] auto await_ready() const noexcept -> bool { return false; }
-    auto await_suspend(std::coroutine_handle<> h) -> bool {
+    [[nodiscard]] auto await_ready() const noexcept->bool {
+        return false;
+    }
+    auto await_suspend(std::coroutine_handle<> h)->bool {
         m_task = require_current_task("waiting for an fd");
         if (cancel_pending(m_task)) {
             m_cancel_seen = true;
@@ -60,7 +62,7 @@ public:
         park(m_task, this, h);
         return true;
     }
-    auto await_resume() -> std::uint32_t {
+    auto await_resume()->std::uint32_t {
         if (m_cancel_seen) {
             throw_cancelled(m_task);
         }
