@@ -63,7 +63,9 @@ auto cancellation_for(promise_base* t) noexcept -> coven::cancelled_error {
     static const coven::cancelled_error& scope = *new coven::cancelled_error(
         "coven: cancelled by a cancel scope (its deadline passed or cancel() was called)");
     if (!t->has(promise_base::f_scoped)) {
-        t->clear(promise_base::f_cancel_requested); // the common case: its own request
+        // The common case: its own request, consumed (with its lateness).
+        t->m_flags = static_cast<std::uint16_t>(
+            t->m_flags & ~(promise_base::f_cancel_requested | promise_base::f_late_cancel));
         return own;
     }
     return scope_kernel::scope_cancellation_first(t) ? scope : own;

@@ -116,19 +116,20 @@ void remove_completion(promise_base* t, completion_node* n) noexcept {
 
 void root_finished(promise_base* t) noexcept {
     t->set(promise_base::f_done);
-    constexpr auto late = promise_base::f_cancel_requested | promise_base::f_late_cancel;
-    if ((t->m_flags & late) == promise_base::f_cancel_requested && t->m_exception == nullptr)
-        [[unlikely]] {
+    if (t->has(promise_base::f_cancel_requested)) [[unlikely]] {
         // It returned with a cancel accepted and not raised yet, one that came while it waited
         // (a block on a worker it could not leave) or ran: it ends cancelled, as asyncio's tasks
         // do, so a cancel() that answered true is not silently lost. Its value goes with the
         // frame. An exception it ended with is kept (it says more); and a cancel that came
         // after its last wait had finished (f_late_cancel) leaves it its value: that result
         // arrived first.
-        t->set(promise_base::f_cancelled);
+        if (!t->has(promise_base::f_late_cancel) && t->m_exception == nullptr) {
+            t->set(promise_base::f_cancelled);
+        }
+        // (f_late_cancel's bit is f_observed's from here on.)
+        t->m_flags = static_cast<std::uint16_t>(
+            t->m_flags & ~(promise_base::f_cancel_requested | promise_base::f_late_cancel));
     }
-    t->clear(promise_base::f_late_cancel); // (the bit is f_observed's from here on)
-    t->clear(promise_base::f_cancel_requested);
     if (t->has(promise_base::f_interrupt)) {
         take_interrupt(t); // thrown in, never raised (it ended first): dropped
     }

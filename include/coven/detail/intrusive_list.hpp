@@ -56,8 +56,12 @@ public:
     }
     /// Unlinks `n`, which is in this list.
     void erase(T& n) noexcept {
-        (n.*Prev != nullptr ? (n.*Prev)->*Next : m_head) = n.*Next;
-        (n.*Next != nullptr ? (n.*Next)->*Prev : m_tail) = n.*Prev;
+        // Both links read first: a store through one could alias the other as far as the
+        // compiler knows, and it would load them again (two loads on every wait's end).
+        T* const prev = n.*Prev;
+        T* const next = n.*Next;
+        (prev != nullptr ? prev->*Next : m_head) = next;
+        (next != nullptr ? next->*Prev : m_tail) = prev;
         count(-1);
     }
     /// Unlinks and returns the first node (null if empty).

@@ -123,9 +123,10 @@ struct promise_base {
         f_observed = 1 << 5, // its exception was retrieved by someone
         f_named = 1 << 6,
         // Roots before their end only, sharing f_observed's bit (which is set only after the
-        // end; root_finished() clears this first): the pending cancel came while the task was
-        // queued after its last wait had finished, so the wait's result arrived first. If the
-        // task returns before it awaits again, it keeps its value (src/kernel/root.cpp).
+        // end), and only with f_cancel_requested (whatever consumes the request clears both):
+        // the pending cancel came while the task was queued after its last wait had finished,
+        // so the wait's result arrived first. If the task returns before it awaits again, it
+        // keeps its value (root_finished(), src/kernel/root.cpp).
         f_late_cancel = 1 << 5,
         // abort() dropped it: its frame is destroyed at its next turn instead of resumed; with
         // f_done, the frame is gone and only the promise's state is left (frame_dropped())
@@ -177,7 +178,7 @@ struct promise_base {
         if (!has(f_cancel_requested)) {
             return false;
         }
-        clear(f_cancel_requested);
+        m_flags = static_cast<std::uint16_t>(m_flags & ~(f_cancel_requested | f_late_cancel));
         return true;
     }
 

@@ -76,7 +76,9 @@ protected:
                 // The awaited task answered the cancel with a result (as asyncio counts a
                 // cancel passed on to the awaited task): this task keeps its value if it
                 // returns before its next await, which still raises the cancel.
-                m_task->set(promise_base::f_late_cancel);
+                if (m_task->has(promise_base::f_cancel_requested)) {
+                    m_task->set(promise_base::f_late_cancel);
+                }
             }
         } else if (m_cancel_seen) {
             throw_cancelled(m_task);
