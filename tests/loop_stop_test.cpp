@@ -164,3 +164,79 @@ TEST(LoopStop, ATaskCreatedOnAStoppedLoopRunsAtItsNextRun) {
                   [](coven::future<int> g) -> coven::task<int> { co_return co_await g; }(f)),
               2);
 }
+
+namespace {
+// Catches every cancellation and waits again: stop() can only end it by dropping it.
+auto stubborn_sleeper(double step) -> task<void> {
+    for (;;) {
+        try {
+            co_await coven::sleep(step);
+        } catch (const coven::cancelled_error&) {
+        }
+    }
+}
+} // namespace
+
+TEST(LoopStop, AGracePeriodEndsAStopThatAStubbornTaskWouldHoldForeverAndNamesIt) {
+    auto options = virtual_options();
+    options.stop_report_after = 1.0;
+    options.stop_grace = std::chrono::seconds(10);
+    coven::event_loop loop(options);
+    auto f = loop.create_task(stubborn_sleeper(0.5), "stubborn");
+    loop.run_until_complete(sleep_for(0.1));
+    ::testing::internal::CaptureStderr();
+    loop.stop();
+    const std::string said = ::testing::internal::GetCapturedStderr();
+    EXPECT_TRUE(f.done());
+    EXPECT_TRUE(f.cancelled());
+    // Named once after a second of waiting, and again as it is dropped at the end of the grace.
+    EXPECT_NE(said.find("stop() is waiting for 1 task(s) still running"), std::string::npos)
+        << said;
+    EXPECT_NE(said.find("stop() is dropping 1 task(s) still running"), std::string::npos) << said;
+    EXPECT_NE(said.find("stubborn: "), std::string::npos) << said;
+    EXPECT_NEAR(loop.time(), 10.1, 0.6); // the grace, on the loop's (virtual) clock
+}
+
+TEST(LoopStop, AGracePeriodOnTheRealClockBoundsTheStop) {
+    coven::loop_options options;
+    options.stop_grace = std::chrono::milliseconds(200);
+    options.stop_report_after = std::chrono::milliseconds(50);
+    coven::event_loop loop(options);
+    auto f = loop.create_task(stubborn_sleeper(0.01), "stubborn");
+    loop.run_until_complete(sleep_for(0.01));
+    ::testing::internal::CaptureStderr();
+    const auto before = std::chrono::steady_clock::now();
+    loop.stop();
+    const auto took = std::chrono::steady_clock::now() - before;
+    const std::string said = ::testing::internal::GetCapturedStderr();
+    EXPECT_TRUE(f.cancelled());
+    EXPECT_GE(took, std::chrono::milliseconds(200));
+    EXPECT_LT(took, std::chrono::seconds(30)); // bounded (generous for a loaded machine)
+    EXPECT_NE(said.find("stubborn: "), std::string::npos) << said;
+}
+
+TEST(LoopStop, AStopWhoseTasksEndOrAreStuckSaysNothingAndWaitsForNoReport) {
+    auto options = virtual_options();
+    options.stop_report_after = 1.0;
+    options.stop_grace = 5.0;
+    coven::event_loop loop(options);
+    coven::event never;
+    auto ends = loop.create_task(sleep_for(100.0), "ends");
+    auto stuck = loop.create_task(
+        [](coven::event& e) -> task<void> {
+            try {
+                co_await e.wait();
+            } catch (const coven::cancelled_error&) {
+            }
+            co_await e.wait(); // nobody sets it: stuck, found at once
+        }(never),
+        "stuck");
+    loop.run_until_complete(sleep_for(0.1));
+    ::testing::internal::CaptureStderr();
+    loop.stop();
+    const std::string said = ::testing::internal::GetCapturedStderr();
+    EXPECT_TRUE(ends.cancelled());
+    EXPECT_TRUE(stuck.cancelled());
+    EXPECT_EQ(said, "");
+    EXPECT_DOUBLE_EQ(loop.time(), 0.1); // the report's and the grace's timers kept nobody waiting
+}

@@ -61,6 +61,15 @@ struct loop_options {
     /// The I/O engine. automatic: the one COVEN_IO names (epoll if unset). The constructor
     /// throws usage_error for an engine this build does not have.
     io_engine io = io_engine::automatic;
+    /// stop(): how long (on the loop's clock) the tasks left may take to end once they are
+    /// cancelled. Those still running then are named on stderr and dropped: destroyed where they
+    /// wait, as abort() does, and their futures find them ended cancelled. The default waits as
+    /// long as they take. Any std::chrono duration, or seconds as a double.
+    saturating_duration stop_grace{};
+    /// stop(): after waiting this long (loop clock) for tasks to end, one line per task still
+    /// running goes to stderr (its name and what it is doing), so that a stop never hangs in
+    /// silence. A duration past the clock's range never reports.
+    saturating_duration stop_report_after = std::chrono::seconds(1);
 };
 
 /// Counters of one loop; event_loop::statistics().

@@ -47,7 +47,9 @@ auto wanted_options(default_loop_holder& h) -> loop_options {
 auto same_options(const loop_options& a, const loop_options& b) -> bool {
     return a.clock == b.clock && a.autojump == b.autojump &&
            a.io_poll_interval == b.io_poll_interval && a.scheduling == b.scheduling &&
-           a.boost_starved == b.boost_starved && a.io == b.io;
+           a.boost_starved == b.boost_starved && a.io == b.io &&
+           a.stop_grace.get() == b.stop_grace.get() &&
+           a.stop_report_after.get() == b.stop_report_after.get();
 }
 
 thread_local std::unique_ptr<event_loop> t_thread_loop;
