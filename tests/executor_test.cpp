@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <future>
 #include <random>
 #include <stdexcept>
@@ -161,6 +162,23 @@ TEST(Executor, ACallThatFinishedBeforeTheCancelHandsOverItsValue) {
     };
     loop.run_until_complete(main());
     EXPECT_EQ(log, (std::vector<std::string>{"got 42", "cancel still pending"}));
+}
+
+namespace {
+void fill_with_ones(std::vector<int>& v, int n) {
+    v.assign(static_cast<std::size_t>(n), 1);
+}
+} // namespace
+
+TEST(Executor, AnArgumentSharedWithStdRefIsTheCallersOwn) {
+    // Taken by non-const reference, an argument must be passed as std::ref (a plain `v` does not
+    // compile: tests/compile_fail/executor_argument_by_non_const_reference.cpp).
+    coven::event_loop loop(virtual_options());
+    std::vector<int> v;
+    loop.run_until_complete([](std::vector<int>& out) -> task<void> {
+        co_await coven::run_in_executor(fill_with_ones, std::ref(out), 3);
+    }(v));
+    EXPECT_EQ(v, (std::vector<int>{1, 1, 1}));
 }
 
 TEST(Executor, EnterExecutorRunsTheBlockOnAWorkerAndComesBack) {

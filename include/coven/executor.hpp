@@ -122,20 +122,22 @@ private:
 template <class R, class F, class... Args>
 auto executor_call(thread_pool& pool, bool wait_out, F fn, Args... args) -> task<R> {
     auto call = [fn = std::move(fn), ... args = std::move(args)]() mutable -> R {
-        return std::invoke(fn, args...);
+        // The arguments go in as rvalues, as std::thread passes them: a parameter taken by
+        // non-const reference would only change the job's copy, and does not compile.
+        return std::invoke(fn, std::move(args)...);
     };
     auto job = std::make_shared<call_job<R, decltype(call)>>(std::move(call));
     co_return co_await executor_awaiter<R, decltype(call)>(pool, std::move(job), wait_out);
 }
 
 template <class F, class... Args>
-using call_result_t = std::decay_t<std::invoke_result_t<std::decay_t<F>&, std::decay_t<Args>&...>>;
+using call_result_t = std::decay_t<std::invoke_result_t<std::decay_t<F>&, std::decay_t<Args>&&...>>;
 
 // clang-format 14 mangles constraints:
 // clang-format off
-/// What a pool runs: `fn(args...)` on the decayed copies the job owns.
+/// What a pool runs: `fn(std::move(args)...)` on the decayed copies the job owns.
 template <class F, class... Args>
-concept pool_callable = std::invocable<std::decay_t<F>&, std::decay_t<Args>&...>;
+concept pool_callable = std::invocable<std::decay_t<F>&, std::decay_t<Args>&&...>;
 /// A pool passed where a callable may stand (overload selection).
 template <class F>
 concept is_pool = std::same_as<std::remove_cvref_t<F>, thread_pool>;
@@ -163,17 +165,21 @@ concept is_pool = std::same_as<std::remove_cvref_t<F>, thread_pool>;
 // clang-format 14 mangles constraints:
 // clang-format off
 template <class F, class... Args>
-    requires(detail::pool_callable<F, Args...>)
-auto run_in_executor(thread_pool& pool, F fn, Args... args)
-    -> task<detail::call_result_t<F, Args...>> {
-    return detail::executor_call<detail::call_result_t<F, Args...>>(pool, false, std::move(fn),
-                                                                    std::move(args)...);
+auto run_in_executor(thread_pool& pool, F fn, Args... args) {
+    static_assert(detail::pool_callable<F, Args...>,
+                  "run_in_executor(fn, args...) calls fn with copies of args, as std::thread "
+                  "does: a parameter taken by non-const reference would change a copy. Pass "
+                  "std::ref(x) to share x, or take the parameter by value or const reference");
+    if constexpr (detail::pool_callable<F, Args...>) {
+        return detail::executor_call<detail::call_result_t<F, Args...>>(pool, false, std::move(fn),
+                                                                        std::move(args)...);
+    }
 }
 
 /// run_in_executor() on default_thread_pool().
 template <class F, class... Args>
-    requires(!detail::is_pool<F> && detail::pool_callable<F, Args...>)
-auto run_in_executor(F fn, Args... args) -> task<detail::call_result_t<F, Args...>> {
+    requires(!detail::is_pool<F>)
+auto run_in_executor(F fn, Args... args) {
     return run_in_executor(default_thread_pool(), std::move(fn), std::move(args)...);
 }
 
@@ -181,8 +187,9 @@ auto run_in_executor(F fn, Args... args) -> task<detail::call_result_t<F, Args..
 /// while the task waits, then the task goes on on its loop's thread. The block may capture the
 /// task's locals by reference: the task stays suspended until the block has returned, even when
 /// it is cancelled meanwhile (a block that has not started yet is dropped; one that runs is
-/// waited for, and the cancellation is raised by the task's next await). Loop stop waits for a
-/// running block too.
+/// waited for, and the cancellation is raised by the task's next await, or, if the task returns
+/// first, the task ends cancelled: docs/cancellation.md). Loop stop waits for a running block
+/// too.
 /// **Cancellation:** a block still queued is dropped and the await raises cancelled_error; a
 /// running block is waited for, its result (or exception) is returned, and the cancellation
 /// stays pending for the task's next await. An await with a cancellation already pending raises
