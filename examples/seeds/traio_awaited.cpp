@@ -2,6 +2,7 @@
 // open; it is cancelled once the awaited tasks are done.
 #include <coven/coven.hpp>
 
+#include <chrono>
 #include <iomanip>
 #include <iostream>
 
@@ -12,9 +13,14 @@ auto elapsed() -> double {
 }
 
 auto background(int& ticks) -> coven::task<void> {
+    // Every second on the second: sleeping until each deadline (not 1 s after each wake-up)
+    // keeps the ticks from drifting, so the 10th falls at 10.0 s with the job's end on a real
+    // clock too, not just after it.
+    auto next = coven::current_loop()->now();
     for (;;) {
         // Do something periodic and sleep
-        co_await coven::sleep(1);
+        next += std::chrono::seconds(1);
+        co_await coven::sleep_until(next);
         ++ticks;
     }
 }
