@@ -1,13 +1,7 @@
 # cmake -DBUILD_DIR=... -DMAIN=... -DWORK_DIR=... -DCXX=... -DPKG_CONFIG=... -P pkg_config_check.cmake
 # Installs the build into a scratch prefix and compiles, links and runs tests/install_consumer's
 # program the way a pkg-config user would: `c++ main.cpp $(pkg-config --cflags --libs coven)`.
-function(run_step)
-    execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-    if(NOT rc EQUAL 0)
-        message(FATAL_ERROR "step failed (${rc}): ${ARGN}\n${out}\n${err}")
-    endif()
-    set(step_output "${out}" PARENT_SCOPE)
-endfunction()
+include(${CMAKE_CURRENT_LIST_DIR}/run_step.cmake)
 if(NOT PKG_CONFIG)
     message(FATAL_ERROR "pkg-config not found (bash scripts/install-deps.sh installs it)")
 endif()

@@ -2,13 +2,7 @@
 # Configures tests/subdirectory_consumer, which pulls this checkout in with add_subdirectory,
 # without GoogleTest; checks that coven's part of its build holds just the library (the consumer
 # itself checks coven's target list); builds it and runs the program.
-function(run_step)
-    execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-    if(NOT rc EQUAL 0)
-        message(FATAL_ERROR "step failed (${rc}): ${ARGN}\n${out}\n${err}")
-    endif()
-    set(step_output "${out}" PARENT_SCOPE)
-endfunction()
+include(${CMAKE_CURRENT_LIST_DIR}/run_step.cmake)
 file(REMOVE_RECURSE ${WORK_DIR})
 # GoogleTest is off limits: a consumer's configure must not look for it.
 run_step(${CMAKE_COMMAND} -S ${CONSUMER_DIR} -B ${WORK_DIR}/build -DCOVEN_SOURCE_DIR=${SOURCE_DIR}
