@@ -156,6 +156,9 @@ private:
 /// loop.
 /// **Throws:** the body's error and the unhandled failures (one as itself, several as
 /// aggregate_error); cancelled_error; usage_error outside a task; std::bad_alloc.
+/// **g++ 12:** a body written inside the `co_await` expression must not capture by value
+/// anything with a destructor (the compiler frees it twice): name such a body first, or capture
+/// by reference (docs/compilers.md).
 /// **Example:**
 /// ```
 /// co_await coven::with_async_scope({}, [&](coven::async_scope& scope) -> coven::task<> {

@@ -62,6 +62,9 @@ using scope_result_t = std::conditional_t<
 /// **Throws:** usage_error when entered twice or used off its loop's thread; whatever the block
 /// throws passes through unchanged.
 /// **Thread safety:** the thread of the loop that runs the task; the object lives in the task.
+/// **g++ 12:** a block written inside the `co_await` expression must not capture by value
+/// anything with a destructor (the compiler frees it twice): name such a block first, or capture
+/// by reference (docs/compilers.md).
 /// **Example:**
 /// ```
 /// coven::cancel_scope scope = coven::move_on_after(2s);

@@ -291,6 +291,9 @@ private:
 /// child, and the await raises cancelled_error once they have unwound.
 /// **Thread safety:** awaited from a coven task, on its loop's thread.
 /// **Throws:** as with_scope().
+/// **g++ 12:** a body written inside the `co_await` expression must not capture by value
+/// anything with a destructor (the compiler frees it twice): name such a body first, or capture
+/// by reference (docs/compilers.md).
 /// **Example:**
 /// ```
 /// co_await coven::with_eager_task_group([&](coven::eager_task_group& tg) -> coven::task<> {

@@ -161,6 +161,9 @@ concept is_pool = std::same_as<std::remove_cvref_t<F>, thread_pool>;
 /// nothing that must die on the loop's thread, such as a coven::future.
 /// **Throws:** what `fn` throws; usage_error if the pool was shut down, or when awaited outside
 /// a coven task; cancelled_error; std::bad_alloc.
+/// **g++ 12:** a lambda written inside the `co_await` expression must not capture by value
+/// anything with a destructor (the compiler frees it twice): name it first, or pass the data as
+/// `args` (docs/compilers.md).
 /// **Example:** `auto text = co_await coven::run_in_executor(pool, read_file, path);`
 // clang-format 14 mangles constraints:
 // clang-format off
@@ -197,6 +200,9 @@ auto run_in_executor(F fn, Args... args) {
 /// **Thread safety:** awaited from a coven task, on its loop's thread; `block` runs on a worker.
 /// **Throws:** what `block` throws; usage_error if the pool was shut down, or when awaited
 /// outside a coven task; cancelled_error; std::bad_alloc.
+/// **g++ 12:** a block written inside the `co_await` expression must not capture by value
+/// anything with a destructor (the compiler frees it twice): name such a block first, or capture
+/// by reference (docs/compilers.md).
 /// **Example:**
 /// ```
 /// co_await coven::enter_executor([&] { result = blocking_parse(text); });

@@ -65,8 +65,9 @@ private:
 ///
 /// The options hold no owning members (a name is a view, copied by the scope; the logger is a
 /// reference): WORKAROUND(gcc-12): an aggregate temporary with a non-trivial member in the
-/// operand of co_await is copied bitwise into the coroutine frame, so
-/// `co_await with_scope({.name = std::string(...)}, ...)` would free a foreign buffer.
+/// operand of co_await is copied bitwise into the coroutine frame and destroyed twice, so
+/// `co_await with_scope({.name = std::string(...)}, ...)` would free a buffer twice
+/// (docs/compilers.md).
 struct scope_options {
     std::string_view name{};
     /// The scope is cancelled this long after it is made, and then raises timeout_error. Any
@@ -345,6 +346,9 @@ private:
 /// **Throws:** the body's and the children's failures (one as itself, several as
 /// aggregate_error); timeout_error if `options.timeout` passed; cancelled_error; usage_error off
 /// a loop thread; std::bad_alloc.
+/// **g++ 12:** a body written inside the `co_await` expression must not capture by value
+/// anything with a destructor (the compiler frees it twice): name such a body first, or capture
+/// by reference (docs/compilers.md).
 /// **Example:**
 /// ```
 /// co_await coven::with_scope({.timeout = 10s}, [&](coven::task_scope& scope) -> coven::task<> {

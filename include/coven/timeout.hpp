@@ -157,6 +157,9 @@ auto repeat_timeout_loop(event_loop::duration d, Body body) -> task<void> {
 /// **Thread safety:** awaited from a coven task, on its loop's thread.
 /// **Throws:** timeout_error when an iteration overruns; what the body throws; usage_error for a
 /// NaN duration or outside a coven task; std::bad_alloc.
+/// **g++ 12:** a body written inside the `co_await` expression must not capture by value
+/// anything with a destructor (the compiler frees it twice): name such a body first, or capture
+/// by reference (docs/compilers.md).
 /// **Example:**
 /// ```
 /// co_await coven::repeat_timeout(5s, [&]() -> coven::task<> {
