@@ -389,7 +389,7 @@ TEST(CancelScope, FailModeScopeThrowsTimeoutErrorAfterTheBlockUnwound) {
     coven::event_loop loop(virtual_options());
     auto main = [&]() -> task<void> {
         bool unwound = false;
-        cancel_scope scope = coven::fail_after(std::chrono::seconds(1));
+        coven::fail_scope scope = coven::fail_after(std::chrono::seconds(1));
         try {
             co_await scope.run([&]() -> task<void> {
                 struct on_exit {
@@ -403,6 +403,30 @@ TEST(CancelScope, FailModeScopeThrowsTimeoutErrorAfterTheBlockUnwound) {
             EXPECT_TRUE(unwound);
         }
         EXPECT_TRUE(scope.cancelled_caught());
+    };
+    loop.run_until_complete(main());
+}
+
+TEST(CancelScope, AFailScopesRunReturnsTheValueItselfNotAnOptional) {
+    coven::event_loop loop(virtual_options());
+    auto main = [&]() -> task<void> {
+        coven::fail_scope scope = coven::fail_after(5.0);
+        static_assert(std::is_same_v<decltype(scope.run(sleep_then(1.0, 7)).await_resume()), int>);
+        int value = co_await scope.run(sleep_then(1.0, 7));
+        EXPECT_EQ(value, 7);
+        EXPECT_FALSE(scope.cancelled_caught());
+
+        coven::fail_scope unbounded; // no deadline: only cancel() stops it, and that fails too
+        EXPECT_EQ(unbounded.deadline(), cancel_scope::no_deadline);
+        unbounded.cancel();
+        EXPECT_THROW(co_await unbounded.run(sleep_then(1.0, 8)), coven::timeout_error);
+
+        // Through a cancel_scope& the result is the optional of cancel_scope::run(); the scope
+        // still fails rather than returning it empty.
+        coven::fail_scope viewed = coven::fail_at(at(10.0));
+        cancel_scope& plain = viewed;
+        EXPECT_THROW(co_await plain.run(sleep_then(100.0, 9)), coven::timeout_error);
+        EXPECT_EQ(loop.now(), at(10.0));
     };
     loop.run_until_complete(main());
 }

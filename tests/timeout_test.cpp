@@ -226,7 +226,7 @@ struct race {
     bool target_may_sleep = false;
     double target_until = 0;
     cancel_scope outer;
-    cancel_scope deadline_scope = coven::fail_at(cancel_scope::no_deadline);
+    coven::fail_scope deadline_scope = coven::fail_at(cancel_scope::no_deadline);
     std::optional<outcome> seen;
     bool target_done_when_resumed = false;
     bool next_await_raised = false;
@@ -245,7 +245,7 @@ auto waiter(race& r, future<int> t) -> task<void> {
         std::optional<int> v = co_await r.outer.run([&]() -> task<int> {
             int got = 0;
             if (r.how == form::fail_after) {
-                got = *co_await r.deadline_scope.run(t);
+                got = co_await r.deadline_scope.run(t);
             } else {
                 got = co_await t;
             }

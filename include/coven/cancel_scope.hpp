@@ -20,6 +20,8 @@
 
 namespace coven {
 
+class fail_scope;
+
 namespace detail {
 struct scope_kernel;
 template <class Stored, bool Fail>
@@ -50,7 +52,7 @@ using scope_result_t = std::conditional_t<
 /// then raises `cancelled_error` at the block's suspension points, **level-triggered**: every
 /// later await inside the scope raises again until the block has unwound, so a cleanup can't hang
 /// silently. The scope absorbs its own cancellation where the block ends: run() returns an empty
-/// result and cancelled_caught() is true (a fail-mode scope from fail_after() throws
+/// result and cancelled_caught() is true (a coven::fail_scope, from fail_after(), throws
 /// timeout_error instead).
 ///
 /// Scopes nest to any depth. A shielded scope keeps every cancellation from outside (outer
@@ -86,13 +88,18 @@ public:
     cancel_scope() noexcept = default;
     /// A scope cancelled when the loop's clock reaches `deadline`.
     explicit cancel_scope(time_point deadline) noexcept : m_deadline(deadline) {}
-    /// A fail-mode scope (what fail_after() and fail_at() return): where it absorbs its own
-    /// cancellation, run() throws timeout_error instead of returning an empty result.
-    cancel_scope(time_point deadline, detail::fail_mode_t /*tag*/) noexcept : m_deadline(deadline) {
-        m_owner_bits = s_fail;
-    }
     // The running task's scope chain points at it: it stays where it was made.
     cancel_scope(const cancel_scope&) = delete;
+    /// `cancel_scope s = fail_after(d);` would slice the fail mode off (and cannot copy): refused
+    /// with a message that names the type to write.
+    template <class F>
+    requires std::is_same_v<F, fail_scope>
+    cancel_scope(F&& /*unused*/) { // NOLINT(google-explicit-constructor)
+        static_assert(!std::is_same_v<F, fail_scope>,
+                      "fail_after() and fail_at() return a coven::fail_scope, whose run() gives "
+                      "the block's value or throws timeout_error: write `coven::fail_scope scope "
+                      "= coven::fail_after(d);` (or `auto scope = ...`)");
+    }
     auto operator=(const cancel_scope&) -> cancel_scope& = delete;
     ~cancel_scope();
 
@@ -137,6 +144,13 @@ public:
     /// True while the block runs.
     [[nodiscard]] auto active() const noexcept -> bool { return m_task != nullptr; }
 
+protected:
+    /// A fail-mode scope (coven::fail_scope): where it absorbs its own cancellation, the block's
+    /// await throws timeout_error instead of returning an empty result.
+    cancel_scope(time_point deadline, detail::fail_mode_t /*tag*/) noexcept : m_deadline(deadline) {
+        m_owner_bits = s_fail;
+    }
+
 private:
     friend struct detail::scope_kernel;
     template <class Stored, bool Fail>
@@ -158,6 +172,33 @@ private:
     cancel_scope* m_parent = nullptr;       // the next scope out, while active
     detail::promise_base* m_task = nullptr; // the root task the block runs in, while active
     time_point m_deadline = no_deadline;
+};
+
+/// A cancel scope in fail mode (Trio's `fail_after` scope; what fail_after(d) and fail_at(t)
+/// return): where its own cancellation (the deadline, or cancel()) stops the block, run() throws
+/// timeout_error once the block has unwound; otherwise run() returns the block's value itself,
+/// not an optional. Everything else is cancel_scope's, and a fail_scope can be passed wherever a
+/// `cancel_scope&` is taken (its run() then returns the optional, which is never empty).
+/// **Throws:** as cancel_scope::run(), and timeout_error where the scope stopped the block.
+/// **Example:**
+/// ```
+/// coven::fail_scope scope = coven::fail_after(2s);
+/// int rows = co_await scope.run([&]() -> coven::task<int> { co_return co_await count_rows(); });
+/// ```
+class fail_scope : public cancel_scope {
+public:
+    /// A fail-mode scope without a deadline: only cancel() stops it.
+    fail_scope() noexcept : cancel_scope(no_deadline, detail::fail_mode_t{}) {}
+    /// A fail-mode scope cancelled when the loop's clock reaches `deadline`.
+    explicit fail_scope(time_point deadline) noexcept
+        : cancel_scope(deadline, detail::fail_mode_t{}) {}
+
+    /// Runs `work` inside this scope and returns its value (nothing for void work).
+    /// **Throws:** timeout_error where this scope stopped the block; otherwise as
+    /// cancel_scope::run().
+    template <class Work>
+    [[nodiscard]] auto
+    run(Work&& work) & -> detail::scope_awaiter<detail::stored_work_t<Work>, true>;
 };
 
 namespace detail {
@@ -349,6 +390,12 @@ template <class Work>
 auto cancel_scope::run(Work&& work) & -> detail::scope_awaiter<detail::stored_work_t<Work>, false> {
     return detail::scope_awaiter<detail::stored_work_t<Work>, false>(*this,
                                                                      std::forward<Work>(work));
+}
+
+template <class Work>
+auto fail_scope::run(Work&& work) & -> detail::scope_awaiter<detail::stored_work_t<Work>, true> {
+    return detail::scope_awaiter<detail::stored_work_t<Work>, true>(*this,
+                                                                    std::forward<Work>(work));
 }
 
 inline void cancel_scope::set_deadline(time_point deadline) {

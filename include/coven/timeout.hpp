@@ -4,8 +4,8 @@
 //
 // Two spellings each:
 //   auto v = co_await coven::fail_after(2s, fetch());     // one awaitable: T, or timeout_error
-//   coven::cancel_scope scope = coven::fail_after(2s);    // a scope object around a block
-//   co_await scope.run([&]() -> coven::task<> { ... });
+//   coven::fail_scope scope = coven::fail_after(2s);      // a scope object around a block
+//   co_await scope.run([&]() -> coven::task<> { ... });   // T, or timeout_error
 
 #include <coven/cancel_scope.hpp>
 #include <coven/duration.hpp>
@@ -45,25 +45,22 @@ template <class Rep, class Period>
         detail::seconds_to_loop_duration(seconds, "move_on_after()"), "move_on_after()"));
 }
 
-/// A fail-mode cancel_scope whose deadline is `t`: when it stops the block, run() throws
-/// timeout_error once the block has unwound.
-[[nodiscard]] inline auto fail_at(event_loop::time_point t) noexcept -> cancel_scope {
-    return cancel_scope(t, detail::fail_mode_t{});
+/// A fail_scope whose deadline is `t`: when it stops the block, run() throws timeout_error once
+/// the block has unwound; otherwise run() returns the block's value.
+[[nodiscard]] inline auto fail_at(event_loop::time_point t) noexcept -> fail_scope {
+    return fail_scope(t);
 }
 /// fail_at(now + d). The deadline counts from this call.
 /// **Thread safety:** a thread that drives a loop.
 /// **Throws:** usage_error off a loop thread, or for a NaN duration.
 template <class Rep, class Period>
-[[nodiscard]] auto fail_after(std::chrono::duration<Rep, Period> d) -> cancel_scope {
-    return cancel_scope(
-        detail::deadline_after(detail::to_loop_duration(d, "fail_after()"), "fail_after()"),
-        detail::fail_mode_t{});
+[[nodiscard]] auto fail_after(std::chrono::duration<Rep, Period> d) -> fail_scope {
+    return fail_scope(
+        detail::deadline_after(detail::to_loop_duration(d, "fail_after()"), "fail_after()"));
 }
-[[nodiscard]] inline auto fail_after(double seconds) -> cancel_scope {
-    return cancel_scope(
-        detail::deadline_after(detail::seconds_to_loop_duration(seconds, "fail_after()"),
-                               "fail_after()"),
-        detail::fail_mode_t{});
+[[nodiscard]] inline auto fail_after(double seconds) -> fail_scope {
+    return fail_scope(detail::deadline_after(
+        detail::seconds_to_loop_duration(seconds, "fail_after()"), "fail_after()"));
 }
 
 // --- one-expression forms --------------------------------------------------------------------

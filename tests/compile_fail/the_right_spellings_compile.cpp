@@ -12,4 +12,7 @@ auto body(coven::semaphore& slots) -> coven::task<> {
     co_await coven::repeat_timeout(1.0, []() -> coven::task<bool> { co_return false; });
     auto held = co_await slots.scoped();
     co_await coven::sleep(1.0);
+    coven::fail_scope scope = coven::fail_after(1.0);
+    int value = co_await scope.run([]() -> coven::task<int> { co_return 1; });
+    (void)value;
 }
