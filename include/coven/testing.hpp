@@ -17,6 +17,7 @@ struct live_objects {
     std::int64_t timers = 0;  ///< timers armed in a wheel
     std::int64_t waiters = 0; ///< tasks parked in a coven awaiter
     std::int64_t loops = 0;   ///< event_loop objects
+    std::int64_t fds = 0;     ///< fds coven opened (sockets, listeners) and has not closed
 
     friend auto operator==(const live_objects&, const live_objects&) -> bool = default;
 };
@@ -74,7 +75,8 @@ namespace inspect {
 /// every thread is quiet (each counter is read atomically, one after the other).
 inline auto live() noexcept -> live_objects {
     auto& c = detail::counters();
-    return {detail::live_frames(), c.timers.load(), detail::live_waiters(), c.loops.load()};
+    return {detail::live_frames(), c.timers.load(), detail::live_waiters(), c.loops.load(),
+            c.fds.load()};
 }
 
 } // namespace coven::testing

@@ -43,6 +43,14 @@ public:
     virtual void start(io_op& op) = 0;
     /// Gives up `op` (submitted): see io_cancel_result.
     virtual auto cancel(io_op& op) noexcept -> io_cancel_result = 0;
+    /// Registers `fd` for as long as an object of coven's (a socket, an async_fd) owns it, so
+    /// that waiting on it costs no system call: an operation on an attached fd only records its
+    /// waiter. The owner tries its system call first and waits only after EAGAIN; the engine
+    /// reports readiness that arrives after that. **Throws:** error when the system refuses the
+    /// fd (not open, not pollable), usage_error when it is attached already.
+    virtual void attach(int fd) = 0;
+    /// Unregisters an attached fd; call it before the fd is closed, with no operation on it.
+    virtual void detach(int fd) noexcept = 0;
     /// Operations started and not completed or given up.
     [[nodiscard]] virtual auto pending() const noexcept -> std::size_t = 0;
     [[nodiscard]] virtual auto name() const noexcept -> const char* = 0;

@@ -2,6 +2,7 @@
 
 #include <coven/error.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
@@ -98,21 +99,23 @@ void epoll_backend::wait(std::int64_t timeout_ns) {
             continue;
         }
         const int fd = static_cast<int>(data);
-        auto it = m_fds.find(fd);
-        if (it == m_fds.end()) {
+        if (static_cast<std::size_t>(fd) >= m_fds.size()) {
             continue; // given up after this batch was collected
         }
-        fd_slot& slot = it->second;
+        fd_slot& slot = m_fds[static_cast<std::size_t>(fd)];
         // Taken out of the slot before any completion runs: a completion may start the next
-        // operation on the same fd (or cancel the other one).
+        // operation on the same fd (or cancel the other one). On an attached fd an edge nobody
+        // waits for is dropped: its owner tries the call before it waits again.
         io_op* reader =
             (ev & (read_events | any_end)) != 0 ? std::exchange(slot.reader, nullptr) : nullptr;
         io_op* writer =
             (ev & (EPOLLOUT | any_end)) != 0 ? std::exchange(slot.writer, nullptr) : nullptr;
         m_pending -= (reader != nullptr ? 1 : 0) + (writer != nullptr ? 1 : 0);
-        try {
-            update(fd, slot); // fewer events: only a removal or a narrowing, which do not fail
-        } catch (...) {
+        if (!slot.attached) {
+            try {
+                update(fd, slot); // fewer events: a removal or a narrowing, which do not fail
+            } catch (...) {
+            }
         }
         if (reader != nullptr) {
             complete(reader, ev);
@@ -142,7 +145,7 @@ void epoll_backend::update(int fd, fd_slot& slot) {
     }
     if (want == 0) {
         ::epoll_ctl(m_epoll, EPOLL_CTL_DEL, fd, nullptr); // (a closed fd is gone already)
-        m_fds.erase(fd);
+        slot.registered = 0;
         return;
     }
     epoll_event ev{};
@@ -161,7 +164,7 @@ void epoll_backend::start(io_op& op) {
         detail::throw_usage("an fd operation waits for reading or for writing, one of the two; "
                             "start one of each to wait for both");
     }
-    fd_slot& slot = m_fds[op.m_fd]; // may throw bad_alloc: nothing changed yet
+    fd_slot& slot = slot_of(op.m_fd); // may throw bad_alloc: nothing changed yet
     io_op*& place = reads ? slot.reader : slot.writer;
     if (place != nullptr) {
         detail::throw_usage(reads ? "another task already waits for this fd to be readable; one "
@@ -170,35 +173,73 @@ void epoll_backend::start(io_op& op) {
                                     "writer per fd at a time");
     }
     place = &op;
-    try {
-        update(op.m_fd, slot);
-    } catch (...) {
-        place = nullptr;
-        if (slot.registered == 0 && slot.reader == nullptr && slot.writer == nullptr) {
-            m_fds.erase(op.m_fd);
+    if (!slot.attached) {
+        try {
+            update(op.m_fd, slot);
+        } catch (...) {
+            place = nullptr;
+            throw;
         }
-        throw;
     }
     op.m_state = io_op::lifecycle::submitted;
     ++m_pending;
 }
 
 auto epoll_backend::cancel(io_op& op) noexcept -> io_cancel_result {
-    auto it = m_fds.find(op.m_fd);
-    if (it != m_fds.end()) {
-        fd_slot& slot = it->second;
+    if (op.m_fd >= 0 && static_cast<std::size_t>(op.m_fd) < m_fds.size()) {
+        fd_slot& slot = m_fds[static_cast<std::size_t>(op.m_fd)];
         io_op*& place = slot.reader == &op ? slot.reader : slot.writer;
         if (place == &op) {
             place = nullptr;
             --m_pending;
-            try {
-                update(op.m_fd, slot);
-            } catch (...) {
+            if (!slot.attached) {
+                try {
+                    update(op.m_fd, slot);
+                } catch (...) {
+                }
             }
         }
     }
     op.m_state = io_op::lifecycle::idle;
     return io_cancel_result::unlinked; // interest only: nothing is held
+}
+
+auto epoll_backend::slot_of(int fd) -> fd_slot& {
+    if (fd < 0) {
+        detail::throw_usage("an fd operation needs an open fd (this one is negative)");
+    }
+    const auto i = static_cast<std::size_t>(fd);
+    if (i >= m_fds.size()) {
+        m_fds.resize(std::max(i + 1, m_fds.size() * 2));
+    }
+    return m_fds[i];
+}
+
+void epoll_backend::attach(int fd) {
+    fd_slot& slot = slot_of(fd);
+    if (slot.attached || slot.registered != 0) {
+        detail::throw_usage("this fd is registered with the loop already: one coven object per "
+                            "fd (an async_fd, a socket) at a time");
+    }
+    epoll_event ev{};
+    ev.events = read_events | EPOLLOUT | EPOLLET;
+    ev.data.u64 = static_cast<std::uint64_t>(fd);
+    if (::epoll_ctl(m_epoll, EPOLL_CTL_ADD, fd, &ev) < 0) {
+        throw_errno("epoll_ctl(EPOLL_CTL_ADD) failed (is the fd open, and pollable?)", errno);
+    }
+    slot.attached = true;
+}
+
+void epoll_backend::detach(int fd) noexcept {
+    if (fd < 0 || static_cast<std::size_t>(fd) >= m_fds.size()) {
+        return;
+    }
+    fd_slot& slot = m_fds[static_cast<std::size_t>(fd)];
+    if (!slot.attached) {
+        return;
+    }
+    ::epoll_ctl(m_epoll, EPOLL_CTL_DEL, fd, nullptr);
+    slot = fd_slot{};
 }
 
 } // namespace coven::detail

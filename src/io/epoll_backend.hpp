@@ -4,7 +4,7 @@
 
 #include "io/backend.hpp"
 
-#include <unordered_map>
+#include <vector>
 
 namespace coven::detail {
 
@@ -19,6 +19,8 @@ public:
     void wake() noexcept override;
     void start(io_op& op) override;
     auto cancel(io_op& op) noexcept -> io_cancel_result override;
+    void attach(int fd) override;
+    void detach(int fd) noexcept override;
     [[nodiscard]] auto pending() const noexcept -> std::size_t override { return m_pending; }
     [[nodiscard]] auto name() const noexcept -> const char* override { return "epoll"; }
 
@@ -29,14 +31,19 @@ private:
         io_op* reader = nullptr;
         io_op* writer = nullptr;
         std::uint32_t registered = 0; // the events epoll watches for it now (0: not added)
+        /// Registered once, edge-triggered, for reading and writing (attach()): operations on
+        /// it change nothing in epoll.
+        bool attached = false;
     };
+    /// The slot of `fd`, the table grown to hold it. **Throws:** std::bad_alloc.
+    auto slot_of(int fd) -> fd_slot&;
     /// Tells epoll what `fd` waits for now (adds, modifies or removes it); throws on a failure
     /// to add or modify, which start() reports.
     void update(int fd, fd_slot& slot);
 
     int m_epoll = -1;
     int m_event = -1;
-    std::unordered_map<int, fd_slot> m_fds;
+    std::vector<fd_slot> m_fds; // by fd: fds are small integers, and a lookup is an index
     std::size_t m_pending = 0;
 };
 

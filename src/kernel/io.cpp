@@ -12,6 +12,14 @@ auto cancel_io(loop_core* loop, io_op& op) noexcept -> io_cancel_result {
     return static_cast<loop_state*>(loop)->m_io->cancel(op);
 }
 
+void attach_fd(loop_core* loop, int fd) {
+    static_cast<loop_state*>(loop)->m_io->attach(fd);
+}
+
+void detach_fd(loop_core* loop, int fd) noexcept {
+    static_cast<loop_state*>(loop)->m_io->detach(fd);
+}
+
 auto pending_io(const loop_core* loop) noexcept -> std::size_t {
     return static_cast<const loop_state*>(loop)->m_io->pending();
 }

@@ -37,6 +37,7 @@ class accounting_listener : public ::testing::EmptyTestEventListener {
         EXPECT_EQ(live.timers, 0) << "timers left armed after the test";
         EXPECT_EQ(live.waiters, 0) << "tasks left parked after the test";
         EXPECT_EQ(live.loops, m_loops) << "event loops left alive after the test";
+        EXPECT_EQ(live.fds, 0) << "sockets coven opened left open after the test";
         EXPECT_EQ(open_fds(), m_fds) << "file descriptors leaked by the test";
     }
     int m_fds = 0;

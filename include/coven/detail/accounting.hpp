@@ -13,6 +13,7 @@ struct live_counters {
     std::atomic<std::int64_t> timers{0};  // timer nodes armed in some loop's wheel
     std::atomic<std::int64_t> waiters{0}; // of exited threads (see waiter_count_add)
     std::atomic<std::int64_t> loops{0};   // event_loop objects alive
+    std::atomic<std::int64_t> fds{0};     // fds coven opened (sockets) and has not closed
 };
 
 inline live_counters g_live;

@@ -151,6 +151,12 @@ void start_io(loop_core* loop, io_op& op);
 /// Gives up a started operation: unlinked (it will not complete) or stays_parked (it completes
 /// later, with m_cancelled set; keep it alive until then).
 auto cancel_io(loop_core* loop, io_op& op) noexcept -> io_cancel_result;
+/// Registers `fd` with the loop's engine for as long as a coven object owns it (io_backend::
+/// attach): operations on it then start and end without system calls. **Throws:** error,
+/// usage_error (attached already).
+void attach_fd(loop_core* loop, int fd);
+/// Unregisters an attached fd, before it is closed and with no operation on it.
+void detach_fd(loop_core* loop, int fd) noexcept;
 /// Operations started on the loop's engine and not completed or given up (testing::inspect).
 auto pending_io(const loop_core* loop) noexcept -> std::size_t;
 /// The name of the loop's engine ("epoll").
