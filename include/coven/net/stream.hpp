@@ -147,6 +147,8 @@ public:
     [[nodiscard]] auto is_open() const noexcept -> bool { return m_fd.is_open(); }
     [[nodiscard]] auto native_handle() const noexcept -> int { return m_fd.get(); }
 
+    /// The peer as text, for messages ("127.0.0.1:6379", "(socketpair)").
+    [[nodiscard]] auto peer_text() const noexcept -> const std::string& { return m_peer; }
     /// Raises `err` as a system_error: "<what> <peer>: <strerror>". For the operations' awaiters.
     [[noreturn]] void raise(int err, const char* what) const;
 
