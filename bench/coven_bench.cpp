@@ -5,6 +5,7 @@
 // the peers run theirs inside one runtime thread.
 #include "cross_thread.hpp"
 #include "rig.hpp"
+#include "tcp_echo.hpp"
 
 #include <coven/coven.hpp>
 
@@ -259,6 +260,15 @@ auto channel(coven::event_loop& loop, std::uint64_t n, result& r) -> coven::task
     }
 }
 
+// ------------------------------------------------------------------ tcp_echo
+auto tcp_echo(coven::event_loop& /*loop*/, std::uint64_t n, result& r) -> coven::task<void> {
+    const std::uint64_t t0 = mono_ns();
+    const std::uint64_t trips = co_await coven_bench::tcp_echo_round_trips(n);
+    r.ns = mono_ns() - t0;
+    r.extra = "rt_per_s=" + std::to_string(static_cast<std::uint64_t>(
+                                static_cast<double>(trips) / (static_cast<double>(r.ns) * 1e-9)));
+}
+
 struct workload {
     const char* name;
     std::uint64_t default_n;
@@ -277,6 +287,7 @@ const workload workloads[] = {
     {"channel", 10'000'000, channel},
     {"scope_ok", 1'000'000, scope_ok},
     {"scope_timeout", 1'000'000, scope_timeout},
+    {"tcp_echo", 1'000'000, tcp_echo},
 };
 
 } // namespace
