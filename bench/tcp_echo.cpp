@@ -35,19 +35,24 @@ auto client(coven::net::address to, std::uint64_t round_trips) -> coven::task<vo
     s.set_nodelay(true);
     std::array<std::byte, msg_size> msg{};
     std::memset(msg.data(), 7, msg.size());
-    std::array<std::byte, msg_size> reply{};
+    // The reply is read into a buffer larger than it: a read that fills less than the buffer
+    // tells coven the socket is empty, so the next read waits without an EAGAIN call.
+    std::array<std::byte, 4096> reply{};
     for (std::uint64_t i = 0; i < round_trips; ++i) {
         std::size_t sent = 0;
         while (sent < msg.size()) {
             sent += co_await s.write_some(std::span(msg).subspan(sent));
         }
         std::size_t got = 0;
-        while (got < reply.size()) {
+        while (got < msg_size) {
             const std::size_t k = co_await s.read_some(std::span(reply).subspan(got));
             if (k == 0) {
                 std::abort(); // the server never closes first
             }
             got += k;
+        }
+        if (got != msg_size) {
+            std::abort(); // the server echoes exactly what was sent
         }
     }
     s.shutdown_write();

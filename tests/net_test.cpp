@@ -139,6 +139,26 @@ TEST_P(Net, ReadExactRaisesEndOfStreamSayingHowMuchHadArrived) {
     });
 }
 
+TEST_P(Net, TheEndOfStreamBehindAShortReadIsStillSeen) {
+    // The last bytes and the peer's close arrive in one readiness report: the short read that
+    // takes the bytes must not make the next read wait for a report that never comes.
+    run_on(GetParam(), []() -> task<void> {
+        auto ends = net::socketpair(); // (named: clang 14 lambdas cannot capture bindings)
+        net::stream& a = ends.first;
+        net::stream& b = ends.second;
+        auto closer = [](net::stream& s) -> task<void> {
+            co_await coven::skip_poll_cycle(); // the reader is registered and waiting
+            co_await s.write_all("abc");
+            s.close();
+        };
+        auto closed = coven::current_loop()->create_task(closer(a));
+        std::vector<std::byte> buf(4096);
+        EXPECT_EQ(co_await b.read_some(buf), 3U); // short: the reader thinks it drained
+        EXPECT_EQ(co_await coven::fail_after(5.0, [&] { return b.read_some(buf); }), 0U);
+        co_await closed;
+    });
+}
+
 TEST_P(Net, ARefusedConnectNamesTheAddressAndTheReason) {
     run_on(GetParam(), []() -> task<void> {
         net::address gone;

@@ -51,6 +51,11 @@ public:
     virtual void attach(int fd) = 0;
     /// Unregisters an attached fd; call it before the fd is closed, with no operation on it.
     virtual void detach(int fd) noexcept = 0;
+    /// The readiness_bits of an attached fd: set by the engine when it reports the fd ready
+    /// (both, when it is first attached), cleared by clear_readiness().
+    [[nodiscard]] virtual auto readiness(int fd) const noexcept -> std::uint8_t = 0;
+    /// The owner found the fd not ready for `bits` (EAGAIN, or a short transfer).
+    virtual void clear_readiness(int fd, std::uint8_t bits) noexcept = 0;
     /// Operations started and not completed or given up.
     [[nodiscard]] virtual auto pending() const noexcept -> std::size_t = 0;
     [[nodiscard]] virtual auto name() const noexcept -> const char* = 0;

@@ -103,6 +103,13 @@ void epoll_backend::wait(std::int64_t timeout_ns) {
             continue; // given up after this batch was collected
         }
         fd_slot& slot = m_fds[static_cast<std::size_t>(fd)];
+        if (slot.attached) { // remembered for the owner's next call (readiness_bit)
+            slot.ready |= static_cast<std::uint8_t>(
+                ((ev & (read_events | any_end)) != 0 ? ready_to_read : 0) |
+                ((ev & (EPOLLOUT | any_end)) != 0 ? ready_to_write : 0) |
+                ((ev & (EPOLLRDHUP | any_end)) != 0 ? read_closed : 0) |
+                ((ev & any_end) != 0 ? write_closed : 0));
+        }
         // Taken out of the slot before any completion runs: a completion may start the next
         // operation on the same fd (or cancel the other one). On an attached fd an edge nobody
         // waits for is dropped: its owner tries the call before it waits again.
@@ -228,6 +235,7 @@ void epoll_backend::attach(int fd) {
         throw_errno("epoll_ctl(EPOLL_CTL_ADD) failed (is the fd open, and pollable?)", errno);
     }
     slot.attached = true;
+    slot.ready = ready_to_read | ready_to_write; // unknown: the first calls try
 }
 
 void epoll_backend::detach(int fd) noexcept {

@@ -21,6 +21,16 @@ public:
     auto cancel(io_op& op) noexcept -> io_cancel_result override;
     void attach(int fd) override;
     void detach(int fd) noexcept override;
+    [[nodiscard]] auto readiness(int fd) const noexcept -> std::uint8_t override {
+        return static_cast<std::size_t>(fd) < m_fds.size()
+                   ? m_fds[static_cast<std::size_t>(fd)].ready
+                   : std::uint8_t{0};
+    }
+    void clear_readiness(int fd, std::uint8_t bits) noexcept override {
+        if (static_cast<std::size_t>(fd) < m_fds.size()) {
+            m_fds[static_cast<std::size_t>(fd)].ready &= static_cast<std::uint8_t>(~bits);
+        }
+    }
     [[nodiscard]] auto pending() const noexcept -> std::size_t override { return m_pending; }
     [[nodiscard]] auto name() const noexcept -> const char* override { return "epoll"; }
 
@@ -34,6 +44,7 @@ private:
         /// Registered once, edge-triggered, for reading and writing (attach()): operations on
         /// it change nothing in epoll.
         bool attached = false;
+        std::uint8_t ready = 0; // readiness_bit: what the last edges reported, not yet used up
     };
     /// The slot of `fd`, the table grown to hold it. **Throws:** std::bad_alloc.
     auto slot_of(int fd) -> fd_slot&;

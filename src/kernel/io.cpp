@@ -20,6 +20,14 @@ void detach_fd(loop_core* loop, int fd) noexcept {
     static_cast<loop_state*>(loop)->m_io->detach(fd);
 }
 
+auto fd_readiness(const loop_core* loop, int fd) noexcept -> std::uint8_t {
+    return static_cast<const loop_state*>(loop)->m_io->readiness(fd);
+}
+
+void clear_fd_readiness(loop_core* loop, int fd, std::uint8_t bits) noexcept {
+    static_cast<loop_state*>(loop)->m_io->clear_readiness(fd, bits);
+}
+
 auto pending_io(const loop_core* loop) noexcept -> std::size_t {
     return static_cast<const loop_state*>(loop)->m_io->pending();
 }

@@ -32,6 +32,20 @@ enum class io_cancel_result : std::uint8_t {
     stays_parked,
 };
 
+/// Readiness an engine remembers for an attached fd (io_backend::attach): set when it reports
+/// the fd ready, cleared by the fd's owner when a call finds it not ready (EAGAIN, or a short
+/// read or write on a stream). A clear bit lets an operation wait at once, without a system
+/// call that would only say EAGAIN.
+enum readiness_bit : std::uint8_t {
+    ready_to_read = 1,
+    ready_to_write = 2,
+    /// Sticky: the peer closed its side, or the fd has an error or hung up. A short read does
+    /// not clear it (the end of stream may sit behind the last bytes), so reads go on trying.
+    read_closed = 4,
+    /// Sticky: the fd has an error or hung up; writes go on trying (and fail).
+    write_closed = 8,
+};
+
 struct io_op {
     enum class kind : std::uint8_t {
         /// Readiness: completes once `m_fd` has one of `m_events` (POLLIN, POLLOUT; POLLERR and

@@ -157,6 +157,10 @@ auto cancel_io(loop_core* loop, io_op& op) noexcept -> io_cancel_result;
 void attach_fd(loop_core* loop, int fd);
 /// Unregisters an attached fd, before it is closed and with no operation on it.
 void detach_fd(loop_core* loop, int fd) noexcept;
+/// The readiness_bits the engine remembers for an attached fd.
+auto fd_readiness(const loop_core* loop, int fd) noexcept -> std::uint8_t;
+/// The owner of an attached fd found it not ready for `bits`.
+void clear_fd_readiness(loop_core* loop, int fd, std::uint8_t bits) noexcept;
 /// Operations started on the loop's engine and not completed or given up (testing::inspect).
 auto pending_io(const loop_core* loop) noexcept -> std::size_t;
 /// The name of the loop's engine ("epoll").

@@ -73,11 +73,27 @@ protected:
 
     /// The owner's fd now (read at each attempt: a moved socket is followed).
     [[nodiscard]] auto owner_fd() const noexcept -> int { return m_owner->m_fd; }
+    /// False when the engine knows the fd is not ready in this direction (see readiness_bit).
+    [[nodiscard]] auto maybe_ready() const noexcept -> bool {
+        const std::uint8_t want =
+            m_dir == 0 ? ready_to_read | read_closed : ready_to_write | write_closed;
+        return m_owner->m_loop == nullptr ||
+               (fd_readiness(m_owner->m_loop, m_owner->m_fd) & want) != 0;
+    }
+    /// The call found the fd not ready (EAGAIN, or a short transfer).
+    void note_not_ready() const noexcept {
+        if (m_owner->m_loop != nullptr) {
+            clear_fd_readiness(m_owner->m_loop, m_owner->m_fd, direction_bit());
+        }
+    }
 
     std::int64_t m_value = 0; // the call's result: >= 0, or -errno
 
 private:
     friend class owned_fd;
+    [[nodiscard]] auto direction_bit() const noexcept -> std::uint8_t {
+        return m_dir == 0 ? ready_to_read : ready_to_write;
+    }
     void closed_under() noexcept; // owned_fd::close() while parked
     void unlink() noexcept;
 
@@ -91,8 +107,11 @@ private:
 };
 
 /// One system call on an owned fd as an awaitable: `Call` is `auto(int fd) noexcept ->
-/// std::int64_t` (a result >= 0 or -errno). Tried at once; parks on -EAGAIN and retries when
-/// the fd is ready. await_resume() gives the result (never -EAGAIN).
+/// std::int64_t` (a result >= 0 or -errno), and may have `drained(result)`, true when the
+/// result proves the fd has nothing more for now (a short read or write on a stream). Tried at
+/// once, unless the engine says the fd is not ready (then it waits without the call that would
+/// only say EAGAIN); parks on -EAGAIN and retries when the fd is ready. await_resume() gives the
+/// result (never -EAGAIN).
 /// **Cancellation:** a call that has not succeeded is given up; nothing was transferred.
 template <class Call>
 class [[nodiscard, gnu::warn_unused]] socket_op : public socket_op_base {
@@ -101,14 +120,14 @@ public:
         : socket_op_base(owner, dir, what), m_call(std::move(call)) {}
 
     [[nodiscard]] auto await_ready() noexcept->bool {
-        m_value = m_call(owner_fd());
-        return m_value != -EAGAIN && m_value != -EWOULDBLOCK;
+        if (!maybe_ready()) {
+            return false; // an edge will say when: no EAGAIN call to find it out
+        }
+        return attempt(this);
     }
     auto await_suspend(std::coroutine_handle<> h)->bool {
         return park_until_ready(h, [](socket_op_base* base) noexcept {
-            auto* self = static_cast<socket_op*>(base);
-            self->m_value = self->m_call(self->owner_fd());
-            return self->m_value != -EAGAIN && self->m_value != -EWOULDBLOCK;
+            return attempt(static_cast<socket_op*>(base));
         });
     }
     auto await_resume()->std::int64_t {
@@ -117,6 +136,21 @@ public:
     }
 
 private:
+    /// Makes the call; false on EAGAIN. Tells the engine what it learnt about readiness.
+    static auto attempt(socket_op * self) noexcept->bool {
+        const std::int64_t r = self->m_call(self->owner_fd());
+        self->m_value = r;
+        if (r == -EAGAIN || r == -EWOULDBLOCK) {
+            self->note_not_ready();
+            return false;
+        }
+        if constexpr (requires { self->m_call.drained(r); }) {
+            if (self->m_call.drained(r)) {
+                self->note_not_ready();
+            }
+        }
+        return true;
+    }
     Call m_call;
 };
 

@@ -34,6 +34,11 @@ struct recv_call {
         const auto n = ::recv(fd, data, size, 0);
         return n >= 0 ? n : -errno;
     }
+    /// A stream socket that filled less than the buffer has been emptied (an edge comes with
+    /// the next data); 0 is end of stream, which stays readable.
+    [[nodiscard]] auto drained(std::int64_t n) const noexcept -> bool {
+        return n > 0 && static_cast<std::size_t>(n) < size;
+    }
 };
 struct send_call {
     const std::byte* data;
@@ -41,6 +46,10 @@ struct send_call {
     auto operator()(int fd) const noexcept -> std::int64_t {
         const auto n = ::send(fd, data, size, MSG_NOSIGNAL); // EPIPE, never SIGPIPE
         return n >= 0 ? n : -errno;
+    }
+    /// The send buffer took less than offered: it is full (an edge comes when it drains).
+    [[nodiscard]] auto drained(std::int64_t n) const noexcept -> bool {
+        return n >= 0 && static_cast<std::size_t>(n) < size;
     }
 };
 struct sendmsg_call {
