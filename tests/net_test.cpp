@@ -177,6 +177,26 @@ TEST_P(Net, ARefusedConnectNamesTheAddressAndTheReason) {
     });
 }
 
+TEST_P(Net, AConnectThatHangsIsBoundedByATimeoutAndLeavesNothingOpen) {
+    // A listener that never accepts, with its queue full: Linux drops further SYNs, so the next
+    // connect waits (the kernel retries for minutes). fail_after() ends it and closes the socket.
+    run_on(GetParam(), []() -> task<void> {
+        auto full = net::listener::bind(net::address::loopback(), {.backlog = 0});
+        const auto at = full.local_address();
+        std::vector<net::stream> queued;
+        bool timed_out = false;
+        for (int i = 0; i < 8 && !timed_out; ++i) {
+            try {
+                queued.push_back(co_await coven::fail_after(0.2, net::stream::connect(at)));
+            } catch (const coven::timeout_error&) {
+                timed_out = true;
+            }
+        }
+        EXPECT_TRUE(timed_out) << "every connect to a full listener completed";
+        EXPECT_EQ(coven::testing::live().fds, static_cast<std::int64_t>(queued.size()) + 1);
+    });
+}
+
 TEST_P(Net, ACancelledReadConsumesNothing) {
     run_on(GetParam(), []() -> task<void> {
         auto ends = net::socketpair(); // (named: clang 14 lambdas cannot capture bindings)
