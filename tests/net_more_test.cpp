@@ -2,6 +2,7 @@
 // signal_set and run_until_signal(), files. Socket tests run over each I/O engine.
 #include <coven/net.hpp>
 
+#include "net_util.hpp"
 #include "test_util.hpp"
 
 #include <gtest/gtest.h>
@@ -20,16 +21,6 @@ using coven::task;
 namespace net = coven::net;
 
 namespace {
-
-auto bytes(std::string_view s) -> std::span<const std::byte> {
-    return std::as_bytes(std::span(s));
-}
-
-template <class Main>
-void run_on(coven::io_engine engine, Main main) {
-    coven::event_loop loop({.io = engine});
-    loop.run_until_complete(main());
-}
 
 class NetIo : public ::testing::TestWithParam<coven::io_engine> {};
 
@@ -232,7 +223,4 @@ TEST(File, WritesReadsSizesAndSyncsThroughThePool) {
     }());
 }
 
-INSTANTIATE_TEST_SUITE_P(EachEngine, NetIo, ::testing::Values(coven::io_engine::epoll),
-                         [](const auto& info) {
-                             return info.param == coven::io_engine::epoll ? "epoll" : "other";
-                         });
+INSTANTIATE_TEST_SUITE_P(EachEngine, NetIo, io_engines(), io_engine_test_name);

@@ -5,6 +5,7 @@
 #include <coven/net/listener.hpp>
 #include <coven/net/stream.hpp>
 
+#include "net_util.hpp"
 #include "test_util.hpp"
 
 #include <gtest/gtest.h>
@@ -24,10 +25,6 @@ namespace net = coven::net;
 
 namespace {
 
-auto bytes(std::string_view s) -> std::span<const std::byte> {
-    return std::as_bytes(std::span(s));
-}
-
 auto text(std::span<const std::byte> b) -> std::string {
     return {reinterpret_cast<const char*>(b.data()), b.size()};
 }
@@ -40,13 +37,6 @@ auto payload(std::size_t n, std::uint32_t seed) -> std::vector<std::byte> {
         b = static_cast<std::byte>(rng());
     }
     return v;
-}
-
-/// Runs `main` on a real-clock loop with the engine under test.
-template <class Main>
-void run_on(coven::io_engine engine, Main main) {
-    coven::event_loop loop({.io = engine});
-    loop.run_until_complete(main());
 }
 
 class Net : public ::testing::TestWithParam<coven::io_engine> {};
@@ -369,7 +359,4 @@ TEST_P(Net, RandomCancellationsOfReadsAndWritesLoseAndRepeatNoByte) {
     });
 }
 
-INSTANTIATE_TEST_SUITE_P(EachEngine, Net, ::testing::Values(coven::io_engine::epoll),
-                         [](const auto& info) {
-                             return info.param == coven::io_engine::epoll ? "epoll" : "other";
-                         });
+INSTANTIATE_TEST_SUITE_P(EachEngine, Net, io_engines(), io_engine_test_name);
