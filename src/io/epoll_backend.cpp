@@ -112,7 +112,7 @@ void epoll_backend::wait(std::int64_t timeout_ns) {
         }
         // Taken out of the slot before any completion runs: a completion may start the next
         // operation on the same fd (or cancel the other one). On an attached fd an edge nobody
-        // waits for is dropped: its owner tries the call before it waits again.
+        // waits for lives on only in the readiness bits above, which the owner's next call reads.
         io_op* reader =
             (ev & (read_events | any_end)) != 0 ? std::exchange(slot.reader, nullptr) : nullptr;
         io_op* writer =
