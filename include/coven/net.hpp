@@ -9,5 +9,6 @@
 #include <coven/net/datagram.hpp>
 #include <coven/net/listener.hpp>
 #include <coven/net/resolve.hpp>
+#include <coven/net/serve.hpp>
 #include <coven/net/stream.hpp>
 #include <coven/signal_set.hpp>
