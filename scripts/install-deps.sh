@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages coven needs to build and test, skipping those already there.
-# Runs apt-get as root (or through sudo).
+# Runs apt-get as root (or through sudo). redis-tools: redis-cli and redis-benchmark drive
+# coven_redis in the tests (net_examples.redis_cli).
 set -euo pipefail
 need=()
-for p in g++ cmake ninja-build pkg-config libgtest-dev libgmock-dev "$@"; do
+for p in g++ cmake ninja-build pkg-config libgtest-dev libgmock-dev redis-tools "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
 done
 if ((${#need[@]})); then

@@ -7,9 +7,13 @@
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <exception>
 #include <fcntl.h>
+#include <stdexcept>
 #include <string>
 #include <sys/socket.h>
 #include <system_error>
@@ -221,6 +225,84 @@ TEST(File, WritesReadsSizesAndSyncsThroughThePool) {
             EXPECT_NE(std::string(e.what()).find("open " + path), std::string::npos);
         }
     }());
+}
+
+TEST_P(NetIo, ServeRunsConnectionsConcurrentlyAndAHandlersErrorEndsOnlyItsConnection) {
+    run_on(GetParam(), []() -> task<void> {
+        auto server = net::listener::bind(net::address::loopback());
+        const auto at = server.local_address();
+        int errors = 0;
+        net::serve_options options;
+        options.on_connection_error = [&errors](std::exception_ptr e) {
+            ++errors;
+            try {
+                std::rethrow_exception(e);
+            } catch (const std::runtime_error& r) {
+                EXPECT_STREQ(r.what(), "bad client");
+            }
+        };
+        // Echoes one message, or fails on one that starts with '!'.
+        auto handler = [](net::stream conn, net::address) -> task<void> {
+            std::vector<std::byte> buf(16);
+            for (;;) {
+                const std::size_t n = co_await conn.read_some(buf);
+                if (n == 0) {
+                    co_return;
+                }
+                if (buf[0] == std::byte{'!'}) {
+                    throw std::runtime_error("bad client");
+                }
+                co_await conn.write_all(std::span<const std::byte>(buf).first(n));
+            }
+        };
+        auto serving = net::serve(server, handler, std::move(options));
+        net::stream idle; // a client the server is still serving when it stops
+        co_await coven::with_scope({}, [&](coven::task_scope& scope) -> task<void> {
+            scope.spawn(std::move(serving), {.awaited = false}); // cancelled when the block ends
+            auto bad = co_await net::stream::connect(at);
+            idle = co_await net::stream::connect(at);
+            co_await bad.write_all(std::string_view("!boom"));
+            std::vector<std::byte> buf(16);
+            EXPECT_EQ(co_await bad.read_some(buf), 0U) << "the failed handler closed its stream";
+            auto good = co_await net::stream::connect(at);
+            co_await good.write_all(std::string_view("hello"));
+            EXPECT_EQ(co_await good.read_some(buf), 5U) << "the server still serves";
+            co_await idle.write_all(std::string_view("hi"));
+            EXPECT_EQ(co_await idle.read_some(buf), 2U);
+        });
+        // Stopping serve() cancelled the handler that waited on `idle`, which closed it.
+        std::vector<std::byte> buf(16);
+        EXPECT_EQ(co_await idle.read_some(buf), 0U);
+        EXPECT_EQ(errors, 1);
+    });
+}
+
+TEST(NetServe, AcceptFailuresForWantOfFdsPauseWithBackoffAndOthersDoNot) {
+    using ms = std::chrono::milliseconds;
+    net::serve_options options;
+    options.backoff = ms(10);
+    options.max_backoff = ms(35);
+    std::vector<long> told;
+    options.on_accept_error = [&told](const std::system_error&, ms pause) {
+        told.push_back(static_cast<long>(pause.count()));
+    };
+    ms next = options.backoff;
+    const auto fail = [&](int err) {
+        try {
+            throw std::system_error(err, std::generic_category(), "accept on 127.0.0.1:1");
+        } catch (const std::system_error& e) {
+            return net::detail::accept_failure_pause(e, next, options).count();
+        }
+    };
+    EXPECT_EQ(fail(EMFILE), 10);
+    EXPECT_EQ(fail(ENFILE), 20);
+    EXPECT_EQ(fail(ENOBUFS), 35) << "doubling stops at max_backoff";
+    EXPECT_EQ(fail(ENOMEM), 35);
+    EXPECT_EQ(fail(ECONNABORTED), 0) << "one aborted connection: accept the next at once";
+    EXPECT_EQ(fail(EPROTO), 0);
+    EXPECT_EQ(told, (std::vector<long>{10, 20, 35, 35}));
+    EXPECT_THROW(fail(EBADF), std::system_error) << "a closed listener ends serve()";
+    EXPECT_THROW(fail(EINVAL), std::system_error);
 }
 
 INSTANTIATE_TEST_SUITE_P(EachEngine, NetIo, io_engines(), io_engine_test_name);

@@ -10,7 +10,9 @@ namespace coven::net::detail {
 
 auto accept_failure_pause(const std::system_error& e, std::chrono::milliseconds& next_backoff,
                           const serve_options& options) -> std::chrono::milliseconds {
-    if (e.code().category() != std::system_category()) {
+    // coven's sockets raise errno values in the generic category; accept the system one too.
+    if (e.code().category() != std::generic_category() &&
+        e.code().category() != std::system_category()) {
         throw;
     }
     switch (e.code().value()) {

@@ -39,6 +39,17 @@ auto server::flush(session& s, coven::net::stream& conn) -> coven::task<void> {
     s.m_writing = false;
 }
 
+// After an error reply to bad input the client may still be sending; closing at once would
+// make the kernel answer with a reset that can destroy the reply before the client reads it.
+// So: send FIN, then read and drop what comes, for a second at most (nginx's lingering close).
+auto server::linger(coven::net::stream& conn, std::vector<char>& buffer) -> coven::task<void> {
+    conn.shutdown_write();
+    co_await coven::move_on_after(std::chrono::seconds(1), [&]() -> coven::task<void> {
+        while (co_await conn.read_some(std::as_writable_bytes(std::span(buffer))) > 0) {
+        }
+    });
+}
+
 auto server::push_messages(session& s, coven::net::stream& conn) -> coven::task<void> {
     for (;;) {
         co_await s.m_wake.wait();
@@ -94,6 +105,9 @@ auto server::serve_connection(coven::net::stream conn) -> coven::task<void> {
                 begin += r.consumed;
                 if (!s.out.empty()) {
                     co_await flush(s, conn);
+                }
+                if (r.protocol_error) {
+                    co_await linger(conn, buffer);
                 }
                 if (r.close || s.m_closing) {
                     co_return;

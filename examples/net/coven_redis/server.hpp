@@ -62,9 +62,10 @@ public:
     auto operator=(const session&) -> session& = delete;
 
     struct processed {
-        std::size_t consumed = 0; ///< bytes of input used by the commands run
-        bool close = false;       ///< send `out`, then close (QUIT, a protocol error)
-        bool more = false;        ///< stopped at flush_at: send `out`, then call again
+        std::size_t consumed = 0;    ///< bytes of input used by the commands run
+        bool close = false;          ///< send `out`, then close (QUIT, a protocol error)
+        bool more = false;           ///< stopped at flush_at: send `out`, then call again
+        bool protocol_error = false; ///< the close is for bad input (the client may still send)
     };
     /// Runs the complete commands at the start of `in`, appending their replies to `out`. Stops
     /// early, to let the caller send, once `out` holds more than `flush_at` bytes.
@@ -167,6 +168,7 @@ private:
     auto close_idle_clients() -> coven::task<void>;
     auto push_messages(session& s, coven::net::stream& conn) -> coven::task<void>;
     auto flush(session& s, coven::net::stream& conn) -> coven::task<void>;
+    static auto linger(coven::net::stream& conn, std::vector<char>& buffer) -> coven::task<void>;
     void log(std::string_view line) const;
     auto expiry_moved() -> coven::task<void>;
 

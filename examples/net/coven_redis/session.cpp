@@ -105,6 +105,7 @@ auto session::process(std::string_view in, std::size_t flush_at) -> processed {
             m_server->m_stats.protocol_errors += 1;
             reply_error(out, std::string("ERR ") + std::string(p.error));
             result.close = true;
+            result.protocol_error = true;
             return result;
         }
         result.consumed += p.consumed;
