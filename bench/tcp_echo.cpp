@@ -55,7 +55,7 @@ auto client(coven::net::address to, std::uint64_t round_trips) -> coven::task<vo
             std::abort(); // the server echoes exactly what was sent
         }
     }
-    s.shutdown_write();
+    // Closing the stream (here, as the peers do) is the end of stream the server reads.
 }
 
 } // namespace

@@ -49,7 +49,8 @@ public:
     /// reports readiness that arrives after that. **Throws:** error when the system refuses the
     /// fd (not open, not pollable), usage_error when it is attached already.
     virtual void attach(int fd) = 0;
-    /// Unregisters an attached fd; call it before the fd is closed, with no operation on it.
+    /// Forgets an attached fd that its owner closes next (call it just before the close, with no
+    /// operation on the fd). An engine may leave the unregistering to the close itself.
     virtual void detach(int fd) noexcept = 0;
     /// The readiness_bits of an attached fd: set by the engine when it reports the fd ready
     /// (both, when it is first attached), cleared by clear_readiness().

@@ -246,7 +246,11 @@ void epoll_backend::detach(int fd) noexcept {
     if (!slot.attached) {
         return;
     }
-    ::epoll_ctl(m_epoll, EPOLL_CTL_DEL, fd, nullptr);
+    // No EPOLL_CTL_DEL: the owner closes the fd next, and closing drops it from every epoll
+    // set, which saves a system call per connection. Only a second reference to the same open
+    // file (a dup() of the fd, a forked child that has not exec'd yet: coven's fds are
+    // CLOEXEC) keeps it registered; its edges then arrive under the old number and read as
+    // readiness of whatever fd has that number next: a call that finds EAGAIN, nothing worse.
     slot = fd_slot{};
 }
 
