@@ -106,7 +106,11 @@ auto parse_command(std::string_view in, std::vector<std::string_view>& args,
     }
     const header count = read_header(in, 0, limits, "Protocol error: too big mbulk count string");
     if (count.status != parse_status::complete) {
-        return {count.status, 0, count.error};
+        // read_header() leaves naming a malformed header to its caller.
+        return {count.status, 0,
+                count.status == parse_status::error && count.error.empty()
+                    ? "Protocol error: invalid multibulk length"
+                    : count.error};
     }
     if (count.value > static_cast<std::int64_t>(limits.max_args)) {
         return {parse_status::error, 0, "Protocol error: invalid multibulk length"};

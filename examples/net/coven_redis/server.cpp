@@ -27,7 +27,13 @@ void server::log(std::string_view line) const {
 
 auto server::flush(session& s, coven::net::stream& conn) -> coven::task<void> {
     if (s.m_writing) {
-        co_return; // the other task is sending; it sends this too before it stops
+        // The other task is sending; it sends this too before it stops. Meanwhile this task
+        // goes on reading, so replies pile up here: they count against the limit as messages do.
+        if (s.out.size() > m_options.output_limit) {
+            m_stats.output_limit_closes += 1;
+            s.kill("output buffer limit reached (a client that does not read)");
+        }
+        co_return;
     }
     s.m_writing = true;
     while (!s.out.empty() && !s.m_closing) {
