@@ -54,22 +54,24 @@ void set_flag(int fd, int level, int name, bool on, const char* what) {
 }
 
 /// Whether a connect() under way has ended: 0 connected, -errno failed, -EAGAIN not yet.
+/// A socket with a peer is connected: one call on the common path. Only without one does
+/// SO_ERROR tell a failure from a connect still under way.
 struct connect_check {
     auto operator()(int fd) const noexcept -> std::int64_t {
-        int err = 0;
-        socklen_t len = sizeof err;
-        if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) {
-            return -errno;
-        }
-        if (err != 0) {
-            return -err;
-        }
         sockaddr_storage ss{};
         socklen_t sslen = sizeof ss;
         if (::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &sslen) == 0) {
             return 0;
         }
-        return errno == ENOTCONN ? -EAGAIN : -errno;
+        if (errno != ENOTCONN) {
+            return -errno;
+        }
+        int err = 0;
+        socklen_t len = sizeof err;
+        if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) {
+            return -errno;
+        }
+        return err != 0 ? -err : -EAGAIN;
     }
 };
 

@@ -71,6 +71,13 @@ auto server::serve_connection(coven::net::stream conn) -> coven::task<void> {
         co_await conn.write_all(std::string_view("-ERR max number of clients reached\r\n"));
         co_return;
     }
+    // As Redis does: a reply goes out at once, not held back by Nagle for the previous one's
+    // ACK; keepalive finds clients whose host vanished. (A Unix socket has neither option.)
+    using kind = coven::net::address::kind;
+    if (const kind k = conn.local_address().family(); k == kind::ipv4 || k == kind::ipv6) {
+        conn.set_nodelay(true);
+        conn.set_keepalive(true);
+    }
     session s(*this);
     m_stats.connected += 1;
     struct connected_guard {
