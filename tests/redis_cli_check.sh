@@ -15,11 +15,14 @@ cleanup() {
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; for f in "$out"/*.log; do echo "--- $f"; cat "$f"; done; exit 1; }
 
-# start <name> [args...]: runs the server on a free port; sets $port and $pid.
+# [fd_limit=N] start <name> [args...]: runs the server on a free port (under `ulimit -n N` if
+# fd_limit is set); sets $port and $pid.
 start() {
     local name=$1
     shift
-    "$bin" 127.0.0.1:0 "$@" >"$out/$name.log" 2>&1 &
+    local run=("$bin")
+    [[ -n ${fd_limit:-} ]] && run=(bash -c 'ulimit -n "$0" && exec "$@"' "$fd_limit" "$bin")
+    "${run[@]}" 127.0.0.1:0 "$@" >"$out/$name.log" 2>&1 &
     pid=$!
     servers+=("$pid")
     for _ in $(seq 200); do
@@ -155,15 +158,7 @@ grep -q 'closing a client: idle timeout' "$out/limits.log" || fail "no idle clos
 stop limits
 
 # --- EMFILE on accept: an fd limit of 32 in the server's process -------------------------------
-bash -c 'ulimit -n 32 && exec "$0" 127.0.0.1:0 --maxclients 1000' "$bin" >"$out/emfile.log" 2>&1 &
-pid=$!
-servers+=("$pid")
-for _ in $(seq 200); do
-    grep -q '^listening on ' "$out/emfile.log" && break
-    sleep 0.02
-done
-port=$(sed -n 's/^listening on 127.0.0.1://p' "$out/emfile.log")
-[[ -n $port ]] || fail "the EMFILE server did not start"
+fd_limit=32 start emfile --maxclients 1000
 fds=()
 for _ in $(seq 40); do # more connections than the server has fds: the kernel queues the rest
     exec {fd}<>/dev/tcp/127.0.0.1/"$port"
