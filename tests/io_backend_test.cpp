@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <fcntl.h>
 #include <poll.h>
+#include <string>
 #include <sys/socket.h>
 #include <thread>
 #include <unistd.h>
@@ -53,8 +54,40 @@ void put_byte(int fd) {
 } // namespace
 
 TEST(IoEngine, ALoopUsesEpollUnlessToldOtherwise) {
-    coven::event_loop loop(virtual_options());
-    EXPECT_STREQ(inspect::io_engine_name(loop), "epoll");
+    const char* env = std::getenv("COVEN_IO");
+    const std::string saved = env != nullptr ? env : "";
+    ::unsetenv("COVEN_IO"); // (the suite may run with COVEN_IO=io_uring)
+    {
+        coven::event_loop loop(virtual_options());
+        EXPECT_STREQ(inspect::io_engine_name(loop), "epoll");
+    }
+    if (env != nullptr) {
+        ::setenv("COVEN_IO", saved.c_str(), 1);
+    }
+}
+
+TEST(IoEngine, IoUringIsChosenByTheOptionsOrByCovenIoAndAutoFallsBackToEpoll) {
+    bool has_io_uring = true;
+    try {
+        coven::event_loop loop(coven::loop_options{.clock = coven::clock_kind::virtual_time,
+                                                   .io = coven::io_engine::io_uring});
+        EXPECT_STREQ(inspect::io_engine_name(loop), "io_uring");
+    } catch (const coven::error& e) {
+        // Only a kernel or sandbox without io_uring may refuse, and it says why.
+        has_io_uring = false;
+        EXPECT_NE(std::string(e.what()).find("io_uring"), std::string::npos) << e.what();
+    }
+    ::setenv("COVEN_IO", "io_uring", 1);
+    if (has_io_uring) {
+        coven::event_loop loop(virtual_options());
+        EXPECT_STREQ(inspect::io_engine_name(loop), "io_uring");
+    }
+    ::setenv("COVEN_IO", "auto", 1);
+    {
+        coven::event_loop loop(virtual_options());
+        EXPECT_STREQ(inspect::io_engine_name(loop), has_io_uring ? "io_uring" : "epoll");
+    }
+    ::unsetenv("COVEN_IO");
 }
 
 TEST(IoEngine, CovenIoPicksTheEngineAndAnUnknownOneIsAUsageError) {

@@ -39,6 +39,10 @@ enum class scheduling_policy {
 enum class io_engine : std::uint8_t {
     automatic, ///< what the COVEN_IO environment variable names, else epoll
     epoll,     ///< epoll(7): readiness, on every Linux
+    /// io_uring(7), Linux 5.13 or later (first stage: readiness through poll requests in the
+    /// ring, docs/net.md). The loop's constructor throws coven::error saying why when the
+    /// kernel or the sandbox refuses it.
+    io_uring,
 };
 
 /// Options of an event_loop; use designated initializers:
