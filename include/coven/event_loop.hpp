@@ -62,8 +62,10 @@ struct loop_options {
     /// round (about one queue length of turns) while more urgent tasks ran is moved up to the
     /// most urgent level queued, so low priorities are never starved (K23).
     bool boost_starved = true;
-    /// The I/O engine. automatic: the one COVEN_IO names (epoll if unset). The constructor
-    /// throws usage_error for an engine this build does not have.
+    /// The I/O engine. automatic: the one COVEN_IO names (epoll, io_uring, or auto: io_uring
+    /// where the kernel allows it, else epoll; epoll if unset). The constructor throws
+    /// usage_error for a COVEN_IO it does not know, coven::error when io_uring is asked for and
+    /// the kernel or sandbox refuses it (docs/net.md#engines-epoll-and-io_uring).
     io_engine io = io_engine::automatic;
     /// stop(): how long (on the loop's clock) the tasks left may take to end once they are
     /// cancelled. Those still running then are named on stderr and dropped: destroyed where they
