@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <fcntl.h>
 #include <poll.h>
@@ -108,6 +109,41 @@ TEST(IoEngine, CovenIoPicksTheEngineAndAnUnknownOneIsAUsageError) {
                                                .io = coven::io_engine::epoll});
     EXPECT_STREQ(inspect::io_engine_name(loop), "epoll");
     ::unsetenv("COVEN_IO");
+}
+
+TEST(IoEngine, EachWayIoUringIsRefusedFallsBackToEpollUnderAutoAndIsAnErrorWhenAskedFor) {
+    // Forced through the setup seam: no io_uring in the kernel, one forbidden by seccomp or
+    // sysctl, and a locked-memory limit too low for any ring size the engine tries.
+    const struct {
+        int err;
+        const char* says;
+    } refusals[] = {
+        {ENOSYS, "ENOSYS"},
+        {EPERM, "kernel.io_uring_disabled"},
+        {ENOMEM, "RLIMIT_MEMLOCK"},
+    };
+    ::setenv("COVEN_IO", "auto", 1);
+    for (const auto& refusal : refusals) {
+        coven::testing::fail_io_uring_setup(refusal.err);
+        {
+            coven::event_loop loop(virtual_options());
+            EXPECT_STREQ(loop.io_engine_name(), "epoll");
+            EXPECT_NE(loop.io_fallback_reason().find(refusal.says), std::string::npos)
+                << loop.io_fallback_reason();
+        }
+        try {
+            coven::event_loop loop(coven::loop_options{.clock = coven::clock_kind::virtual_time,
+                                                       .io = coven::io_engine::io_uring});
+            ADD_FAILURE() << "io_uring was asked for, refused, and a loop was made anyway";
+        } catch (const coven::error& e) {
+            EXPECT_NE(std::string(e.what()).find(refusal.says), std::string::npos) << e.what();
+        }
+    }
+    coven::testing::fail_io_uring_setup(0);
+    ::unsetenv("COVEN_IO");
+    coven::event_loop plain(virtual_options());
+    EXPECT_STREQ(plain.io_engine_name(), "epoll");
+    EXPECT_EQ(plain.io_fallback_reason(), "") << "epoll by default is not a fallback";
 }
 
 TEST(IoEngine, ATaskWaitsUntilAPipeIsReadable) {

@@ -86,7 +86,7 @@ struct loop_statistics {
     /// skip_ready_cycle() calls that found no other task ready and went on at once: the turn
     /// the loop would have given back, without the trip through the ready queue.
     std::uint64_t yields_in_place = 0;
-    std::uint64_t polls = 0;        ///< I/O polls (epoll_wait)
+    std::uint64_t polls = 0;        ///< I/O polls (epoll_wait, io_uring_enter)
     std::uint64_t forced_polls = 0; ///< polls made by the starvation guard
     std::uint64_t timers = 0;       ///< timers armed now
     std::uint64_t boosted = 0;      ///< priority loops: ready tasks moved up for waiting long
@@ -362,6 +362,13 @@ public:
     /// Counters of this loop. **Thread safety:** any thread; each counter is read atomically,
     /// but they are read one by one, not as one snapshot.
     [[nodiscard]] auto statistics() const -> loop_statistics;
+    /// The I/O engine this loop got: "epoll" or "io_uring" (loop_options::io).
+    /// **Thread safety:** any thread.
+    [[nodiscard]] auto io_engine_name() const noexcept -> const char*;
+    /// Why this loop is on epoll although io_uring was wanted (COVEN_IO=auto on a kernel or in
+    /// a sandbox that refuses io_uring: ENOSYS, EPERM, ENOMEM); empty when it got what was
+    /// asked for. **Thread safety:** any thread.
+    [[nodiscard]] auto io_fallback_reason() const -> std::string;
     /// The options it was made with. **Thread safety:** any thread.
     [[nodiscard]] auto options() const noexcept -> const loop_options&;
     /// Receives exceptions that escape done-callbacks (and call_soon_threadsafe() callbacks),

@@ -54,6 +54,14 @@ inline void fail_frame_allocation_after(std::int64_t n) noexcept {
 /// Read-only views of a loop's private state, for tests that pin what the public API cannot
 /// show (the loop's state itself is private to its kernel). They read the loop's state without
 /// synchronisation: call them on the loop's thread, or while no thread drives it.
+/// Failure injection for the I/O engine choice: every io_uring_setup() from now on fails with
+/// `err` (ENOSYS, EPERM, ENOMEM, ...), as on a kernel without io_uring, in a sandbox that forbids
+/// it, or under a low RLIMIT_MEMLOCK; 0 lets them run again.
+/// **Thread safety:** any thread (process-wide).
+inline void fail_io_uring_setup(int err) noexcept {
+    detail::fail_io_uring_setup(err);
+}
+
 namespace inspect {
 /// Exceptions thrown into tasks of `loop` (task_throw(), task_interrupt(), task_timeout()) that
 /// wait to be raised; 0 once every one was raised or taken back.

@@ -18,6 +18,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <utility>
 
 namespace coven {
 enum class io_engine : std::uint8_t; // loop_options::io (coven/event_loop.hpp)
@@ -60,6 +62,14 @@ public:
     /// Operations started and not completed or given up.
     [[nodiscard]] virtual auto pending() const noexcept -> std::size_t = 0;
     [[nodiscard]] virtual auto name() const noexcept -> const char* = 0;
+
+    /// Why this engine stands in for io_uring (COVEN_IO=auto where the kernel refused it);
+    /// empty if it is the one asked for.
+    [[nodiscard]] auto fallback_reason() const noexcept -> const std::string& { return m_fallback; }
+    void set_fallback_reason(std::string why) { m_fallback = std::move(why); }
+
+private:
+    std::string m_fallback;
 };
 
 /// The engine a new loop gets: `wanted`, or for `automatic` the one COVEN_IO names (epoll by

@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <utility>
 
 namespace coven::detail {
 
@@ -20,15 +21,19 @@ namespace {
 // COVEN_IO=auto: io_uring where the kernel and the sandbox allow it, else epoll, saying why once
 // per process (a fallback that nobody sees is a slow program nobody can explain).
 auto io_uring_or_epoll() -> std::unique_ptr<io_backend> {
+    std::string why;
     try {
         return std::make_unique<uring_backend>();
     } catch (const error& e) {
-        static std::atomic<bool> said{false};
-        if (!said.exchange(true)) {
-            std::fprintf(stderr, "%s; coven uses epoll\n", e.what());
-        }
+        why = e.what();
     }
-    return std::make_unique<epoll_backend>();
+    static std::atomic<bool> said{false};
+    if (!said.exchange(true)) {
+        std::fprintf(stderr, "%s; coven uses epoll\n", why.c_str());
+    }
+    auto epoll = std::make_unique<epoll_backend>();
+    epoll->set_fallback_reason(std::move(why)); // event_loop::io_fallback_reason()
+    return epoll;
 }
 
 } // namespace

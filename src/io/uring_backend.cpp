@@ -31,7 +31,14 @@ auto poll_data(int fd, std::uint32_t generation) noexcept -> std::uint64_t {
 constexpr std::uint32_t read_events = POLLIN | POLLPRI | POLLRDHUP;
 constexpr std::uint32_t any_end = POLLERR | POLLHUP;
 
+// testing::fail_io_uring_setup(): the errno every io_uring_setup() fails with (0: none).
+std::atomic<int> g_setup_failure{0};
+
 auto sys_setup(unsigned entries, io_uring_params* p) -> int {
+    if (const int err = g_setup_failure.load(std::memory_order_relaxed); err != 0) {
+        errno = err;
+        return -1;
+    }
     return static_cast<int>(::syscall(__NR_io_uring_setup, entries, p));
 }
 
@@ -441,6 +448,10 @@ void uring_backend::detach(int fd) noexcept {
 void uring_backend::wake() noexcept {
     std::uint64_t one = 1;
     [[maybe_unused]] auto r = ::write(m_event, &one, sizeof one);
+}
+
+void fail_io_uring_setup(int err) noexcept {
+    g_setup_failure.store(err, std::memory_order_relaxed);
 }
 
 auto probe_io_uring() -> std::string {

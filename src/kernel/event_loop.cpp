@@ -144,6 +144,14 @@ auto event_loop::statistics() const -> loop_statistics {
     return st;
 }
 
+auto event_loop::io_engine_name() const noexcept -> const char* {
+    return m_state->m_io->name();
+}
+
+auto event_loop::io_fallback_reason() const -> std::string {
+    return m_state->m_io->fallback_reason();
+}
+
 auto event_loop::options() const noexcept -> const loop_options& {
     return m_state->m_options;
 }

@@ -32,6 +32,10 @@ auto pending_io(const loop_core* loop) noexcept -> std::size_t {
     return static_cast<const loop_state*>(loop)->m_io->pending();
 }
 
+auto io_fallback_reason(const loop_core* loop) -> std::string {
+    return static_cast<const loop_state*>(loop)->m_io->fallback_reason();
+}
+
 auto io_engine_name(const loop_core* loop) noexcept -> const char* {
     return static_cast<const loop_state*>(loop)->m_io->name();
 }

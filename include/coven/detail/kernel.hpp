@@ -165,6 +165,10 @@ void clear_fd_readiness(loop_core* loop, int fd, std::uint8_t bits) noexcept;
 auto pending_io(const loop_core* loop) noexcept -> std::size_t;
 /// The name of the loop's engine ("epoll").
 auto io_engine_name(const loop_core* loop) noexcept -> const char*;
+/// Why the loop's engine stands in for io_uring; empty if it does not.
+auto io_fallback_reason(const loop_core* loop) -> std::string;
+/// Test seam: every io_uring_setup() fails with `err` from now on (0: they run again).
+void fail_io_uring_setup(int err) noexcept;
 
 // --- other threads -----------------------------------------------------------------------------
 
