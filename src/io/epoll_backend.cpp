@@ -24,7 +24,6 @@ namespace {
 constexpr std::uint64_t wake_marker = ~std::uint64_t{0};
 
 constexpr std::uint32_t read_events = EPOLLIN | EPOLLRDHUP | EPOLLPRI;
-constexpr std::uint32_t any_end = EPOLLERR | EPOLLHUP;
 
 /// epoll's events as poll(2)'s, which is what io_op::m_result reports.
 auto as_poll_events(std::uint32_t ev) noexcept -> std::int64_t {
@@ -36,12 +35,6 @@ auto as_poll_events(std::uint32_t ev) noexcept -> std::int64_t {
     r |= (ev & EPOLLHUP) ? POLLHUP : 0;
     r |= (ev & EPOLLRDHUP) ? POLLRDHUP : 0;
     return r;
-}
-
-void complete(io_op* op, std::uint32_t ev) noexcept {
-    op->m_state = io_op::lifecycle::completed;
-    op->m_result = as_poll_events(ev);
-    op->m_complete(op);
 }
 
 } // namespace
@@ -99,36 +92,24 @@ void epoll_backend::wait(std::int64_t timeout_ns) {
             continue;
         }
         const int fd = static_cast<int>(data);
-        if (static_cast<std::size_t>(fd) >= m_fds.size()) {
+        fd_slot* slot = m_fds.find(fd);
+        if (slot == nullptr) {
             continue; // given up after this batch was collected
         }
-        fd_slot& slot = m_fds[static_cast<std::size_t>(fd)];
-        if (slot.attached) { // remembered for the owner's next call (readiness_bit)
-            slot.ready |= static_cast<std::uint8_t>(
-                ((ev & (read_events | any_end)) != 0 ? ready_to_read : 0) |
-                ((ev & (EPOLLOUT | any_end)) != 0 ? ready_to_write : 0) |
-                ((ev & (EPOLLRDHUP | any_end)) != 0 ? read_closed : 0) |
-                ((ev & any_end) != 0 ? write_closed : 0));
-        }
-        // Taken out of the slot before any completion runs: a completion may start the next
-        // operation on the same fd (or cancel the other one). On an attached fd an edge nobody
-        // waits for lives on only in the readiness bits above, which the owner's next call reads.
-        io_op* reader =
-            (ev & (read_events | any_end)) != 0 ? std::exchange(slot.reader, nullptr) : nullptr;
-        io_op* writer =
-            (ev & (EPOLLOUT | any_end)) != 0 ? std::exchange(slot.writer, nullptr) : nullptr;
+        const std::int64_t seen = as_poll_events(ev);
+        const auto [reader, writer] = slot->take_woken(static_cast<std::uint32_t>(seen));
         m_pending -= (reader != nullptr ? 1 : 0) + (writer != nullptr ? 1 : 0);
-        if (!slot.attached) {
+        if (!slot->attached) {
             try {
-                update(fd, slot); // fewer events: a removal or a narrowing, which do not fail
+                update(fd, *slot); // fewer events: a removal or a narrowing, which do not fail
             } catch (...) {
             }
         }
         if (reader != nullptr) {
-            complete(reader, ev);
+            complete_ready(reader, seen);
         }
         if (writer != nullptr) {
-            complete(writer, ev);
+            complete_ready(writer, seen);
         }
     }
 }
@@ -165,20 +146,8 @@ void epoll_backend::update(int fd, fd_slot& slot) {
 }
 
 void epoll_backend::start(io_op& op) {
-    const bool reads = (op.m_events & (POLLIN | POLLPRI | POLLRDHUP)) != 0;
-    const bool writes = (op.m_events & POLLOUT) != 0;
-    if (reads == writes) {
-        detail::throw_usage("an fd operation waits for reading or for writing, one of the two; "
-                            "start one of each to wait for both");
-    }
-    fd_slot& slot = slot_of(op.m_fd); // may throw bad_alloc: nothing changed yet
-    io_op*& place = reads ? slot.reader : slot.writer;
-    if (place != nullptr) {
-        detail::throw_usage(reads ? "another task already waits for this fd to be readable; one "
-                                    "reader per fd at a time"
-                                  : "another task already waits for this fd to be writable; one "
-                                    "writer per fd at a time");
-    }
+    fd_slot& slot = m_fds.at(op.m_fd); // may throw: nothing changed yet
+    io_op*& place = slot.place_of(op);
     place = &op;
     if (!slot.attached) {
         try {
@@ -193,17 +162,13 @@ void epoll_backend::start(io_op& op) {
 }
 
 auto epoll_backend::cancel(io_op& op) noexcept -> io_cancel_result {
-    if (op.m_fd >= 0 && static_cast<std::size_t>(op.m_fd) < m_fds.size()) {
-        fd_slot& slot = m_fds[static_cast<std::size_t>(op.m_fd)];
-        io_op*& place = slot.reader == &op ? slot.reader : slot.writer;
-        if (place == &op) {
-            place = nullptr;
-            --m_pending;
-            if (!slot.attached) {
-                try {
-                    update(op.m_fd, slot);
-                } catch (...) {
-                }
+    fd_slot* slot = m_fds.find(op.m_fd);
+    if (slot != nullptr && slot->unlink(op)) {
+        --m_pending;
+        if (!slot->attached) {
+            try {
+                update(op.m_fd, *slot);
+            } catch (...) {
             }
         }
     }
@@ -211,19 +176,8 @@ auto epoll_backend::cancel(io_op& op) noexcept -> io_cancel_result {
     return io_cancel_result::unlinked; // interest only: nothing is held
 }
 
-auto epoll_backend::slot_of(int fd) -> fd_slot& {
-    if (fd < 0) {
-        detail::throw_usage("an fd operation needs an open fd (this one is negative)");
-    }
-    const auto i = static_cast<std::size_t>(fd);
-    if (i >= m_fds.size()) {
-        m_fds.resize(std::max(i + 1, m_fds.size() * 2));
-    }
-    return m_fds[i];
-}
-
 void epoll_backend::attach(int fd) {
-    fd_slot& slot = slot_of(fd);
+    fd_slot& slot = m_fds.at(fd);
     if (slot.attached || slot.registered != 0) {
         detail::throw_usage("this fd is registered with the loop already: one coven object per "
                             "fd (an async_fd, a socket) at a time");
@@ -239,11 +193,8 @@ void epoll_backend::attach(int fd) {
 }
 
 void epoll_backend::detach(int fd) noexcept {
-    if (fd < 0 || static_cast<std::size_t>(fd) >= m_fds.size()) {
-        return;
-    }
-    fd_slot& slot = m_fds[static_cast<std::size_t>(fd)];
-    if (!slot.attached) {
+    fd_slot* slot = m_fds.find(fd);
+    if (slot == nullptr || !slot->attached) {
         return;
     }
     // No EPOLL_CTL_DEL: the owner closes the fd next, and closing drops it from every epoll
@@ -251,7 +202,7 @@ void epoll_backend::detach(int fd) noexcept {
     // file (a dup() of the fd, a forked child that has not exec'd yet: coven's fds are
     // CLOEXEC) keeps it registered; its edges then arrive under the old number and read as
     // readiness of whatever fd has that number next: a call that finds EAGAIN, nothing worse.
-    slot = fd_slot{};
+    *slot = fd_slot{};
 }
 
 } // namespace coven::detail

@@ -29,7 +29,6 @@ auto poll_data(int fd, std::uint32_t generation) noexcept -> std::uint64_t {
 }
 
 constexpr std::uint32_t read_events = POLLIN | POLLPRI | POLLRDHUP;
-constexpr std::uint32_t any_end = POLLERR | POLLHUP;
 
 // testing::fail_io_uring_setup(): the errno every io_uring_setup() fails with (0: none).
 std::atomic<int> g_setup_failure{0};
@@ -78,12 +77,6 @@ auto load_acquire(const unsigned* p) noexcept -> unsigned {
 
 void store_release(unsigned* p, unsigned v) noexcept {
     std::atomic_ref<unsigned>(*p).store(v, std::memory_order_release);
-}
-
-void complete(io_op* op, std::int64_t events) noexcept {
-    op->m_state = io_op::lifecycle::completed;
-    op->m_result = events;
-    op->m_complete(op);
 }
 
 } // namespace
@@ -297,10 +290,11 @@ void uring_backend::complete_poll(std::uint64_t user_data, std::int32_t res, std
     }
     const int fd = static_cast<int>(static_cast<std::uint32_t>(user_data));
     const auto generation = static_cast<std::uint32_t>(user_data >> 32) & generation_mask;
-    if (static_cast<std::size_t>(fd) >= m_fds.size()) {
+    fd_slot* found = m_fds.find(fd);
+    if (found == nullptr) {
         return;
     }
-    fd_slot& slot = m_fds[static_cast<std::size_t>(fd)];
+    fd_slot& slot = *found;
     if (slot.armed != generation) {
         return; // a request given up since (removed, or re-armed for other events)
     }
@@ -311,25 +305,14 @@ void uring_backend::complete_poll(std::uint64_t user_data, std::int32_t res, std
         slot.armed = 0;
         slot.armed_events = 0;
     }
-    if (slot.attached) {
-        slot.ready |=
-            static_cast<std::uint8_t>(((ev & (read_events | any_end)) != 0 ? ready_to_read : 0) |
-                                      ((ev & (POLLOUT | any_end)) != 0 ? ready_to_write : 0) |
-                                      ((ev & (POLLRDHUP | any_end)) != 0 ? read_closed : 0) |
-                                      ((ev & any_end) != 0 ? write_closed : 0));
-    }
-    io_op* reader =
-        (ev & (read_events | any_end)) != 0 ? std::exchange(slot.reader, nullptr) : nullptr;
-    io_op* writer = (ev & (POLLOUT | any_end)) != 0 ? std::exchange(slot.writer, nullptr) : nullptr;
+    const auto [reader, writer] = slot.take_woken(ev);
     m_pending -= (reader != nullptr ? 1 : 0) + (writer != nullptr ? 1 : 0);
     bool rearmed = true;
     try {
         if (slot.attached && slot.armed == 0) {
             arm(fd, slot, read_events | POLLOUT, true);
-        } else if (!slot.attached && (slot.reader != nullptr || slot.writer != nullptr)) {
-            const std::uint32_t left = (slot.reader != nullptr ? slot.reader->m_events : 0) |
-                                       (slot.writer != nullptr ? slot.writer->m_events : 0);
-            arm(fd, slot, left, false);
+        } else if (!slot.attached && slot.wanted() != 0) {
+            arm(fd, slot, slot.wanted(), false);
         }
     } catch (...) {
         rearmed = false;
@@ -341,39 +324,25 @@ void uring_backend::complete_poll(std::uint64_t user_data, std::int32_t res, std
         io_op* other_writer = std::exchange(slot.writer, nullptr);
         m_pending -= (other_reader != nullptr ? 1 : 0) + (other_writer != nullptr ? 1 : 0);
         if (other_reader != nullptr) {
-            complete(other_reader, POLLERR);
+            complete_ready(other_reader, POLLERR);
         }
         if (other_writer != nullptr) {
-            complete(other_writer, POLLERR);
+            complete_ready(other_writer, POLLERR);
         }
     }
     if (reader != nullptr) {
-        complete(reader, ev);
+        complete_ready(reader, ev);
     }
     if (writer != nullptr) {
-        complete(writer, ev);
+        complete_ready(writer, ev);
     }
 }
 
 void uring_backend::start(io_op& op) {
-    const bool reads = (op.m_events & (POLLIN | POLLPRI | POLLRDHUP)) != 0;
-    const bool writes = (op.m_events & POLLOUT) != 0;
-    if (reads == writes) {
-        detail::throw_usage("an fd operation waits for reading or for writing, one of the two; "
-                            "start one of each to wait for both");
-    }
-    fd_slot& slot = slot_of(op.m_fd);
-    io_op*& place = reads ? slot.reader : slot.writer;
-    if (place != nullptr) {
-        detail::throw_usage(reads ? "another task already waits for this fd to be readable; one "
-                                    "reader per fd at a time"
-                                  : "another task already waits for this fd to be writable; one "
-                                    "writer per fd at a time");
-    }
+    fd_slot& slot = m_fds.at(op.m_fd);
+    io_op*& place = slot.place_of(op);
     if (!slot.attached) {
-        const std::uint32_t wanted = op.m_events |
-                                     (slot.reader != nullptr ? slot.reader->m_events : 0) |
-                                     (slot.writer != nullptr ? slot.writer->m_events : 0);
+        const std::uint32_t wanted = op.m_events | slot.wanted();
         if (slot.armed == 0 || (slot.armed_events & wanted) != wanted) {
             disarm(op.m_fd, slot);
             arm(op.m_fd, slot, wanted, false); // may throw: nothing is recorded yet
@@ -385,18 +354,14 @@ void uring_backend::start(io_op& op) {
 }
 
 auto uring_backend::cancel(io_op& op) noexcept -> io_cancel_result {
-    if (op.m_fd >= 0 && static_cast<std::size_t>(op.m_fd) < m_fds.size()) {
-        fd_slot& slot = m_fds[static_cast<std::size_t>(op.m_fd)];
-        io_op*& place = slot.reader == &op ? slot.reader : slot.writer;
-        if (place == &op) {
-            place = nullptr;
-            --m_pending;
-            if (!slot.attached && slot.reader == nullptr && slot.writer == nullptr) {
-                try {
-                    disarm(op.m_fd, slot);
-                } catch (...) {
-                    slot.armed = 0; // (its late completion finds no waiter)
-                }
+    fd_slot* slot = m_fds.find(op.m_fd);
+    if (slot != nullptr && slot->unlink(op)) {
+        --m_pending;
+        if (!slot->attached && slot->wanted() == 0) {
+            try {
+                disarm(op.m_fd, *slot);
+            } catch (...) {
+                slot->armed = 0; // (its late completion finds no waiter)
             }
         }
     }
@@ -404,19 +369,8 @@ auto uring_backend::cancel(io_op& op) noexcept -> io_cancel_result {
     return io_cancel_result::unlinked; // the poll request watches the fd, not the awaiter
 }
 
-auto uring_backend::slot_of(int fd) -> fd_slot& {
-    if (fd < 0) {
-        detail::throw_usage("an fd operation needs an open fd (this one is negative)");
-    }
-    const auto i = static_cast<std::size_t>(fd);
-    if (i >= m_fds.size()) {
-        m_fds.resize(std::max(i + 1, m_fds.size() * 2));
-    }
-    return m_fds[i];
-}
-
 void uring_backend::attach(int fd) {
-    fd_slot& slot = slot_of(fd);
+    fd_slot& slot = m_fds.at(fd);
     if (slot.attached || slot.armed != 0) {
         detail::throw_usage("this fd is registered with the loop already: one coven object per "
                             "fd (an async_fd, a socket) at a time");
@@ -429,20 +383,17 @@ void uring_backend::attach(int fd) {
 }
 
 void uring_backend::detach(int fd) noexcept {
-    if (fd < 0 || static_cast<std::size_t>(fd) >= m_fds.size()) {
-        return;
-    }
-    fd_slot& slot = m_fds[static_cast<std::size_t>(fd)];
-    if (!slot.attached) {
+    fd_slot* slot = m_fds.find(fd);
+    if (slot == nullptr || !slot->attached) {
         return;
     }
     // The request holds the file open: the removal goes with the next enter, and the close
     // takes effect then.
     try {
-        disarm(fd, slot);
+        disarm(fd, *slot);
     } catch (...) {
     }
-    slot = fd_slot{};
+    *slot = fd_slot{};
 }
 
 void uring_backend::wake() noexcept {

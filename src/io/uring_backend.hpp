@@ -8,12 +8,12 @@
 // accept, files) come in the next stage; until then the sockets do their own calls, as on epoll.
 
 #include "io/backend.hpp"
+#include "io/fd_table.hpp"
 
 #include <linux/io_uring.h>
 
 #include <cstdint>
 #include <string>
-#include <vector>
 
 namespace coven::detail {
 
@@ -34,31 +34,23 @@ public:
     void attach(int fd) override;
     void detach(int fd) noexcept override;
     [[nodiscard]] auto readiness(int fd) const noexcept -> std::uint8_t override {
-        return static_cast<std::size_t>(fd) < m_fds.size()
-                   ? m_fds[static_cast<std::size_t>(fd)].ready
-                   : std::uint8_t{0};
+        return m_fds.readiness(fd);
     }
     void clear_readiness(int fd, std::uint8_t bits) noexcept override {
-        if (static_cast<std::size_t>(fd) < m_fds.size()) {
-            m_fds[static_cast<std::size_t>(fd)].ready &= static_cast<std::uint8_t>(~bits);
-        }
+        m_fds.clear_readiness(fd, bits);
     }
     [[nodiscard]] auto pending() const noexcept -> std::size_t override { return m_pending; }
     [[nodiscard]] auto name() const noexcept -> const char* override { return "io_uring"; }
 
 private:
-    /// What waits on one fd, as on epoll: one operation per direction.
-    struct fd_slot {
-        io_op* reader = nullptr;
-        io_op* writer = nullptr;
+    /// An fd's waiters (fd_table.hpp) and its poll request in the ring. An attached fd has a
+    /// multishot request for reading and writing; another has a one-shot one while it waits.
+    struct fd_slot : fd_waiters {
         /// The generation of the poll request armed for this fd (0: none). A completion names
         /// its generation in user_data; one of an older request is stale and ignored.
         std::uint32_t armed = 0;
         std::uint32_t armed_events = 0; // what the armed one-shot request waits for
-        bool attached = false;          // a multishot request, for reading and writing
-        std::uint8_t ready = 0;         // readiness_bit, as on epoll
     };
-    auto slot_of(int fd) -> fd_slot&;
     /// A free submission entry, zeroed; sends the queue first if it is full.
     auto next_sqe() -> io_uring_sqe*;
     /// Publishes the entry next_sqe() gave, once filled.
@@ -96,7 +88,7 @@ private:
     io_uring_cqe* m_cqes = nullptr;
     unsigned m_queued = 0; // submission entries written since the last enter
 
-    std::vector<fd_slot> m_fds;
+    fd_table<fd_slot> m_fds;
     std::uint32_t m_generation = 0;
     std::size_t m_pending = 0;
 };
